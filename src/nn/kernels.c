@@ -1,0 +1,525 @@
+/*
+ * kernels.c - the layers of the acoustic model, each forward directly above
+ * its backward (see nn.h for shapes and the accumulate-into-d* rule).
+ *
+ * This file is compiled twice: as float into the library, and as double
+ * inside tests/test_grad.c, which checks every backward pass here against
+ * central finite differences.  Keep it free of calls into other modules.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "nn/nn.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ rng */
+
+NN_API uint64_t nn_rng_next(nn_rng *r)
+{
+    /* splitmix64 */
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+NN_API double nn_rng_uniform(nn_rng *r)
+{
+    return (double)(nn_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+NN_API double nn_rng_normal(nn_rng *r)
+{
+    double u1 = nn_rng_uniform(r), u2 = nn_rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* ----------------------------------------------------------------- gemm */
+
+NN_API void nn_gemm(int ta, int tb, int M, int N, int K, const real *A, int lda,
+                    const real *B, int ldb, real beta, real *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        if (beta == 0) for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, sizeof(real) * N);
+        else if (beta != 1) for (int i = 0; i < M; i++) for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] *= beta;
+        return;
+    }
+#if defined(NN_DOUBLE)
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                M, N, K, 1.0, A, lda, B, ldb, beta, C, ldc);
+#else
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+/* column sums of dout (N,O) added to db (O) */
+static void add_colsum(real *db, const real *dout, int N, int O)
+{
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++) db[o] += dout[(size_t)n * O + o];
+}
+
+/* --------------------------------------------------------------- linear */
+
+NN_API void linear_forward(real *out, const real *inp, const real *w, const real *b,
+                           int N, int NI, int O)
+{
+    // out (N,O), inp (N,NI), w (O,NI), b (O) or NULL
+    nn_gemm(0, 1, N, O, NI, inp, NI, w, NI, 0, out, O);
+    if (b)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) out[(size_t)n * O + o] += b[o];
+}
+
+NN_API void linear_backward(real *dinp, real *dw, real *db, const real *dout,
+                            const real *inp, const real *w, int N, int NI, int O)
+{
+    if (dinp) nn_gemm(0, 0, N, NI, O, dout, O, w, NI, 1, dinp, NI);
+    if (dw) nn_gemm(1, 0, O, NI, N, dout, O, inp, NI, 1, dw, NI);
+    if (db) add_colsum(db, dout, N, O);
+}
+
+/* ------------------------------------------------------------ embedding */
+
+NN_API void embedding_forward(real *out, const int32_t *ids, const real *table, int N, int C)
+{
+    for (int n = 0; n < N; n++)
+        memcpy(out + (size_t)n * C, table + (size_t)ids[n] * C, sizeof(real) * C);
+}
+
+NN_API void embedding_backward(real *dtable, const real *dout, const int32_t *ids, int N, int C)
+{
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) dtable[(size_t)ids[n] * C + c] += dout[(size_t)n * C + c];
+}
+
+/* --------------------------------------------------------------- conv1d */
+
+NN_API void conv1d_forward(real *out, real *col, const real *inp, const real *w, const real *b,
+                           int B, int T, int Ci, int Co, int K)
+{
+    // inp (B,T,Ci) -> col (B*T, K*Ci) -> out (B*T, Co) = col w^T + b
+    int half = K / 2;
+    for (int bb = 0; bb < B; bb++)
+        for (int t = 0; t < T; t++) {
+            real *row = col + ((size_t)bb * T + t) * K * Ci;
+            for (int k = 0; k < K; k++) {
+                int ts = t + k - half;
+                if (ts < 0 || ts >= T) memset(row + k * Ci, 0, sizeof(real) * Ci);
+                else memcpy(row + k * Ci, inp + ((size_t)bb * T + ts) * Ci, sizeof(real) * Ci);
+            }
+        }
+    linear_forward(out, col, w, b, B * T, K * Ci, Co);
+}
+
+NN_API void conv1d_backward(real *dinp, real *dw, real *db, real *dcol, const real *dout,
+                            const real *col, const real *w, int B, int T, int Ci, int Co, int K)
+{
+    int half = K / 2;
+    if (dinp) memset(dcol, 0, sizeof(real) * (size_t)B * T * K * Ci);
+    linear_backward(dinp ? dcol : NULL, dw, db, dout, col, w, B * T, K * Ci, Co);
+    if (!dinp) return;
+    for (int bb = 0; bb < B; bb++)
+        for (int t = 0; t < T; t++) {
+            const real *row = dcol + ((size_t)bb * T + t) * K * Ci;
+            for (int k = 0; k < K; k++) {
+                int ts = t + k - half;
+                if (ts < 0 || ts >= T) continue;
+                real *di = dinp + ((size_t)bb * T + ts) * Ci;
+                for (int c = 0; c < Ci; c++) di[c] += row[k * Ci + c];
+            }
+        }
+}
+
+/* ---------------------------------------------------------- activations */
+
+NN_API void relu_forward(real *out, const real *inp, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0 ? inp[i] : 0;
+}
+
+NN_API void relu_backward(real *dinp, const real *dout, const real *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) if (out[i] > 0) dinp[i] += dout[i];
+}
+
+NN_API void tanh_forward(real *out, const real *inp, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = tanh(inp[i]);
+}
+
+NN_API void tanh_backward(real *dinp, const real *dout, const real *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * (1 - out[i] * out[i]);
+}
+
+static inline real sigm(real x) { return 1 / (1 + exp(-x)); }
+
+NN_API void sigmoid_forward(real *out, const real *inp, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = sigm(inp[i]);
+}
+
+NN_API void sigmoid_backward(real *dinp, const real *dout, const real *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * out[i] * (1 - out[i]);
+}
+
+/* -------------------------------------------------------------- dropout */
+
+NN_API void dropout_mask(real *mask, size_t n, real p, nn_rng *rng)
+{
+    real keep = 1 / (1 - p);
+    for (size_t i = 0; i < n; i++) mask[i] = nn_rng_uniform(rng) < p ? 0 : keep;
+}
+
+NN_API void dropout_forward(real *out, const real *inp, const real *mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] * mask[i];
+}
+
+NN_API void dropout_backward(real *dinp, const real *dout, const real *mask, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * mask[i];
+}
+
+NN_API void mask_rows(real *x, const int *len, int B, int T, int C)
+{
+    for (int b = 0; b < B; b++)
+        for (int t = len[b]; t < T; t++) memset(x + ((size_t)b * T + t) * C, 0, sizeof(real) * C);
+}
+
+/* ----------------------------------------------------------------- LSTM */
+
+NN_API size_t lstm_cache_floats(int B, int T, int H) { return (size_t)B * T * H * 7; }
+
+NN_API void lstm_cache_point(lstm_cache *c, real *mem, int B, int T, int H)
+{
+    size_t n = (size_t)B * T * H;
+    c->gates = mem;            // (B,T,4H)
+    c->c = mem + 4 * n;        // (B,T,H)
+    c->hprev = mem + 5 * n;    // (B,T,H)
+    c->cprev = mem + 6 * n;    // (B,T,H)
+}
+
+NN_API void lstm_forward(real *h_out, lstm_cache *cache, real *scratch, const real *x,
+                         const real *wih, const real *whh, const real *bih, const real *bhh,
+                         const int *len, int B, int T, int NI, int H, int reverse)
+{
+    // x (B,T,NI) -> h_out (B,T,H).  cache->gates first receives x wih^T for all steps.
+    int G = 4 * H;
+    real *h = scratch, *c = scratch + (size_t)B * H;  // state (B,H) each
+    memset(scratch, 0, sizeof(real) * 2 * B * H);
+    linear_forward(cache->gates, x, wih, NULL, B * T, NI, G);
+    for (int s = 0; s < T; s++) {
+        int t = reverse ? T - 1 - s : s;
+        real *gt = cache->gates + (size_t)t * G;  // rows (b,t), stride T*G
+        nn_gemm(0, 1, B, G, H, h, H, whh, H, 1, gt, T * G);
+        for (int b = 0; b < B; b++) {
+            size_t bt = (size_t)b * T + t;
+            real *g = cache->gates + bt * G, *hb = h + (size_t)b * H, *cb = c + (size_t)b * H;
+            memcpy(cache->hprev + bt * H, hb, sizeof(real) * H);
+            memcpy(cache->cprev + bt * H, cb, sizeof(real) * H);
+            if (t >= len[b]) {
+                memset(g, 0, sizeof(real) * G);
+                memcpy(cache->c + bt * H, cb, sizeof(real) * H);
+                memset(h_out + bt * H, 0, sizeof(real) * H);
+                continue;
+            }
+            for (int j = 0; j < H; j++) {
+                real gi = sigm(g[j] + bih[j] + bhh[j]);
+                real gf = sigm(g[H + j] + bih[H + j] + bhh[H + j]);
+                real gg = tanh(g[2 * H + j] + bih[2 * H + j] + bhh[2 * H + j]);
+                real go = sigm(g[3 * H + j] + bih[3 * H + j] + bhh[3 * H + j]);
+                g[j] = gi; g[H + j] = gf; g[2 * H + j] = gg; g[3 * H + j] = go;
+                cb[j] = gf * cb[j] + gi * gg;
+                hb[j] = go * tanh(cb[j]);
+            }
+            memcpy(cache->c + bt * H, cb, sizeof(real) * H);
+            memcpy(h_out + bt * H, hb, sizeof(real) * H);
+        }
+    }
+}
+
+NN_API void lstm_backward(real *dx, real *dwih, real *dwhh, real *dbih, real *dbhh,
+                          real *dscratch, const real *dh_out, const lstm_cache *cache,
+                          const real *x, const real *wih, const real *whh, const int *len,
+                          int B, int T, int NI, int H, int reverse)
+{
+    int G = 4 * H;
+    real *dG = dscratch;                         // (B,T,4H)
+    real *dh = dG + (size_t)B * T * G;           // (B,H) gradient flowing into the state
+    real *dc = dh + (size_t)B * H;               // (B,H)
+    memset(dh, 0, sizeof(real) * 2 * B * H);
+    for (int s = T - 1; s >= 0; s--) {
+        int t = reverse ? T - 1 - s : s;
+        for (int b = 0; b < B; b++) {
+            size_t bt = (size_t)b * T + t;
+            real *dg = dG + bt * G;
+            if (t >= len[b]) { memset(dg, 0, sizeof(real) * G); continue; }
+            const real *g = cache->gates + bt * G;
+            const real *cc = cache->c + bt * H, *cp = cache->cprev + bt * H;
+            real *dhb = dh + (size_t)b * H, *dcb = dc + (size_t)b * H;
+            for (int j = 0; j < H; j++) {
+                real gi = g[j], gf = g[H + j], gg = g[2 * H + j], go = g[3 * H + j];
+                real dhj = dhb[j] + dh_out[bt * H + j];
+                real tc = tanh(cc[j]);
+                real dcj = dcb[j] + dhj * go * (1 - tc * tc);
+                dg[j] = dcj * gg * gi * (1 - gi);
+                dg[H + j] = dcj * cp[j] * gf * (1 - gf);
+                dg[2 * H + j] = dcj * gi * (1 - gg * gg);
+                dg[3 * H + j] = dhj * tc * go * (1 - go);
+                dcb[j] = dcj * gf;
+                dhb[j] = 0;  // replaced by the recurrent product below
+            }
+        }
+        // dh(prev) += dG_t whh  (rows of padded positions are zero and keep dh)
+        nn_gemm(0, 0, B, H, G, dG + (size_t)t * G, T * G, whh, H, 1, dh, H);
+    }
+    // weight gradients for all steps at once
+    if (dwih) nn_gemm(1, 0, G, NI, B * T, dG, G, x, NI, 1, dwih, NI);
+    if (dwhh) nn_gemm(1, 0, G, H, B * T, dG, G, cache->hprev, H, 1, dwhh, H);
+    if (dbih) add_colsum(dbih, dG, B * T, G);
+    if (dbhh) add_colsum(dbhh, dG, B * T, G);
+    if (dx) nn_gemm(0, 0, B * T, NI, G, dG, G, wih, NI, 1, dx, NI);
+}
+
+/* ------------------------------------------------------------------ GRU */
+
+NN_API void gru_cell_forward(real *hn, real *cache, real *gx, real *gh, const real *x,
+                             const real *h, const real *wih, const real *whh,
+                             const real *bih, const real *bhh, int B, int NI, int H)
+{
+    // x (B,NI), h (B,H) -> hn (B,H); cache (B,4H) = r, z, n, Whn h + bhn
+    linear_forward(gx, x, wih, bih, B, NI, 3 * H);
+    linear_forward(gh, h, whh, bhh, B, H, 3 * H);
+    for (int b = 0; b < B; b++) {
+        const real *ax = gx + (size_t)b * 3 * H, *ah = gh + (size_t)b * 3 * H;
+        const real *hb = h + (size_t)b * H;
+        real *cb = cache + (size_t)b * 4 * H, *ob = hn + (size_t)b * H;
+        for (int j = 0; j < H; j++) {
+            real r = sigm(ax[j] + ah[j]);
+            real z = sigm(ax[H + j] + ah[H + j]);
+            real n = tanh(ax[2 * H + j] + r * ah[2 * H + j]);
+            cb[j] = r; cb[H + j] = z; cb[2 * H + j] = n; cb[3 * H + j] = ah[2 * H + j];
+            ob[j] = (1 - z) * n + z * hb[j];
+        }
+    }
+}
+
+NN_API void gru_cell_backward(real *dx, real *dh, real *dgx, real *dgh, const real *dhn,
+                              const real *cache, const real *h, const real *wih,
+                              const real *whh, int B, int NI, int H)
+{
+    for (int b = 0; b < B; b++) {
+        const real *cb = cache + (size_t)b * 4 * H, *hb = h + (size_t)b * H;
+        const real *d = dhn + (size_t)b * H;
+        real *ax = dgx + (size_t)b * 3 * H, *ah = dgh + (size_t)b * 3 * H;
+        for (int j = 0; j < H; j++) {
+            real r = cb[j], z = cb[H + j], n = cb[2 * H + j], hn_ = cb[3 * H + j];
+            real dn = d[j] * (1 - z) * (1 - n * n);
+            real dz = d[j] * (hb[j] - n) * z * (1 - z);
+            real dr = dn * hn_ * r * (1 - r);
+            ax[j] = dr; ax[H + j] = dz; ax[2 * H + j] = dn;
+            ah[j] = dr; ah[H + j] = dz; ah[2 * H + j] = dn * r;
+        }
+    }
+    if (dx) nn_gemm(0, 0, B, NI, 3 * H, dgx, 3 * H, wih, NI, 1, dx, NI);
+    if (dh) {
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < H; j++)
+                dh[(size_t)b * H + j] += dhn[(size_t)b * H + j] * cache[(size_t)b * 4 * H + H + j];
+        nn_gemm(0, 0, B, H, 3 * H, dgh, 3 * H, whh, H, 1, dh, H);
+    }
+}
+
+NN_API void gru_weight_grads(real *dwih, real *dwhh, real *dbih, real *dbhh,
+                             const real *dgx, const real *dgh, const real *x,
+                             const real *h, int N, int NI, int H)
+{
+    linear_backward(NULL, dwih, dbih, dgx, x, NULL, N, NI, 3 * H);
+    linear_backward(NULL, dwhh, dbhh, dgh, h, NULL, N, H, 3 * H);
+}
+
+/* ------------------------------------------------------------ attention */
+
+NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real *col, real *scratch,
+                              const real *q, const real *m, const real *pm,
+                              const real *aprev, const real *cprev, const real *wloc,
+                              const real *uloc, const real *wq, const real *v,
+                              const int *len, attn_dims d)
+{
+    int B = d.B, N = d.N, D = d.D, A = d.A, F = d.F, K = d.K, half = K / 2;
+    real *pq = scratch;  // (B,A)
+    // location features: col (B*N, K*2) from [aprev, cprev], f = col wloc^T
+    for (int b = 0; b < B; b++)
+        for (int n = 0; n < N; n++) {
+            real *row = col + ((size_t)b * N + n) * K * 2;
+            for (int k = 0; k < K; k++) {
+                int ns = n + k - half;
+                int ok = ns >= 0 && ns < N;
+                row[2 * k] = ok ? aprev[(size_t)b * N + ns] : 0;
+                row[2 * k + 1] = ok ? cprev[(size_t)b * N + ns] : 0;
+            }
+        }
+    linear_forward(f, col, wloc, NULL, B * N, 2 * K, F);
+    linear_forward(s, f, uloc, NULL, B * N, F, A);
+    linear_forward(pq, q, wq, NULL, B, d.Q, A);
+    for (int b = 0; b < B; b++) {
+        real *ab = a + (size_t)b * N;
+        real mx = -INFINITY;
+        for (int n = 0; n < N; n++) {
+            real *sr = s + ((size_t)b * N + n) * A;
+            const real *pr = pm + ((size_t)b * N + n) * A;
+            real e = 0;
+            for (int j = 0; j < A; j++) {
+                sr[j] = tanh(sr[j] + pr[j] + pq[(size_t)b * A + j]);
+                e += v[j] * sr[j];
+            }
+            ab[n] = e;
+            if (n < len[b] && e > mx) mx = e;
+        }
+        real sum = 0;
+        for (int n = 0; n < N; n++) {
+            ab[n] = n < len[b] ? exp(ab[n] - mx) : 0;
+            sum += ab[n];
+        }
+        for (int n = 0; n < N; n++) ab[n] /= sum;
+        nn_gemm(0, 0, 1, D, N, ab, N, m + (size_t)b * N * D, D, 0, ctx + (size_t)b * D, D);
+    }
+}
+
+NN_API void attention_backward(real *dq, real *dm, real *dpm, real *daprev, real *dcprev,
+                               real *dwloc, real *duloc, real *dwq, real *dv,
+                               real *dscratch, const real *dctx, const real *da,
+                               const real *a, const real *f, const real *s,
+                               const real *col, const real *q, const real *m,
+                               const real *wloc, const real *uloc, const real *wq,
+                               const real *v, const int *len, attn_dims d)
+{
+    int B = d.B, N = d.N, D = d.D, A = d.A, F = d.F, K = d.K, half = K / 2;
+    real *dpre = dscratch;                        // (B,N,A)
+    real *df = dpre + (size_t)B * N * A;          // (B,N,F)
+    real *dcol = df + (size_t)B * N * F;          // (B*N, 2K)
+    real *de = dcol + (size_t)B * N * 2 * K;      // (B,N)
+    real *dpq = de + (size_t)B * N;               // (B,A)
+    memset(dpq, 0, sizeof(real) * B * A);
+    for (int b = 0; b < B; b++) {
+        const real *ab = a + (size_t)b * N, *mb = m + (size_t)b * N * D;
+        const real *dcb = dctx + (size_t)b * D;
+        real *deb = de + (size_t)b * N;
+        real dot = 0;
+        for (int n = 0; n < N; n++) {
+            real g = da ? da[(size_t)b * N + n] : 0;
+            for (int k = 0; k < D; k++) g += dcb[k] * mb[(size_t)n * D + k];
+            deb[n] = g;
+            dot += ab[n] * g;
+            if (dm) for (int k = 0; k < D; k++) dm[((size_t)b * N + n) * D + k] += ab[n] * dcb[k];
+        }
+        for (int n = 0; n < N; n++) deb[n] = n < len[b] ? ab[n] * (deb[n] - dot) : 0;
+        for (int n = 0; n < N; n++) {
+            const real *sr = s + ((size_t)b * N + n) * A;
+            real *dr = dpre + ((size_t)b * N + n) * A;
+            for (int j = 0; j < A; j++) {
+                if (dv) dv[j] += deb[n] * sr[j];
+                dr[j] = deb[n] * v[j] * (1 - sr[j] * sr[j]);
+                dpq[(size_t)b * A + j] += dr[j];
+            }
+            if (dpm) for (int j = 0; j < A; j++) dpm[((size_t)b * N + n) * A + j] += dr[j];
+        }
+    }
+    linear_backward(dq, dwq, NULL, dpq, q, wq, B, d.Q, A);
+    memset(df, 0, sizeof(real) * (size_t)B * N * F);
+    linear_backward(df, duloc, NULL, dpre, f, uloc, B * N, F, A);
+    memset(dcol, 0, sizeof(real) * (size_t)B * N * 2 * K);
+    linear_backward(dcol, dwloc, NULL, df, col, wloc, B * N, 2 * K, F);
+    for (int b = 0; b < B; b++)
+        for (int n = 0; n < N; n++) {
+            const real *row = dcol + ((size_t)b * N + n) * K * 2;
+            for (int k = 0; k < K; k++) {
+                int ns = n + k - half;
+                if (ns < 0 || ns >= N) continue;
+                if (daprev) daprev[(size_t)b * N + ns] += row[2 * k];
+                if (dcprev) dcprev[(size_t)b * N + ns] += row[2 * k + 1];
+            }
+        }
+}
+
+/* --------------------------------------------------------------- losses */
+
+NN_API double l1_loss(real *dpred, const real *pred, const real *target, const int *len,
+                      int B, int T, int C, real scale)
+{
+    double sum = 0, count = 0;
+    for (int b = 0; b < B; b++) count += (double)(len[b] < T ? len[b] : T) * C;
+    if (count == 0) return 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < len[b] && t < T; t++)
+            for (int c = 0; c < C; c++) {
+                size_t i = ((size_t)b * T + t) * C + c;
+                real diff = pred[i] - target[i];
+                sum += fabs(diff);
+                if (dpred) dpred[i] += scale * (diff > 0 ? 1 : diff < 0 ? -1 : 0) / count;
+            }
+    return sum / count;
+}
+
+NN_API double mse_loss(real *dpred, const real *pred, const real *target, const int *len,
+                       int B, int T, int C, real scale)
+{
+    double sum = 0, count = 0;
+    for (int b = 0; b < B; b++) count += (double)(len[b] < T ? len[b] : T) * C;
+    if (count == 0) return 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < len[b] && t < T; t++)
+            for (int c = 0; c < C; c++) {
+                size_t i = ((size_t)b * T + t) * C + c;
+                real diff = pred[i] - target[i];
+                sum += diff * diff;
+                if (dpred) dpred[i] += scale * 2 * diff / count;
+            }
+    return sum / count;
+}
+
+NN_API double bce_logits_loss(real *dlogit, const real *logit, const real *target,
+                              const real *mask, size_t n, real pw, real scale)
+{
+    double sum = 0, count = 0;
+    for (size_t i = 0; i < n; i++) count += mask[i] != 0;
+    if (count == 0) return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (mask[i] == 0) continue;
+        real x = logit[i], y = target[i];
+        // softplus(x) = log(1+e^x), computed stably
+        real sp_pos = x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+        real sp_neg = sp_pos - x;  // softplus(-x)
+        sum += pw * y * sp_neg + (1 - y) * sp_pos;
+        if (dlogit) {
+            real p = sigm(x);
+            dlogit[i] += scale * (pw * y * (p - 1) + (1 - y) * p) / count;
+        }
+    }
+    return sum / count;
+}
+
+NN_API double guided_attention_loss(real *da, const real *a, const int *tlen, const int *nlen,
+                                    int B, int T, int N, real g, real scale)
+{
+    double sum = 0, count = 0;
+    for (int b = 0; b < B; b++) count += (double)(tlen[b] < T ? tlen[b] : T) * (nlen[b] < N ? nlen[b] : N);
+    if (count == 0) return 0;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < tlen[b] && t < T; t++)
+            for (int n = 0; n < nlen[b] && n < N; n++) {
+                double x = (double)n / nlen[b] - (double)t / tlen[b];
+                real w = 1 - exp(-x * x / (2.0 * g * g));
+                size_t i = ((size_t)b * T + t) * N + n;
+                sum += a[i] * w;
+                if (da) da[i] += scale * w / count;
+            }
+    return sum / count;
+}
