@@ -1,0 +1,161 @@
+/*
+ * model.h - the acoustic model (internal): a small Tacotron-2-style
+ * attention encoder-decoder that turns symbol ids into normalized log-mel
+ * frames.
+ *
+ *   ids ─► embedding ─► 3 × (conv1d k5, ReLU, dropout) ─► BiLSTM ─► memory
+ *   memory ─► location-sensitive attention ◄─ attention GRU ◄─ prenet(previous frame), context
+ *   [attention GRU, context] ─► decoder GRU ─► [.., context] ─► linear: r frames + r stop logits
+ *   frames ─► postnet (5 × conv1d, tanh) residual
+ *
+ * The parameters live in one block described by one table (name, shape,
+ * offset): it drives initialisation, saving, loading, zeroing gradients, the
+ * optimizer and the gradient checks.  The model (config + weights) is
+ * read-only during synthesis; per-run state lives in taco_infer_state.
+ *
+ * Like src/nn, this file's sources are also compiled as double inside the
+ * gradient tests (NN_REAL); taco_io.c (files) is float only.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#ifndef TTS_MODEL_H
+#define TTS_MODEL_H
+
+#include "nn/nn.h"
+
+#define TACO_MAX_CONV 8
+#define TACO_MAX_PARAMS 64
+#define TACO_MAX_MELS 128
+
+typedef struct taco_config {
+    int n_symbols;      /* size of the symbol table */
+    int emb;            /* 256: symbol embedding */
+    int enc_convs;      /* 3 */
+    int enc_ch;         /* 256 */
+    int enc_k;          /* 5 */
+    int enc_lstm;       /* 128 per direction; memory width D = 2*enc_lstm */
+    int att_dim;        /* 128 */
+    int loc_filters;    /* 32 */
+    int loc_k;          /* 31 */
+    int prenet1;        /* 256 */
+    int prenet2;        /* 128 */
+    int att_rnn;        /* 256 */
+    int dec_rnn;        /* 256 */
+    int n_mels;         /* 80 */
+    int r;              /* 3: frames per decoder step */
+    int post_convs;     /* 5 */
+    int post_ch;        /* 128 */
+    int post_k;         /* 5 */
+    float enc_dropout;  /* 0.5 */
+    float prenet_dropout; /* 0.5, also at inference */
+} taco_config;
+
+NN_API taco_config taco_config_default(int n_symbols);
+
+typedef struct taco_param {
+    char name[40];
+    int ndim;
+    int shape[3];
+    size_t offset;   /* in elements from the start of the block */
+    size_t size;     /* elements */
+} taco_param;
+
+/* Named views into one parameter-shaped block (weights, gradients or
+ * optimizer moments all share the layout). */
+typedef struct taco_weights {
+    real *emb;                                   /* (V, E) */
+    real *conv_w[TACO_MAX_CONV], *conv_b[TACO_MAX_CONV]; /* (C, K, Cin), (C) */
+    real *lf_wih, *lf_whh, *lf_bih, *lf_bhh;     /* forward LSTM */
+    real *lb_wih, *lb_whh, *lb_bih, *lb_bhh;     /* backward LSTM */
+    real *mem_w, *mem_b;                         /* (A, D), (A) */
+    real *query_w;                               /* (A, Hatt) */
+    real *loc_w;                                 /* (F, Kloc, 2) */
+    real *loc_dense;                             /* (A, F) */
+    real *att_v;                                 /* (A) */
+    real *pre1_w, *pre1_b, *pre2_w, *pre2_b;     /* (P1, M), (P2, P1) */
+    real *arnn_wih, *arnn_whh, *arnn_bih, *arnn_bhh; /* in P2 + D */
+    real *drnn_wih, *drnn_whh, *drnn_bih, *drnn_bhh; /* in Hatt + D */
+    real *proj_w, *proj_b;                       /* (r*(M+1), Hdec + D) */
+    real *post_w[TACO_MAX_CONV], *post_b[TACO_MAX_CONV];
+} taco_weights;
+
+typedef struct taco_model {
+    taco_config cfg;
+    int n_params;
+    taco_param params[TACO_MAX_PARAMS];
+    size_t n_floats;        /* total parameter count */
+    real *data;             /* the weights (owned unless mapped) */
+    taco_weights w;
+    float mel_mean[TACO_MAX_MELS], mel_std[TACO_MAX_MELS]; /* per-band normalization */
+} taco_model;
+
+/* Fill the parameter table from cfg (no allocation of weights). Returns 0,
+ * or -1 when cfg is out of range. */
+NN_API int taco_layout(taco_model *m, const taco_config *cfg);
+/* Point named views into a block laid out like m's parameters. */
+NN_API void taco_point(const taco_model *m, real *base, taco_weights *w);
+/* Random initialisation (Xavier-uniform style, biases zero, forget-gate bias 1). */
+NN_API void taco_init_random(taco_model *m, nn_rng *rng);
+
+/* ---------------------------------------------------------- training */
+
+/* A padded batch.  ids (B,N) padded with 0; mel (B,T,M) normalized with T a
+ * multiple of r, rows t >= tlen[b] are padding. */
+typedef struct taco_batch {
+    int B, N, T;
+    const int32_t *ids;
+    const int *nlen;
+    const real *mel;
+    const int *tlen;
+} taco_batch;
+
+typedef struct taco_loss {
+    double mel_before, mel_after, stop, guided, total;
+    double diag;   /* share of attention mass within ±0.1 of the diagonal */
+} taco_loss;
+
+typedef struct taco_train_opts {
+    real guided_weight;   /* 10: weight of the guided-attention loss */
+    real guided_g;        /* 0.2 */
+    real stop_weight;     /* 1 */
+    real stop_pos_weight; /* 5: weight of the positive class of the stop gate */
+    int dropout;          /* 1 = use dropout (training), 0 = off */
+} taco_train_opts;
+
+NN_API taco_train_opts taco_train_opts_default(void);
+
+/* Activation caches for one batch; grows as needed. */
+typedef struct taco_train_ws taco_train_ws;
+NN_API void taco_train_ws_free(taco_train_ws *ws);
+
+/* Forward pass, losses, and (if grad != NULL) backward pass accumulating
+ * into grad (a block laid out like m->data).  Dropout masks are drawn from
+ * rng.  Returns 0, or -1 on allocation failure.  *ws is created on first use. */
+NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *batch,
+                    const taco_train_opts *opts, nn_rng *rng, taco_train_ws **ws,
+                    taco_loss *loss);
+/* Alignment of the last step (T_dec, B, N) and predicted mel after postnet (B,T,M). */
+NN_API const real *taco_train_alignment(const taco_train_ws *ws, int *T_dec, int *B, int *N);
+NN_API const real *taco_train_mel(const taco_train_ws *ws);
+
+/* ---------------------------------------------------------- inference */
+
+typedef enum taco_stop_reason {
+    TACO_STOP_GATE = 0,      /* the stop gate fired with the focus at the end */
+    TACO_STOP_CAP = 1,       /* frame cap reached: an alignment failure */
+    TACO_STOP_END_OF_TEXT = 2 /* attention reached the end and stayed: stopped there */
+} taco_stop_reason;
+
+typedef struct taco_infer_state taco_infer_state;
+
+/* Buffers for inputs up to max_n symbols; allocated once. */
+int taco_infer_create(const taco_model *m, int max_n, taco_infer_state **out);
+void taco_infer_free(taco_infer_state *s);
+/* Synthesize normalized mel frames for ids[0..n).  *mel (frames, M) is
+ * owned by s and valid until the next call.  max_frames_per_symbol bounds
+ * the output (the frame cap), seed drives prenet dropout. */
+int taco_infer(taco_infer_state *s, const int32_t *ids, int n, float max_frames_per_symbol,
+               uint64_t seed, const real **mel, int *n_frames, taco_stop_reason *reason);
+/* Alignment of the last taco_infer: (steps, n). */
+const real *taco_infer_alignment(const taco_infer_state *s, int *steps, int *n);
+
+#endif
