@@ -13,6 +13,41 @@
 #include <math.h>
 #include <string.h>
 
+/* math in the element type: float code must not round-trip through double */
+#if defined(NN_DOUBLE)
+#define R_EXP exp
+#define R_TANH tanh
+#define R_LOG1P log1p
+#define R_FABS fabs
+#else
+#define R_EXP expf
+#define R_TANH fast_tanhf
+#define R_LOG1P log1pf
+#define R_FABS fabsf
+/* tanh as a rational function (the odd/even polynomial pair used by Eigen's
+ * fast tanh), max error about 1e-7 relative: libm's tanhf was a third of a
+ * training step.  The double build (gradient tests) uses the exact tanh. */
+static inline float fast_tanhf(float x)
+{
+    const float lim = 7.90531110763549805f;
+    x = x > lim ? lim : x < -lim ? -lim : x;
+    float x2 = x * x;
+    float p = -2.76076847742355e-16f;
+    p = p * x2 + 2.00018790482477e-13f;
+    p = p * x2 - 8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    p = p * x;
+    float q = 1.19825839466702e-06f;
+    q = q * x2 + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    return p / q;
+}
+#endif
+
 /* ------------------------------------------------------------------ rng */
 
 NN_API uint64_t nn_rng_next(nn_rng *r)
@@ -149,7 +184,7 @@ NN_API void relu_backward(real *dinp, const real *dout, const real *out, size_t 
 
 NN_API void tanh_forward(real *out, const real *inp, size_t n)
 {
-    for (size_t i = 0; i < n; i++) out[i] = tanh(inp[i]);
+    for (size_t i = 0; i < n; i++) out[i] = R_TANH(inp[i]);
 }
 
 NN_API void tanh_backward(real *dinp, const real *dout, const real *out, size_t n)
@@ -157,7 +192,9 @@ NN_API void tanh_backward(real *dinp, const real *dout, const real *out, size_t 
     for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * (1 - out[i] * out[i]);
 }
 
-static inline real sigm(real x) { return 1 / (1 + exp(-x)); }
+NN_API real nn_tanh(real x) { return R_TANH(x); }
+
+static inline real sigm(real x) { return (real)0.5 + (real)0.5 * R_TANH((real)0.5 * x); }
 
 NN_API void sigmoid_forward(real *out, const real *inp, size_t n)
 {
@@ -233,11 +270,11 @@ NN_API void lstm_forward(real *h_out, lstm_cache *cache, real *scratch, const re
             for (int j = 0; j < H; j++) {
                 real gi = sigm(g[j] + bih[j] + bhh[j]);
                 real gf = sigm(g[H + j] + bih[H + j] + bhh[H + j]);
-                real gg = tanh(g[2 * H + j] + bih[2 * H + j] + bhh[2 * H + j]);
+                real gg = R_TANH(g[2 * H + j] + bih[2 * H + j] + bhh[2 * H + j]);
                 real go = sigm(g[3 * H + j] + bih[3 * H + j] + bhh[3 * H + j]);
                 g[j] = gi; g[H + j] = gf; g[2 * H + j] = gg; g[3 * H + j] = go;
                 cb[j] = gf * cb[j] + gi * gg;
-                hb[j] = go * tanh(cb[j]);
+                hb[j] = go * R_TANH(cb[j]);
             }
             memcpy(cache->c + bt * H, cb, sizeof(real) * H);
             memcpy(h_out + bt * H, hb, sizeof(real) * H);
@@ -267,7 +304,7 @@ NN_API void lstm_backward(real *dx, real *dwih, real *dwhh, real *dbih, real *db
             for (int j = 0; j < H; j++) {
                 real gi = g[j], gf = g[H + j], gg = g[2 * H + j], go = g[3 * H + j];
                 real dhj = dhb[j] + dh_out[bt * H + j];
-                real tc = tanh(cc[j]);
+                real tc = R_TANH(cc[j]);
                 real dcj = dcb[j] + dhj * go * (1 - tc * tc);
                 dg[j] = dcj * gg * gi * (1 - gi);
                 dg[H + j] = dcj * cp[j] * gf * (1 - gf);
@@ -304,7 +341,7 @@ NN_API void gru_cell_forward(real *hn, real *cache, real *gx, real *gh, const re
         for (int j = 0; j < H; j++) {
             real r = sigm(ax[j] + ah[j]);
             real z = sigm(ax[H + j] + ah[H + j]);
-            real n = tanh(ax[2 * H + j] + r * ah[2 * H + j]);
+            real n = R_TANH(ax[2 * H + j] + r * ah[2 * H + j]);
             cb[j] = r; cb[H + j] = z; cb[2 * H + j] = n; cb[3 * H + j] = ah[2 * H + j];
             ob[j] = (1 - z) * n + z * hb[j];
         }
@@ -377,7 +414,7 @@ NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real *col, r
             const real *pr = pm + ((size_t)b * N + n) * A;
             real e = 0;
             for (int j = 0; j < A; j++) {
-                sr[j] = tanh(sr[j] + pr[j] + pq[(size_t)b * A + j]);
+                sr[j] = R_TANH(sr[j] + pr[j] + pq[(size_t)b * A + j]);
                 e += v[j] * sr[j];
             }
             ab[n] = e;
@@ -385,7 +422,7 @@ NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real *col, r
         }
         real sum = 0;
         for (int n = 0; n < N; n++) {
-            ab[n] = n < len[b] ? exp(ab[n] - mx) : 0;
+            ab[n] = n < len[b] ? R_EXP(ab[n] - mx) : 0;
             sum += ab[n];
         }
         for (int n = 0; n < N; n++) ab[n] /= sum;
@@ -495,7 +532,7 @@ NN_API double bce_logits_loss(real *dlogit, const real *logit, const real *targe
         if (mask[i] == 0) continue;
         real x = logit[i], y = target[i];
         // softplus(x) = log(1+e^x), computed stably
-        real sp_pos = x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+        real sp_pos = x > 0 ? x + R_LOG1P(R_EXP(-x)) : R_LOG1P(R_EXP(x));
         real sp_neg = sp_pos - x;  // softplus(-x)
         sum += pw * y * sp_neg + (1 - y) * sp_pos;
         if (dlogit) {

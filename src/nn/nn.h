@@ -64,6 +64,8 @@ NN_API void relu_backward(real *dinp, const real *dout, const real *out, size_t 
 NN_API void tanh_forward(real *out, const real *inp, size_t n);
 NN_API void tanh_backward(real *dinp, const real *dout, const real *out, size_t n);
 NN_API void sigmoid_forward(real *out, const real *inp, size_t n);
+/* the tanh every kernel uses (a fast rational approximation in float) */
+NN_API real nn_tanh(real x);
 NN_API void sigmoid_backward(real *dinp, const real *dout, const real *out, size_t n);
 
 /* ---- dropout: mask(n) holds 0 or 1/(1-p), drawn from rng; out = inp*mask ---- */
