@@ -5,6 +5,23 @@
  * synthesizer (log-mel -> waveform), so their parameters cannot drift.
  * Log-mel here is log(max(mel, log_floor)), natural log, not normalized;
  * the per-band normalization statistics live with the model.
+ *
+ * Conventions, fixed here once:
+ *   - frames are centered: frame t covers samples [t*hop - n_fft/2, t*hop + n_fft/2),
+ *     the signal is reflect-padded by n_fft/2 on both sides, so n_samples samples
+ *     give 1 + n_samples/hop frames (librosa's center=True);
+ *   - the window is a periodic Hann of `win` samples centered in n_fft;
+ *   - the mel filterbank is Slaney-style (linear below 1 kHz, logarithmic
+ *     above, each triangle normalized to unit area: librosa's default
+ *     htk=False, norm="slaney");
+ *   - mel is computed from the MAGNITUDE spectrogram (not power):
+ *     mel = M |STFT(x)|, logmel = ln(max(mel, log_floor));
+ *   - spectrograms are (n_frames, n_bins) row-major, n_bins = n_fft/2 + 1;
+ *     complex ones interleave re, im.
+ *
+ * This module is not thread-safe per dsp_features object: one per thread.
+ * It allocates only in dsp_features_create() and when a longer input than
+ * any before grows its workspace; Griffin-Lim allocates nothing per iteration.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #ifndef TTS_DSP_H
@@ -31,6 +48,12 @@ typedef struct dsp_features dsp_features;
 tts_status dsp_features_create(const dsp_params *p, dsp_features **out);
 void dsp_features_free(dsp_features *f); /* accepts NULL */
 
+/* The parameters f was created with. */
+const dsp_params *dsp_features_params(const dsp_features *f);
+
+/* n_fft/2 + 1. */
+size_t dsp_n_bins(const dsp_features *f);
+
 /* Frames produced from n_samples samples (centered frames, reflect padding). */
 size_t dsp_n_frames(const dsp_features *f, size_t n_samples);
 
@@ -38,8 +61,51 @@ size_t dsp_n_frames(const dsp_features *f, size_t n_samples);
 tts_status dsp_logmel(dsp_features *f, const float *audio, size_t n_samples, float *mel);
 
 /* Griffin-Lim: log-mel (n_frames, n_mels) -> audio of n_frames*hop samples.
- * power sharpens the magnitude (1.0 = none); momentum 0.99 fast GL. */
+ * power sharpens the magnitude (1.0 = none); momentum 0.99 fast GL.
+ * Equivalent to dsp_mel_to_linear() then dsp_griffin_lim_mag(). */
 tts_status dsp_griffin_lim(dsp_features *f, const float *logmel, size_t n_frames,
                            int n_iters, float power, float *audio);
+
+/* ---- the pieces, for tests, evaluation and the trainer ---- */
+
+/* The mel basis M, (n_mels, n_bins) row-major, owned by f. */
+const float *dsp_mel_basis(const dsp_features *f);
+
+/* Complex STFT: spec is (n_frames, n_bins, 2), n_frames = dsp_n_frames(n_samples). */
+tts_status dsp_stft(dsp_features *f, const float *audio, size_t n_samples, float *spec);
+
+/* Magnitude STFT: mag is (n_frames, n_bins). */
+tts_status dsp_stft_mag(dsp_features *f, const float *audio, size_t n_samples, float *mag);
+
+/* Inverse STFT by weighted overlap-add (least-squares inverse):
+ * spec (n_frames, n_bins, 2) -> audio of n_frames*hop samples.
+ * dsp_istft(dsp_stft(x)) == x up to rounding, for the first n_samples samples. */
+tts_status dsp_istft(dsp_features *f, const float *spec, size_t n_frames, float *audio);
+
+/* Log-mel (n_frames, n_mels) -> linear magnitude (n_frames, n_bins):
+ * the non-negative least-squares solution of M s = exp(logmel) per frame
+ * (pseudo-inverse start, then projected multiplicative NNLS updates), then
+ * s^power (power 1 = no sharpening). */
+tts_status dsp_mel_to_linear(dsp_features *f, const float *logmel, size_t n_frames,
+                             float power, float *mag);
+
+/* Fast Griffin-Lim (Perraudin et al. 2013, momentum 0.99) on a target
+ * magnitude mag (n_frames, n_bins) -> audio of n_frames*hop samples,
+ * clamped to [-1, 1].  Deterministic (fixed-seed initial phase).
+ * n_iters >= 0; 0 gives the random-phase signal. */
+tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frames,
+                               int n_iters, float *audio);
+
+/* Spectral convergence of audio against a target magnitude (n_frames, n_bins):
+ *   SC = 20 log10( ||S_target - |STFT(audio)| ||_F / ||S_target||_F )  (dB, lower is better)
+ * over the first min(n_frames, dsp_n_frames(n_samples)) frames. */
+tts_status dsp_spectral_convergence(dsp_features *f, const float *mag, size_t n_frames,
+                                    const float *audio, size_t n_samples, double *sc_db);
+
+/* Band-limited resampling (Kaiser-windowed sinc, about 90 dB stop band).
+ * *out (malloc'd, owned by the caller) holds *n_out = ceil(n_in*sr_out/sr_in)
+ * samples.  sr_in == sr_out copies. */
+tts_status dsp_resample(const float *in, size_t n_in, int sr_in, int sr_out,
+                        float **out, size_t *n_out);
 
 #endif

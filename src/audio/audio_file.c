@@ -1,0 +1,471 @@
+/*
+ * audio_file.c - reading and writing audio files with libsndfile, and raw
+ * 16-bit PCM output.
+ *
+ * Writing a regular file goes through a temporary file in the same folder
+ * (so the final rename is atomic on one file system) which is fsync'd and
+ * renamed over the requested name only when complete; on any failure the
+ * temporary file is removed.  Devices and pipes cannot be renamed into, so
+ * for them the encoded file is built in memory (libsndfile virtual I/O, which
+ * also lets WAV and FLAC fix their headers without seeking the pipe) and
+ * written out at close.  This file does not resample and does not play.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "audio/audio.h"
+#include "audio/audio_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- error details ---- */
+
+static _Thread_local char last_error[768];
+
+const char *audio_last_error(void) { return last_error; }
+
+void audio_clear_error(void) { last_error[0] = '\0'; }
+
+tts_status audio_fail(tts_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static tts_status io_status(int err) { return err == ENOSPC || err == EDQUOT ? TTS_ERR_NO_SPACE : TTS_ERR_IO; }
+
+/* ---- formats ---- */
+
+static const char *extension(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && dot != base ? dot + 1 : NULL;
+}
+
+int audio_format_for_path(const char *path)
+{
+    const char *ext = path ? extension(path) : NULL;
+    if (!ext) return 0;
+    if (!strcasecmp(ext, "wav") || !strcasecmp(ext, "wave")) return SF_FORMAT_WAV;
+    if (!strcasecmp(ext, "flac")) return SF_FORMAT_FLAC;
+    if (!strcasecmp(ext, "ogg") || !strcasecmp(ext, "oga")) return SF_FORMAT_OGG;
+    return 0;
+}
+
+static int full_format(int major)
+{
+    switch (major) {
+    case SF_FORMAT_FLAC: return SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+    case SF_FORMAT_OGG: return SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+    default: return SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    }
+}
+
+/* ---- reading ---- */
+
+tts_status audio_read_file(const char *path, float **pcm, size_t *n_samples, int *sample_rate)
+{
+    audio_clear_error();
+    if (!path || !pcm || !n_samples) return TTS_ERR_INVALID_ARG;
+    *pcm = NULL;
+    *n_samples = 0;
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf;
+    if (!strcmp(path, "-")) {
+        sf = sf_open_fd(STDIN_FILENO, SFM_READ, &info, SF_FALSE);
+        if (!sf)
+            return audio_fail(TTS_ERR_AUDIO_FORMAT, "cannot decode standard input: %s",
+                              sf_strerror(NULL));
+    } else {
+        struct stat st;
+        if (stat(path, &st) != 0)
+            return audio_fail(TTS_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        if (S_ISDIR(st.st_mode))
+            return audio_fail(TTS_ERR_IO, "cannot read '%s': it is a directory", path);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return audio_fail(TTS_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        sf = sf_open_fd(fd, SFM_READ, &info, SF_TRUE);
+        if (!sf) {
+            tts_status s = audio_fail(TTS_ERR_AUDIO_FORMAT, "cannot decode '%s': %s", path,
+                                      sf_strerror(NULL));
+            close(fd);
+            return s;
+        }
+    }
+    int ch = info.channels > 0 ? info.channels : 1;
+    size_t cap = 0, n = 0;
+    float *out = NULL, *buf = malloc((size_t)ch * 8192 * sizeof *buf);
+    tts_status st = buf ? TTS_OK : TTS_ERR_NOMEM;
+    while (st == TTS_OK) {
+        sf_count_t got = sf_readf_float(sf, buf, 8192);
+        if (got <= 0) break;
+        if (n + (size_t)got > cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            while (ncap < n + (size_t)got) ncap *= 2;
+            float *p = realloc(out, ncap * sizeof *out);
+            if (!p) { st = TTS_ERR_NOMEM; break; }
+            out = p;
+            cap = ncap;
+        }
+        for (sf_count_t i = 0; i < got; i++) out[n + (size_t)i] = buf[(size_t)i * (size_t)ch];
+        n += (size_t)got;
+    }
+    if (st == TTS_OK && sf_error(sf) != SF_ERR_NO_ERROR)
+        st = audio_fail(TTS_ERR_AUDIO_FORMAT, "error decoding '%s': %s", path, sf_strerror(sf));
+    sf_close(sf);
+    free(buf);
+    if (st != TTS_OK) {
+        free(out);
+        return st;
+    }
+    if (!out) out = malloc(sizeof *out); /* an empty file: a valid, empty buffer */
+    if (!out) return TTS_ERR_NOMEM;
+    *pcm = out;
+    *n_samples = n;
+    if (sample_rate) *sample_rate = info.samplerate;
+    return TTS_OK;
+}
+
+/* ---- in-memory file for devices and pipes (libsndfile virtual I/O) ---- */
+
+typedef struct memfile {
+    unsigned char *data;
+    sf_count_t len, cap, pos;
+} memfile;
+
+static sf_count_t mem_len(void *u) { return ((memfile *)u)->len; }
+static sf_count_t mem_tell(void *u) { return ((memfile *)u)->pos; }
+
+static sf_count_t mem_seek(sf_count_t off, int whence, void *u)
+{
+    memfile *m = u;
+    sf_count_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->len : 0;
+    if (base + off < 0) return -1;
+    m->pos = base + off;
+    return m->pos;
+}
+
+static sf_count_t mem_read(void *ptr, sf_count_t count, void *u)
+{
+    memfile *m = u;
+    sf_count_t n = m->pos < m->len ? m->len - m->pos : 0;
+    if (n > count) n = count;
+    if (n > 0) memcpy(ptr, m->data + m->pos, (size_t)n);
+    m->pos += n;
+    return n;
+}
+
+static sf_count_t mem_write(const void *ptr, sf_count_t count, void *u)
+{
+    memfile *m = u;
+    if (m->pos + count > m->cap) {
+        sf_count_t ncap = m->cap ? m->cap * 2 : 1 << 16;
+        while (ncap < m->pos + count) ncap *= 2;
+        unsigned char *p = realloc(m->data, (size_t)ncap);
+        if (!p) return 0;
+        m->data = p;
+        m->cap = ncap;
+    }
+    if (m->pos > m->len) memset(m->data + m->len, 0, (size_t)(m->pos - m->len));
+    memcpy(m->data + m->pos, ptr, (size_t)count);
+    m->pos += count;
+    if (m->pos > m->len) m->len = m->pos;
+    return count;
+}
+
+/* ---- writing ---- */
+
+struct audio_writer {
+    SNDFILE *sf;
+    int fd;           /* temporary file, or the device; -1 when closed */
+    int own_fd;       /* 0 for standard output */
+    int direct;       /* device or pipe: encoded in mem, written at close */
+    memfile mem;
+    char *path;       /* requested name, for messages */
+    char *final_path; /* where the temporary file is renamed to */
+    char *tmp_path;   /* NULL when direct */
+};
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* A fresh temporary file next to final: "DIR/.BASE.XXXXXX.part". */
+static int create_temp(const char *final, char **tmp_out)
+{
+    static _Atomic unsigned counter;
+    const char *slash = strrchr(final, '/');
+    size_t dir_len = slash ? (size_t)(slash - final) + 1 : 0;
+    const char *base = final + dir_len;
+    size_t len = strlen(final) + 32;
+    char *tmp = malloc(len);
+    if (!tmp) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (int attempt = 0; attempt < 100; attempt++) {
+        unsigned r = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL) ^
+                     (counter++ * 40503u) ^ (unsigned)attempt * 977u;
+        snprintf(tmp, len, "%.*s.%s.%06x.part", (int)dir_len, final, base, r & 0xffffffu);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            *tmp_out = tmp;
+            return fd;
+        }
+        if (errno != EEXIST) break;
+    }
+    int e = errno;
+    free(tmp);
+    errno = e;
+    return -1;
+}
+
+/* The folder part of path, for messages ("." when none). */
+static void folder_of(const char *path, char *out, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(out, n, ".");
+    else if (slash == path) snprintf(out, n, "/");
+    else snprintf(out, n, "%.*s", (int)(slash - path), path);
+}
+
+void audio_writer_abort(audio_writer *w)
+{
+    if (!w) return;
+    if (w->sf) sf_close(w->sf);
+    if (w->fd >= 0 && w->own_fd) close(w->fd);
+    if (w->tmp_path) unlink(w->tmp_path);
+    free(w->mem.data);
+    free(w->path);
+    free(w->final_path);
+    free(w->tmp_path);
+    free(w);
+}
+
+tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **out)
+{
+    audio_clear_error();
+    if (!out) return TTS_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!path || !*path || sample_rate <= 0)
+        return audio_fail(TTS_ERR_INVALID_ARG, "no output path or sample rate");
+    int major = audio_format_for_path(path);
+    audio_writer *w = calloc(1, sizeof *w);
+    if (!w) return TTS_ERR_NOMEM;
+    w->fd = -1;
+    w->path = strdup(path);
+    if (!w->path) { audio_writer_abort(w); return TTS_ERR_NOMEM; }
+
+    struct stat st;
+    int exists = strcmp(path, "-") == 0 ? 0 : stat(path, &st) == 0;
+    if (!strcmp(path, "-")) {
+        w->direct = 1;
+        w->fd = STDOUT_FILENO;
+    } else if (exists && S_ISDIR(st.st_mode)) {
+        audio_writer_abort(w);
+        return audio_fail(TTS_ERR_IO, "cannot write '%s': it is a directory", path);
+    } else if (exists && !S_ISREG(st.st_mode)) { /* device, FIFO, socket */
+        w->direct = 1;
+        w->own_fd = 1;
+        w->fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (w->fd < 0) {
+            int e = errno;
+            audio_writer_abort(w);
+            return audio_fail(TTS_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(e));
+        }
+    } else {
+        if (!major) {
+            audio_writer_abort(w);
+            return audio_fail(TTS_ERR_AUDIO_FORMAT,
+                              "cannot tell the format of '%s': use .wav, .flac or .ogg", path);
+        }
+        size_t plen = strlen(path);
+        if (path[plen - 1] == '/') {
+            audio_writer_abort(w);
+            return audio_fail(TTS_ERR_IO, "cannot write '%s': it names a directory", path);
+        }
+        /* a symbolic link to a file: write the file it points to */
+        char *real = NULL;
+        struct stat lst;
+        if (exists && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) real = realpath(path, NULL);
+        w->final_path = real ? real : strdup(path);
+        if (!w->final_path) { audio_writer_abort(w); return TTS_ERR_NOMEM; }
+        w->own_fd = 1;
+        w->fd = create_temp(w->final_path, &w->tmp_path);
+        if (w->fd < 0) {
+            int e = errno;
+            char dir[PATH_MAX];
+            folder_of(w->final_path, dir, sizeof dir);
+            audio_writer_abort(w);
+            if (e == ENOENT || e == ENOTDIR)
+                return audio_fail(TTS_ERR_IO, "cannot write '%s': folder '%s' does not exist",
+                                  path, dir);
+            return audio_fail(io_status(e), "cannot write '%s': cannot create a file in folder '%s': %s",
+                              path, dir, strerror(e));
+        }
+    }
+
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    info.samplerate = sample_rate;
+    info.channels = 1;
+    info.format = full_format(major);
+    if (w->direct) {
+        static SF_VIRTUAL_IO vio = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
+        w->sf = sf_open_virtual(&vio, SFM_WRITE, &info, &w->mem);
+    } else {
+        w->sf = sf_open_fd(w->fd, SFM_WRITE, &info, SF_FALSE);
+    }
+    if (!w->sf) {
+        tts_status s = audio_fail(TTS_ERR_AUDIO_FORMAT, "cannot encode '%s' at %d Hz: %s", path,
+                                  sample_rate, sf_strerror(NULL));
+        audio_writer_abort(w);
+        return s;
+    }
+    sf_command(w->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    *out = w;
+    return TTS_OK;
+}
+
+tts_status audio_writer_write(audio_writer *w, const float *pcm, size_t n_samples)
+{
+    audio_clear_error();
+    if (!w || !w->sf || (!pcm && n_samples)) return TTS_ERR_INVALID_ARG;
+    size_t done = 0;
+    while (done < n_samples) {
+        size_t chunk = n_samples - done > 65536 ? 65536 : n_samples - done;
+        errno = 0;
+        sf_count_t got = sf_write_float(w->sf, pcm + done, (sf_count_t)chunk);
+        if (got != (sf_count_t)chunk) {
+            int e = errno;
+            return audio_fail(e ? io_status(e) : TTS_ERR_IO, "error writing '%s': %s", w->path,
+                              e ? strerror(e) : sf_strerror(w->sf));
+        }
+        done += chunk;
+    }
+    return TTS_OK;
+}
+
+tts_status audio_writer_close(audio_writer *w)
+{
+    audio_clear_error();
+    if (!w) return TTS_ERR_INVALID_ARG;
+    errno = 0;
+    int rc = sf_close(w->sf);
+    w->sf = NULL;
+    if (rc != 0) {
+        int e = errno;
+        tts_status s = audio_fail(e ? io_status(e) : TTS_ERR_IO, "error finishing '%s': %s",
+                                  w->path, sf_error_number(rc));
+        audio_writer_abort(w);
+        return s;
+    }
+    if (w->direct) {
+        if (write_all(w->fd, w->mem.data, (size_t)w->mem.len) != 0) {
+            int e = errno;
+            audio_writer_abort(w);
+            return audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
+        }
+        if (w->own_fd && close(w->fd) != 0) {
+            int e = errno;
+            w->fd = -1;
+            audio_writer_abort(w);
+            return audio_fail(io_status(e), "error closing '%s': %s", w->path, strerror(e));
+        }
+        w->fd = -1;
+        audio_writer_abort(w); /* frees; nothing to remove */
+        return TTS_OK;
+    }
+    if (fsync(w->fd) != 0 && errno != EINVAL) {
+        int e = errno;
+        audio_writer_abort(w);
+        return audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
+    }
+    rc = close(w->fd);
+    w->fd = -1;
+    if (rc != 0) {
+        int e = errno;
+        audio_writer_abort(w);
+        return audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
+    }
+    if (rename(w->tmp_path, w->final_path) != 0) {
+        int e = errno;
+        audio_writer_abort(w);
+        return audio_fail(TTS_ERR_IO, "cannot rename the finished file to '%s': %s", w->path,
+                          strerror(e));
+    }
+    free(w->tmp_path);
+    w->tmp_path = NULL;
+    audio_writer_abort(w);
+    return TTS_OK;
+}
+
+tts_status audio_write_file(const char *path, const float *pcm, size_t n_samples, int sample_rate)
+{
+    if (!pcm && n_samples) return TTS_ERR_INVALID_ARG;
+    audio_writer *w;
+    tts_status st = audio_writer_open(path, sample_rate, &w);
+    if (st != TTS_OK) return st;
+    st = audio_writer_write(w, pcm, n_samples);
+    if (st != TTS_OK) {
+        audio_writer_abort(w); /* keeps the error detail: abort does not clear it */
+        return st;
+    }
+    return audio_writer_close(w);
+}
+
+/* ---- raw PCM ---- */
+
+tts_status audio_write_raw(int fd, const float *pcm, size_t n_samples)
+{
+    audio_clear_error();
+    if (fd < 0 || (!pcm && n_samples)) return TTS_ERR_INVALID_ARG;
+    unsigned char buf[8192];
+    size_t done = 0;
+    while (done < n_samples) {
+        size_t chunk = n_samples - done > sizeof buf / 2 ? sizeof buf / 2 : n_samples - done;
+        for (size_t i = 0; i < chunk; i++) {
+            float v = pcm[done + i];
+            v = v > 1.0f ? 1.0f : v < -1.0f ? -1.0f : v;
+            if (v != v) v = 0.0f; /* NaN */
+            int16_t s = (int16_t)lrintf(v * 32767.0f);
+            uint16_t u = (uint16_t)s;
+            buf[2 * i] = (unsigned char)(u & 0xff);
+            buf[2 * i + 1] = (unsigned char)(u >> 8);
+        }
+        if (write_all(fd, buf, 2 * chunk) != 0) {
+            int e = errno;
+            if (e == EPIPE) return audio_fail(TTS_ERR_IO, "the output pipe was closed");
+            return audio_fail(io_status(e), "error writing raw audio: %s", strerror(e));
+        }
+        done += chunk;
+    }
+    return TTS_OK;
+}
