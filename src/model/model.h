@@ -86,6 +86,7 @@ typedef struct taco_model {
     real *data;             /* the weights (owned unless mapped) */
     taco_weights w;
     float mel_mean[TACO_MAX_MELS], mel_std[TACO_MAX_MELS]; /* per-band normalization */
+    void *file;             /* the mapped safetensors file when loaded, else NULL */
 } taco_model;
 
 /* Fill the parameter table from cfg (no allocation of weights). Returns 0,
@@ -95,6 +96,30 @@ NN_API int taco_layout(taco_model *m, const taco_config *cfg);
 NN_API void taco_point(const taco_model *m, real *base, taco_weights *w);
 /* Random initialisation (Xavier-uniform style, biases zero, forget-gate bias 1). */
 NN_API void taco_init_random(taco_model *m, nn_rng *rng);
+
+/* ---------------------------------------------------------- files (taco_io.c, float only) */
+
+#include "tts.h"
+
+/* A new model of cfg with its own zeroed weights. */
+tts_status taco_model_new(const taco_config *cfg, taco_model **out);
+/* Load models/NAME.safetensors: the config from "__metadata__"."config",
+ * then every tensor validated by name, dtype, shape and offsets; the weights
+ * are mapped read-only unless copy != 0 (training needs writable weights).
+ * err receives a message naming the file and the tensor. */
+tts_status taco_model_load(const char *path, int copy, taco_model **out, char *err, size_t errlen);
+void taco_model_free(taco_model *m); /* accepts NULL */
+/* Save weights and config (+ extra metadata pairs) atomically.  When
+ * extra_blocks != NULL, n_extra blocks of n_floats each are stored too, as
+ * "<extra_names[i]>.<param name>" (optimizer moments in checkpoints). */
+tts_status taco_model_save(const taco_model *m, const char *path, const char *const *keys,
+                           const char *const *values, size_t n_meta, const real *const *extra_blocks,
+                           const char *const *extra_names, size_t n_extra);
+/* Copy the stored block "<name>.<param>" of a file opened by taco_model_load
+ * (with copy != 0) into dst; TTS_ERR_MODEL_MISMATCH if absent. */
+tts_status taco_model_read_extra(const taco_model *m, const char *name, real *dst, char *err, size_t errlen);
+/* A metadata string of the loaded file, or NULL. */
+const char *taco_model_meta(const taco_model *m, const char *key);
 
 /* ---------------------------------------------------------- training */
 

@@ -1,0 +1,250 @@
+/*
+ * taco_io.c - acoustic model files: models/NAME.safetensors with the model
+ * config as JSON in "__metadata__"."config" (hyperparameters and the mel
+ * normalization statistics), so weights and their meaning travel together.
+ * Loading checks every tensor the config implies, by name, dtype and shape.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "model/model.h"
+#include "model/safetensors.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TACO_FORMAT "tts-tacotron"
+#define TACO_VERSION "1"
+
+static const struct { const char *name; size_t off; } int_fields[] = {
+#define F(x) {#x, offsetof(taco_config, x)}
+    F(n_symbols), F(emb), F(enc_convs), F(enc_ch), F(enc_k), F(enc_lstm), F(att_dim),
+    F(loc_filters), F(loc_k), F(prenet1), F(prenet2), F(att_rnn), F(dec_rnn), F(n_mels), F(r),
+    F(post_convs), F(post_ch), F(post_k),
+#undef F
+};
+
+static char *config_json(const taco_model *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    for (size_t i = 0; i < sizeof int_fields / sizeof *int_fields; i++)
+        cJSON_AddNumberToObject(o, int_fields[i].name, *(const int *)((const char *)&m->cfg + int_fields[i].off));
+    cJSON_AddNumberToObject(o, "enc_dropout", m->cfg.enc_dropout);
+    cJSON_AddNumberToObject(o, "prenet_dropout", m->cfg.prenet_dropout);
+    cJSON *mean = cJSON_AddArrayToObject(o, "mel_mean"), *std = cJSON_AddArrayToObject(o, "mel_std");
+    for (int i = 0; i < m->cfg.n_mels && mean && std; i++) {
+        cJSON_AddItemToArray(mean, cJSON_CreateNumber(m->mel_mean[i]));
+        cJSON_AddItemToArray(std, cJSON_CreateNumber(m->mel_std[i]));
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static tts_status config_parse(const char *json, taco_config *cfg, float *mean, float *std,
+                               char *err, size_t errlen)
+{
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    if (!o || !cJSON_IsObject(o)) {
+        cJSON_Delete(o);
+        snprintf(err, errlen, "the model config in __metadata__ is missing or not JSON");
+        return TTS_ERR_MODEL_FORMAT;
+    }
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < sizeof int_fields / sizeof *int_fields; i++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, int_fields[i].name);
+        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble) {
+            snprintf(err, errlen, "model config: '%s' is missing or not an integer", int_fields[i].name);
+            cJSON_Delete(o);
+            return TTS_ERR_MODEL_FORMAT;
+        }
+        *(int *)((char *)cfg + int_fields[i].off) = v->valueint;
+    }
+    cJSON *d1 = cJSON_GetObjectItemCaseSensitive(o, "enc_dropout");
+    cJSON *d2 = cJSON_GetObjectItemCaseSensitive(o, "prenet_dropout");
+    cfg->enc_dropout = cJSON_IsNumber(d1) ? (float)d1->valuedouble : 0.5f;
+    cfg->prenet_dropout = cJSON_IsNumber(d2) ? (float)d2->valuedouble : 0.5f;
+    cJSON *mn = cJSON_GetObjectItemCaseSensitive(o, "mel_mean");
+    cJSON *sd = cJSON_GetObjectItemCaseSensitive(o, "mel_std");
+    if (cfg->n_mels < 1 || cfg->n_mels > TACO_MAX_MELS || !cJSON_IsArray(mn) || !cJSON_IsArray(sd) ||
+        cJSON_GetArraySize(mn) != cfg->n_mels || cJSON_GetArraySize(sd) != cfg->n_mels) {
+        snprintf(err, errlen, "model config: mel_mean/mel_std must have n_mels entries");
+        cJSON_Delete(o);
+        return TTS_ERR_MODEL_FORMAT;
+    }
+    for (int i = 0; i < cfg->n_mels; i++) {
+        cJSON *a = cJSON_GetArrayItem(mn, i), *b = cJSON_GetArrayItem(sd, i);
+        if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !(b->valuedouble > 0)) {
+            snprintf(err, errlen, "model config: mel_mean/mel_std entry %d is invalid", i);
+            cJSON_Delete(o);
+            return TTS_ERR_MODEL_FORMAT;
+        }
+        mean[i] = (float)a->valuedouble;
+        std[i] = (float)b->valuedouble;
+    }
+    cJSON_Delete(o);
+    return TTS_OK;
+}
+
+tts_status taco_model_new(const taco_config *cfg, taco_model **out)
+{
+    *out = NULL;
+    taco_model *m = calloc(1, sizeof *m);
+    if (!m) return TTS_ERR_NOMEM;
+    if (taco_layout(m, cfg)) { free(m); return TTS_ERR_INVALID_ARG; }
+    m->data = calloc(m->n_floats, sizeof(real));
+    if (!m->data) { free(m); return TTS_ERR_NOMEM; }
+    taco_point(m, m->data, &m->w);
+    *out = m;
+    return TTS_OK;
+}
+
+void taco_model_free(taco_model *m)
+{
+    if (!m) return;
+    if (m->file) {
+        st_file *f = m->file;
+        int mapped = f->data && (const uint8_t *)m->data >= f->data &&
+                     (const uint8_t *)m->data < f->data + f->data_size;
+        if (!mapped) free(m->data);
+        st_close(f);
+        free(f);
+    } else {
+        free(m->data);
+    }
+    free(m);
+}
+
+tts_status taco_model_load(const char *path, int copy, taco_model **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    char dummy[8];
+    if (!err || !errlen) { err = dummy; errlen = sizeof dummy; }
+    err[0] = 0;
+    st_file *f = calloc(1, sizeof *f);
+    taco_model *m = calloc(1, sizeof *m);
+    if (!f || !m) { free(f); free(m); return TTS_ERR_NOMEM; }
+    tts_status st = st_open(path, f, err, errlen);
+    if (st != TTS_OK) { free(f); free(m); return st; }
+    m->file = f;
+    const char *fmt = st_meta(f, "format");
+    if (!fmt || strcmp(fmt, TACO_FORMAT) != 0) {
+        snprintf(err, errlen, "%s: not a tts model (metadata format is '%s', expected '%s')", path,
+                 fmt ? fmt : "(none)", TACO_FORMAT);
+        taco_model_free(m);
+        return TTS_ERR_MODEL_FORMAT;
+    }
+    const char *ver = st_meta(f, "version");
+    if (!ver || strcmp(ver, TACO_VERSION) != 0) {
+        snprintf(err, errlen, "%s: model format version %s, this program reads version %s; "
+                 "HINT: re-export the voice with a matching tts-train", path, ver ? ver : "(none)", TACO_VERSION);
+        taco_model_free(m);
+        return TTS_ERR_MODEL_FORMAT;
+    }
+    taco_config cfg;
+    char sub[200];
+    st = config_parse(st_meta(f, "config"), &cfg, m->mel_mean, m->mel_std, sub, sizeof sub);
+    if (st == TTS_OK && taco_layout(m, &cfg) != 0) {
+        snprintf(sub, sizeof sub, "model config has out-of-range values");
+        st = TTS_ERR_MODEL_FORMAT;
+    }
+    if (st != TTS_OK) {
+        snprintf(err, errlen, "%s: %s", path, sub);
+        taco_model_free(m);
+        return st;
+    }
+    /* re-read the stats: taco_layout reset them */
+    config_parse(st_meta(f, "config"), &cfg, m->mel_mean, m->mel_std, sub, sizeof sub);
+    /* tensors must be contiguous in table order to be mapped as one block */
+    const float *first = NULL;
+    int contiguous = 1;
+    for (int i = 0; i < m->n_params; i++) {
+        const taco_param *p = &m->params[i];
+        int64_t shape[3] = {p->shape[0], p->shape[1], p->shape[2]};
+        const float *d;
+        st = st_get(f, p->name, p->ndim, shape, &d, sub, sizeof sub);
+        if (st != TTS_OK) {
+            snprintf(err, errlen, "%s: %s", path, sub);
+            taco_model_free(m);
+            return st;
+        }
+        if (i == 0) first = d;
+        else if (d != first + p->offset) contiguous = 0;
+    }
+    if (contiguous && !copy) {
+        m->data = (real *)first;  /* read-only mapping: synthesis never writes weights */
+    } else {
+        m->data = malloc(sizeof(real) * m->n_floats);
+        if (!m->data) { taco_model_free(m); return TTS_ERR_NOMEM; }
+        for (int i = 0; i < m->n_params; i++) {
+            const taco_param *p = &m->params[i];
+            int64_t shape[3] = {p->shape[0], p->shape[1], p->shape[2]};
+            const float *d;
+            st_get(f, p->name, p->ndim, shape, &d, sub, sizeof sub);
+            memcpy(m->data + p->offset, d, sizeof(real) * p->size);
+        }
+    }
+    taco_point(m, m->data, &m->w);
+    for (size_t i = 0; i < m->n_floats; i++)
+        if (!(m->data[i] - m->data[i] == 0)) {
+            snprintf(err, errlen, "%s: the weights contain NaN or infinite values", path);
+            taco_model_free(m);
+            return TTS_ERR_NUMERIC;
+        }
+    *out = m;
+    return TTS_OK;
+}
+
+tts_status taco_model_read_extra(const taco_model *m, const char *name, real *dst, char *err, size_t errlen)
+{
+    if (!m->file) return TTS_ERR_INVALID_ARG;
+    char full[96], sub[200];
+    for (int i = 0; i < m->n_params; i++) {
+        const taco_param *p = &m->params[i];
+        int64_t shape[3] = {p->shape[0], p->shape[1], p->shape[2]};
+        const float *d;
+        snprintf(full, sizeof full, "%s.%s", name, p->name);
+        tts_status st = st_get(m->file, full, p->ndim, shape, &d, sub, sizeof sub);
+        if (st != TTS_OK) { snprintf(err, errlen, "%s", sub); return st; }
+        memcpy(dst + p->offset, d, sizeof(real) * p->size);
+    }
+    return TTS_OK;
+}
+
+const char *taco_model_meta(const taco_model *m, const char *key)
+{
+    return m->file ? st_meta(m->file, key) : NULL;
+}
+
+tts_status taco_model_save(const taco_model *m, const char *path, const char *const *keys,
+                           const char *const *values, size_t n_meta, const real *const *extra_blocks,
+                           const char *const *extra_names, size_t n_extra)
+{
+    size_t nt = (size_t)m->n_params * (1 + n_extra);
+    st_tensor *t = calloc(nt, sizeof *t);
+    char (*names)[96] = calloc(nt, sizeof *names);
+    const char **k = calloc(n_meta + 3, sizeof *k), **v = calloc(n_meta + 3, sizeof *v);
+    char *cfg = config_json(m);
+    tts_status st = TTS_ERR_NOMEM;
+    if (!t || !names || !k || !v || !cfg) goto done;
+    for (size_t blk = 0; blk <= n_extra; blk++)
+        for (int i = 0; i < m->n_params; i++) {
+            const taco_param *p = &m->params[i];
+            size_t j = blk * m->n_params + i;
+            if (blk) snprintf(names[j], sizeof names[j], "%s.%s", extra_names[blk - 1], p->name);
+            else snprintf(names[j], sizeof names[j], "%s", p->name);
+            t[j].name = names[j];
+            t[j].ndim = p->ndim;
+            for (int d = 0; d < p->ndim; d++) t[j].shape[d] = p->shape[d];
+            t[j].data = (blk ? extra_blocks[blk - 1] : m->data) + p->offset;
+        }
+    k[0] = "format"; v[0] = TACO_FORMAT;
+    k[1] = "version"; v[1] = TACO_VERSION;
+    k[2] = "config"; v[2] = cfg;
+    for (size_t i = 0; i < n_meta; i++) { k[3 + i] = keys[i]; v[3 + i] = values[i]; }
+    st = st_write(path, t, nt, k, v, n_meta + 3);
+done:
+    free(t); free(names); free(k); free(v); free(cfg);
+    return st;
+}

@@ -1,0 +1,29 @@
+/*
+ * adam.h - Adam with gradient-norm clipping and a learning-rate schedule.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#ifndef TTS_ADAM_H
+#define TTS_ADAM_H
+
+#include <stddef.h>
+
+typedef struct adam_opts {
+    float lr;           /* 1e-3: peak learning rate */
+    float lr_min;       /* 1e-5: floor of the decay */
+    long warmup;        /* 500 steps of linear warm-up */
+    long decay_start;   /* 10000: decay begins after this step */
+    long decay_steps;   /* 20000: the learning rate halves every decay_steps */
+    float beta1, beta2; /* 0.9, 0.999 */
+    float eps;          /* 1e-6 */
+    float clip;         /* 1.0: global gradient-norm limit (0 = none) */
+    float weight_decay; /* 1e-6, decoupled */
+} adam_opts;
+
+/* The learning rate at step (0-based). */
+double adam_lr(const adam_opts *o, long step);
+double adam_grad_norm(const float *g, size_t n);
+/* One update of p from g (clipped by global norm), moments m, v.  step is
+ * 0-based.  Returns the gradient norm before clipping. */
+double adam_step(const adam_opts *o, float *p, const float *g, float *m, float *v, size_t n, long step);
+
+#endif
