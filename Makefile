@@ -65,6 +65,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libtts.a
 test: all $(TEST_BIN)
 	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; \
 	  OPENBLAS_NUM_THREADS=1 ./$$t || fail=1; done; \
+	  for t in $(wildcard tests/test_*.sh); do echo "== $$t"; \
+	  OPENBLAS_NUM_THREADS=1 bash $$t $(BUILD)/tts || fail=1; done; \
 	  if [ $$fail -ne 0 ]; then echo "SOME TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 asan:

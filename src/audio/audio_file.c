@@ -289,27 +289,31 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
         w->direct = 1;
         w->fd = STDOUT_FILENO;
     } else if (exists && S_ISDIR(st.st_mode)) {
+        tts_status fs = audio_fail(TTS_ERR_IO, "cannot write '%s': it is a directory", path);
         audio_writer_abort(w);
-        return audio_fail(TTS_ERR_IO, "cannot write '%s': it is a directory", path);
+        return fs;
     } else if (exists && !S_ISREG(st.st_mode)) { /* device, FIFO, socket */
         w->direct = 1;
         w->own_fd = 1;
         w->fd = open(path, O_WRONLY | O_CLOEXEC);
         if (w->fd < 0) {
             int e = errno;
+            tts_status fs = audio_fail(TTS_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(e));
             audio_writer_abort(w);
-            return audio_fail(TTS_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(e));
+            return fs;
         }
     } else {
         if (!major) {
-            audio_writer_abort(w);
-            return audio_fail(TTS_ERR_AUDIO_FORMAT,
+            tts_status fs = audio_fail(TTS_ERR_AUDIO_FORMAT,
                               "cannot tell the format of '%s': use .wav, .flac or .ogg", path);
+            audio_writer_abort(w);
+            return fs;
         }
         size_t plen = strlen(path);
         if (path[plen - 1] == '/') {
+            tts_status fs = audio_fail(TTS_ERR_IO, "cannot write '%s': it names a directory", path);
             audio_writer_abort(w);
-            return audio_fail(TTS_ERR_IO, "cannot write '%s': it names a directory", path);
+            return fs;
         }
         /* a symbolic link to a file: write the file it points to */
         char *real = NULL;
@@ -390,14 +394,16 @@ tts_status audio_writer_close(audio_writer *w)
     if (w->direct) {
         if (write_all(w->fd, w->mem.data, (size_t)w->mem.len) != 0) {
             int e = errno;
+            tts_status fs = audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
             audio_writer_abort(w);
-            return audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
+            return fs;
         }
         if (w->own_fd && close(w->fd) != 0) {
             int e = errno;
             w->fd = -1;
+            tts_status fs = audio_fail(io_status(e), "error closing '%s': %s", w->path, strerror(e));
             audio_writer_abort(w);
-            return audio_fail(io_status(e), "error closing '%s': %s", w->path, strerror(e));
+            return fs;
         }
         w->fd = -1;
         audio_writer_abort(w); /* frees; nothing to remove */
@@ -405,21 +411,24 @@ tts_status audio_writer_close(audio_writer *w)
     }
     if (fsync(w->fd) != 0 && errno != EINVAL) {
         int e = errno;
+        tts_status fs = audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
         audio_writer_abort(w);
-        return audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
+        return fs;
     }
     rc = close(w->fd);
     w->fd = -1;
     if (rc != 0) {
         int e = errno;
+        tts_status fs = audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
         audio_writer_abort(w);
-        return audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
+        return fs;
     }
     if (rename(w->tmp_path, w->final_path) != 0) {
         int e = errno;
-        audio_writer_abort(w);
-        return audio_fail(TTS_ERR_IO, "cannot rename the finished file to '%s': %s", w->path,
+        tts_status fs = audio_fail(TTS_ERR_IO, "cannot rename the finished file to '%s': %s", w->path,
                           strerror(e));
+        audio_writer_abort(w);
+        return fs;
     }
     free(w->tmp_path);
     w->tmp_path = NULL;

@@ -508,6 +508,13 @@ int main(int argc, char **argv)
         }
     }
 
+    size_t k = 0;
+    while (text[k] == ' ' || text[k] == '\t' || text[k] == '\n' || text[k] == '\r') k++;
+    if (!text[k]) {
+        fprintf(stderr, "%s: the text is empty: nothing to speak\n", progname);
+        free(text);
+        return EXIT_INPUT;
+    }
     int code = phonemes ? run_phonemes(text) : run_speak(text, voice, out_path, raw, device);
     free(text);
     return interrupted ? EXIT_INTERRUPTED : code;
