@@ -1,0 +1,124 @@
+/*
+ * tts_train.c - the tts-train program: trains a voice from an LJ Speech-
+ * format dataset (metadata.csv + wavs/) and exports models/NAME.safetensors
+ * and voices/NAME.json.  Interrupt it at any time (Ctrl-C checkpoints
+ * first; even kill -9 loses at most the steps since the last checkpoint)
+ * and run the same command again to resume.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "train/trainer.h"
+
+static volatile sig_atomic_t stop_flag;
+static void on_signal(int sig) { (void)sig; stop_flag = 1; }
+
+static void usage(FILE *f, const trainer_opts *d)
+{
+    fprintf(f,
+        "usage: tts-train [options] DATASET_DIR STATE_DIR\n"
+        "Train a tts voice from an LJ Speech-format dataset (DATASET_DIR/metadata.csv with\n"
+        "'id|text|normalized text' lines and DATASET_DIR/wavs/ID.wav at 22050 Hz).\n"
+        "STATE_DIR keeps the resumable state (checkpoint, feature cache, plots, log.tsv);\n"
+        "run the same command again to resume.\n\n"
+        "  --name NAME         voice name for the export (default %s)\n"
+        "  --models DIR        where NAME.safetensors is exported (default %s)\n"
+        "  --voices DIR        where NAME.json is exported (default %s)\n"
+        "  --dev DIR           held-out dataset (default DATASET_DIR/dev if present,\n"
+        "                      else every 50th utterance)\n"
+        "  --init FILE         start from these weights when STATE_DIR has no checkpoint\n"
+        "  --espeak-voice V    espeak-ng voice of the front end (default %s)\n"
+        "  --steps N           train until step N (default %ld)\n"
+        "  --batch N           utterances per batch (default %d)\n"
+        "  -r N                frames per decoder step (default %d; new models only)\n"
+        "  --max-frames N      leave out longer utterances (default %d, 0 = none)\n"
+        "  --lr X              peak learning rate (default %g)\n"
+        "  --guided-weight X   weight of the guided-attention loss (default %g)\n"
+        "  --eval-every N      dev evaluation and export interval (default %d)\n"
+        "  --ckpt-every N      checkpoint interval (default %d)\n"
+        "  --plot-every N      alignment and mel plots interval (default %d)\n"
+        "  --log-every N       progress line interval when not a terminal (default %d)\n"
+        "  --seed N            random seed (default %llu)\n"
+        "  -q, --quiet         no progress line\n"
+        "  -h, --help          this text\n",
+        d->name, d->models_dir, d->voices_dir, d->espeak_voice, d->steps, d->batch, d->r,
+        d->max_frames, (double)d->adam.lr, (double)d->loss.guided_weight, d->eval_every,
+        d->ckpt_every, d->plot_every, d->log_every, (unsigned long long)d->seed);
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == 0 || *end != 0 || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    trainer_opts o = trainer_opts_default();
+    enum { O_NAME = 256, O_MODELS, O_VOICES, O_DEV, O_INIT, O_ESPEAK, O_STEPS, O_BATCH, O_MAXF,
+           O_LR, O_GW, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED };
+    static const struct option longopts[] = {
+        {"name", 1, 0, O_NAME}, {"models", 1, 0, O_MODELS}, {"voices", 1, 0, O_VOICES},
+        {"dev", 1, 0, O_DEV}, {"init", 1, 0, O_INIT}, {"espeak-voice", 1, 0, O_ESPEAK},
+        {"steps", 1, 0, O_STEPS}, {"batch", 1, 0, O_BATCH}, {"max-frames", 1, 0, O_MAXF},
+        {"lr", 1, 0, O_LR}, {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL},
+        {"ckpt-every", 1, 0, O_CKPT}, {"plot-every", 1, 0, O_PLOT}, {"log-every", 1, 0, O_LOG},
+        {"seed", 1, 0, O_SEED}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    trainer_opts defaults = o;
+    int c;
+    long v;
+    while ((c = getopt_long(argc, argv, "r:qh", longopts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case O_NAME: o.name = optarg; bad = !*optarg || strchr(optarg, '/') != NULL; break;
+        case O_MODELS: o.models_dir = optarg; break;
+        case O_VOICES: o.voices_dir = optarg; break;
+        case O_DEV: o.dev_dir = optarg; break;
+        case O_INIT: o.init_model = optarg; break;
+        case O_ESPEAK: o.espeak_voice = optarg; break;
+        case O_STEPS: bad = parse_int(optarg, 1, 100000000, &v); o.steps = v; break;
+        case O_BATCH: bad = parse_int(optarg, 1, 256, &v); o.batch = (int)v; break;
+        case 'r': bad = parse_int(optarg, 1, 8, &v); o.r = (int)v; break;
+        case O_MAXF: bad = parse_int(optarg, 0, 100000, &v); o.max_frames = (int)v; break;
+        case O_LR: o.adam.lr = strtof(optarg, NULL); bad = !(o.adam.lr > 0 && o.adam.lr < 1); break;
+        case O_GW: o.loss.guided_weight = strtof(optarg, NULL); bad = !(o.loss.guided_weight >= 0); break;
+        case O_EVAL: bad = parse_int(optarg, 0, 100000000, &v); o.eval_every = (int)v; break;
+        case O_CKPT: bad = parse_int(optarg, 1, 100000000, &v); o.ckpt_every = (int)v; break;
+        case O_PLOT: bad = parse_int(optarg, 0, 100000000, &v); o.plot_every = (int)v; break;
+        case O_LOG: bad = parse_int(optarg, 1, 100000000, &v); o.log_every = (int)v; break;
+        case O_SEED: bad = parse_int(optarg, 0, 0x7fffffffL, &v); o.seed = (uint64_t)v; break;
+        case 'q': o.quiet = 1; break;
+        case 'h': usage(stdout, &defaults); return 0;
+        default: usage(stderr, &defaults); return 1;
+        }
+        if (bad) {
+            fprintf(stderr, "tts-train: invalid value '%s' for an option (see --help)\n", optarg);
+            return 1;
+        }
+    }
+    if (argc - optind != 2) { usage(stderr, &defaults); return 1; }
+    o.data_dir = argv[optind];
+    o.state_dir = argv[optind + 1];
+    o.stop = &stop_flag;
+    openblas_set_num_threads(1);  /* training is planned on one core */
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    tts_status st = trainer_run(&o, stderr);
+    if (st != TTS_OK) {
+        fprintf(stderr, "tts-train: %s\n", tts_status_message(st));
+        return st == TTS_ERR_DATASET ? 2 : st == TTS_ERR_IO || st == TTS_ERR_NO_SPACE ? 4 : 3;
+    }
+    if (stop_flag) { fprintf(stderr, "tts-train: interrupted; state saved in %s\n", o.state_dir); return 130; }
+    return 0;
+}

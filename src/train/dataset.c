@@ -1,0 +1,242 @@
+/*
+ * dataset.c - reading an LJ Speech-format dataset into symbol ids and
+ * log-mel features, with a feature cache.
+ *
+ * Cache file layout (all little-endian):
+ *   1. magic "TTSFEAT\0" (8 bytes), u32 version (2);
+ *   2. u32 sample_rate, n_fft, hop, n_mels, n_symbols; u64 metadata.csv size, i64 its mtime;
+ *   3. u64 item count; per item: char id[64], i32 n_ids, i32 n_frames,
+ *      i32 ids[n_ids], f32 mel[n_frames * n_mels].
+ * A cache that does not match (other features, symbol table or metadata)
+ * is rebuilt, never trusted.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "train/dataset.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audio/audio.h"
+#include "dsp/dsp.h"
+#include "text/text.h"
+
+#define CACHE_MAGIC "TTSFEAT"
+#define CACHE_VERSION 2u
+
+void dataset_free(dataset *d)
+{
+    if (!d) return;
+    for (size_t i = 0; i < d->n; i++) { free(d->items[i].ids); free(d->items[i].mel); }
+    free(d->items);
+    memset(d, 0, sizeof *d);
+}
+
+typedef struct cache_hdr {
+    char magic[8];
+    uint32_t version, sample_rate, n_fft, hop, n_mels, n_symbols;
+    uint64_t meta_size;
+    int64_t meta_mtime;
+    uint64_t n_items;
+} cache_hdr;
+
+static void fill_hdr(cache_hdr *h, const dsp_params *p, const struct stat *st, uint64_t n)
+{
+    memset(h, 0, sizeof *h);
+    memcpy(h->magic, CACHE_MAGIC, 8);
+    h->version = CACHE_VERSION;
+    h->sample_rate = (uint32_t)p->sample_rate;
+    h->n_fft = (uint32_t)p->n_fft;
+    h->hop = (uint32_t)p->hop;
+    h->n_mels = (uint32_t)p->n_mels;
+    h->n_symbols = (uint32_t)text_n_symbols();
+    h->meta_size = (uint64_t)st->st_size;
+    h->meta_mtime = (int64_t)st->st_mtime;
+    h->n_items = n;
+}
+
+static int read_cache(const char *path, const cache_hdr *want, dataset *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    cache_hdr h;
+    if (fread(&h, sizeof h, 1, f) != 1 || memcmp(&h, want, offsetof(cache_hdr, n_items)) != 0 ||
+        h.n_items > 10000000) {
+        fclose(f);
+        return -1;
+    }
+    d->items = calloc(h.n_items ? h.n_items : 1, sizeof *d->items);
+    if (!d->items) { fclose(f); return -1; }
+    for (uint64_t i = 0; i < h.n_items; i++) {
+        ds_item it = {0};
+        int32_t nn[2];
+        if (fread(it.id, sizeof it.id, 1, f) != 1 || fread(nn, sizeof nn, 1, f) != 1 || nn[0] < 1 ||
+            nn[1] < 1 || nn[0] > 100000 || nn[1] > 1000000) goto bad;
+        it.id[sizeof it.id - 1] = 0;
+        it.n_ids = nn[0];
+        it.n_frames = nn[1];
+        it.ids = malloc(sizeof(int32_t) * it.n_ids);
+        it.mel = malloc(sizeof(float) * (size_t)it.n_frames * h.n_mels);
+        if (!it.ids || !it.mel || fread(it.ids, sizeof(int32_t), it.n_ids, f) != (size_t)it.n_ids ||
+            fread(it.mel, sizeof(float) * h.n_mels, it.n_frames, f) != (size_t)it.n_frames) {
+            free(it.ids); free(it.mel);
+            goto bad;
+        }
+        d->items[d->n++] = it;
+    }
+    fclose(f);
+    return 0;
+bad:
+    fclose(f);
+    dataset_free(d);
+    return -1;
+}
+
+static void write_cache(const char *path, const cache_hdr *h, const dataset *d)
+{
+    size_t n = strlen(path) + 8;
+    char *tmp = malloc(n);
+    if (!tmp) return;
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f != NULL;
+    if (ok) ok = fwrite(h, sizeof *h, 1, f) == 1;
+    for (size_t i = 0; ok && i < d->n; i++) {
+        const ds_item *it = &d->items[i];
+        int32_t nn[2] = {it->n_ids, it->n_frames};
+        ok = fwrite(it->id, sizeof it->id, 1, f) == 1 && fwrite(nn, sizeof nn, 1, f) == 1 &&
+             fwrite(it->ids, sizeof(int32_t), it->n_ids, f) == (size_t)it->n_ids &&
+             fwrite(it->mel, sizeof(float) * h->n_mels, it->n_frames, f) == (size_t)it->n_frames;
+    }
+    if (f && fclose(f) != 0) ok = 0;
+    if (ok) ok = rename(tmp, path) == 0;
+    if (!ok) unlink(tmp);
+    free(tmp);
+}
+
+/* Drop utterances longer than max_frames (the cache keeps them all). */
+static void apply_frame_limit(dataset *d, int max_frames)
+{
+    if (max_frames <= 0) return;
+    size_t k = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->items[i].n_frames > max_frames) {
+            free(d->items[i].ids);
+            free(d->items[i].mel);
+            d->n_skipped++;
+            continue;
+        }
+        d->items[k++] = d->items[i];
+    }
+    d->n = k;
+}
+
+tts_status dataset_load(const char *dir, const char *cache_path, int max_frames, dataset *out, FILE *log)
+{
+    memset(out, 0, sizeof *out);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/metadata.csv", dir);
+    struct stat st;
+    FILE *meta = fopen(path, "r");
+    if (!meta || fstat(fileno(meta), &st) != 0) {
+        if (log) fprintf(log, "dataset: cannot read %s: %s\n", path, strerror(errno));
+        if (meta) fclose(meta);
+        return TTS_ERR_DATASET;
+    }
+    dsp_params p = dsp_params_default();
+    out->n_mels = p.n_mels;
+    cache_hdr want;
+    fill_hdr(&want, &p, &st, 0);
+    if (cache_path && read_cache(cache_path, &want, out) == 0) {
+        fclose(meta);
+        apply_frame_limit(out, max_frames);
+        if (log) fprintf(log, "dataset: %zu utterances from the cache %s\n", out->n, cache_path);
+        return out->n ? TTS_OK : TTS_ERR_DATASET;
+    }
+    dsp_features *feat = NULL;
+    tts_status s = dsp_features_create(&p, &feat);
+    if (s != TTS_OK) { fclose(meta); return s; }
+    size_t cap = 1024;
+    out->items = malloc(cap * sizeof *out->items);
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    long lineno = 0;
+    while (out->items && (len = getline(&line, &lcap, meta)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (len == 0) continue;
+        char *bar = strchr(line, '|');
+        if (!bar) {
+            if (log) fprintf(log, "dataset: %s line %ld: no '|' separator, skipped\n", path, lineno);
+            out->n_skipped++;
+            continue;
+        }
+        *bar = 0;
+        const char *id = line, *text = strrchr(bar + 1, '|');
+        text = text ? text + 1 : bar + 1;
+        if (strlen(id) == 0 || strlen(id) >= sizeof out->items[0].id || strchr(id, '/')) {
+            if (log) fprintf(log, "dataset: %s line %ld: bad id, skipped\n", path, lineno);
+            out->n_skipped++;
+            continue;
+        }
+        char wav[4096];
+        snprintf(wav, sizeof wav, "%s/wavs/%s.wav", dir, id);
+        ds_item it = {0};
+        snprintf(it.id, sizeof it.id, "%s", id);
+        size_t nid = 0;
+        s = text_utterance_ids(text, &it.ids, &nid);
+        if (s != TTS_OK || nid < 3) {
+            if (log) fprintf(log, "dataset: %s: text gives no symbols (%s), skipped\n", wav,
+                             s != TTS_OK ? tts_status_message(s) : "empty");
+            free(it.ids);
+            out->n_skipped++;
+            continue;
+        }
+        it.n_ids = (int)nid;
+        float *pcm = NULL;
+        size_t ns = 0;
+        int sr = 0;
+        s = audio_read_file(wav, &pcm, &ns, &sr);
+        if (s != TTS_OK || sr != p.sample_rate || ns < (size_t)p.hop * 4) {
+            if (log) {
+                if (s != TTS_OK) fprintf(log, "dataset: %s: cannot read (%s), skipped\n", wav, tts_status_message(s));
+                else if (sr != p.sample_rate) fprintf(log, "dataset: %s: sample rate %d Hz, expected %d, skipped\n", wav, sr, p.sample_rate);
+                else fprintf(log, "dataset: %s: too short, skipped\n", wav);
+            }
+            free(pcm); free(it.ids);
+            out->n_skipped++;
+            continue;
+        }
+        it.n_frames = (int)dsp_n_frames(feat, ns);
+        it.mel = malloc(sizeof(float) * (size_t)it.n_frames * p.n_mels);
+        if (!it.mel || dsp_logmel(feat, pcm, ns, it.mel) != TTS_OK) {
+            free(pcm); free(it.ids); free(it.mel);
+            out->n_skipped++;
+            continue;
+        }
+        free(pcm);
+        if (out->n == cap) {
+            cap *= 2;
+            ds_item *ni = realloc(out->items, cap * sizeof *ni);
+            if (!ni) { free(it.ids); free(it.mel); break; }
+            out->items = ni;
+        }
+        out->items[out->n++] = it;
+    }
+    free(line);
+    fclose(meta);
+    dsp_features_free(feat);
+    if (!out->items) return TTS_ERR_NOMEM;
+    if (cache_path) {
+        cache_hdr h;
+        fill_hdr(&h, &p, &st, out->n);
+        write_cache(cache_path, &h, out);
+    }
+    apply_frame_limit(out, max_frames);
+    if (log) fprintf(log, "dataset: %zu utterances from %s (%zu skipped)\n", out->n, dir, out->n_skipped);
+    return out->n ? TTS_OK : TTS_ERR_DATASET;
+}

@@ -1,0 +1,39 @@
+/*
+ * dataset.h - LJ Speech-format datasets for the trainer (internal):
+ * DIR/metadata.csv with lines "id|text|normalized text" (the last column is
+ * read) and DIR/wavs/ID.wav at the features' sample rate.  Each utterance
+ * becomes symbol ids (text front end) and a log-mel matrix (dsp), cached in
+ * one binary file so the next run starts at once.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#ifndef TTS_DATASET_H
+#define TTS_DATASET_H
+
+#include <stdio.h>
+
+#include "tts.h"
+
+typedef struct ds_item {
+    char id[64];
+    int n_ids;
+    int n_frames;
+    int32_t *ids;  /* (n_ids) BOS ... EOS */
+    float *mel;    /* (n_frames, n_mels) log-mel, not normalized */
+} ds_item;
+
+typedef struct dataset {
+    ds_item *items;
+    size_t n;
+    int n_mels;
+    size_t n_skipped;   /* lines reported and skipped */
+} dataset;
+
+/* Read dir (or its feature cache at cache_path when it is up to date;
+ * cache_path may be NULL).  Bad lines (missing or unreadable wav, empty
+ * text, wrong sample rate, too long) are reported on log by file name and
+ * skipped.  Utterances over max_frames frames are skipped (0 = no limit).
+ * TTS_ERR_DATASET when metadata.csv cannot be read or nothing is usable. */
+tts_status dataset_load(const char *dir, const char *cache_path, int max_frames, dataset *out, FILE *log);
+void dataset_free(dataset *d);
+
+#endif

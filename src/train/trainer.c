@@ -1,0 +1,512 @@
+/*
+ * trainer.c - the training loop: batches bucketed by length, teacher
+ * forcing with the guided-attention loss, Adam, evaluation on held-out
+ * utterances, plots, NaN recovery, atomic checkpoints and exact resume,
+ * export of the voice.  See trainer.h for the state directory.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "train/trainer.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "text/text.h"
+#include "train/dataset.h"
+#include "train/plot.h"
+
+trainer_opts trainer_opts_default(void)
+{
+    trainer_opts o = {
+        .name = "slt", .models_dir = "models", .voices_dir = "voices", .espeak_voice = "en-us",
+        .batch = 16, .steps = 20000, .r = 3, .max_frames = 600, .log_every = 50,
+        .eval_every = 500, .ckpt_every = 250, .plot_every = 500, .dev_items = 64, .seed = 1,
+        .adam = {.lr = 1e-3f, .lr_min = 1e-5f, .warmup = 500, .decay_start = 10000,
+                 .decay_steps = 20000, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-6f, .clip = 1.0f,
+                 .weight_decay = 1e-6f},
+        .loss = taco_train_opts_default(),
+    };
+    return o;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+    nn_rng r = {a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull)};
+    return nn_rng_next(&r);
+}
+
+/* ------------------------------------------------------------- batches */
+
+typedef struct batcher {
+    const dataset *d;
+    size_t *sorted;     /* item indices by length */
+    size_t n_batches;
+    size_t *order;      /* batch order of the current epoch */
+    long epoch;
+    int B, r, n_mels;
+    const float *mean, *std;
+    /* the padded batch */
+    int32_t *ids;
+    int *nlen, *tlen;
+    float *mel;
+    size_t cap_ids, cap_mel;
+} batcher;
+
+static const dataset *cmp_ds;
+static int by_frames(const void *a, const void *b)
+{
+    int fa = cmp_ds->items[*(const size_t *)a].n_frames, fb = cmp_ds->items[*(const size_t *)b].n_frames;
+    return (fa > fb) - (fa < fb);
+}
+
+static int batcher_init(batcher *bt, const dataset *d, int B, int r, const float *mean, const float *std)
+{
+    memset(bt, 0, sizeof *bt);
+    bt->d = d; bt->B = B; bt->r = r; bt->n_mels = d->n_mels; bt->mean = mean; bt->std = std;
+    bt->sorted = malloc(sizeof(size_t) * d->n);
+    bt->n_batches = (d->n + B - 1) / B;
+    bt->order = malloc(sizeof(size_t) * bt->n_batches);
+    bt->nlen = malloc(sizeof(int) * B);
+    bt->tlen = malloc(sizeof(int) * B);
+    if (!bt->sorted || !bt->order || !bt->nlen || !bt->tlen) return -1;
+    for (size_t i = 0; i < d->n; i++) bt->sorted[i] = i;
+    cmp_ds = d;
+    qsort(bt->sorted, d->n, sizeof(size_t), by_frames);
+    bt->epoch = -1;
+    return 0;
+}
+
+static void batcher_free(batcher *bt)
+{
+    free(bt->sorted); free(bt->order); free(bt->ids); free(bt->nlen); free(bt->tlen); free(bt->mel);
+}
+
+/* Batch number k (of a fixed list; k = -1..) -> fills a taco_batch.  Items
+ * first..first+count of the sorted list. */
+static int batcher_fill(batcher *bt, const size_t *idx, int count, taco_batch *out)
+{
+    const dataset *d = bt->d;
+    int N = 1, T = 1, M = bt->n_mels, r = bt->r;
+    for (int i = 0; i < count; i++) {
+        const ds_item *it = &d->items[idx[i]];
+        if (it->n_ids > N) N = it->n_ids;
+        if (it->n_frames > T) T = it->n_frames;
+    }
+    T = (T + r - 1) / r * r;
+    size_t nids = (size_t)count * N, nmel = (size_t)count * T * M;
+    if (nids > bt->cap_ids) {
+        free(bt->ids);
+        bt->ids = malloc(sizeof(int32_t) * nids);
+        bt->cap_ids = bt->ids ? nids : 0;
+    }
+    if (nmel > bt->cap_mel) {
+        free(bt->mel);
+        bt->mel = malloc(sizeof(float) * nmel);
+        bt->cap_mel = bt->mel ? nmel : 0;
+    }
+    if (!bt->ids || !bt->mel) return -1;
+    memset(bt->ids, 0, sizeof(int32_t) * nids);
+    for (int i = 0; i < count; i++) {
+        const ds_item *it = &d->items[idx[i]];
+        memcpy(bt->ids + (size_t)i * N, it->ids, sizeof(int32_t) * it->n_ids);
+        bt->nlen[i] = it->n_ids;
+        bt->tlen[i] = it->n_frames;
+        float *dst = bt->mel + (size_t)i * T * M;
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < M; c++) {
+                /* padding frames repeat silence: the normalized floor of each band */
+                float v = t < it->n_frames ? it->mel[(size_t)t * M + c] : it->mel[(size_t)(it->n_frames - 1) * M + c];
+                dst[(size_t)t * M + c] = (v - bt->mean[c]) / bt->std[c];
+            }
+    }
+    *out = (taco_batch){.B = count, .N = N, .T = T, .ids = bt->ids, .nlen = bt->nlen,
+                        .mel = bt->mel, .tlen = bt->tlen};
+    return 0;
+}
+
+/* The batch of training step `step`: epochs visit every length bucket once,
+ * in an order drawn from (seed, epoch). */
+static int batcher_step(batcher *bt, long step, uint64_t seed, taco_batch *out)
+{
+    long epoch = step / (long)bt->n_batches, k = step % (long)bt->n_batches;
+    if (epoch != bt->epoch) {
+        for (size_t i = 0; i < bt->n_batches; i++) bt->order[i] = i;
+        nn_rng rng = {mix(seed, (uint64_t)epoch)};
+        for (size_t i = bt->n_batches; i > 1; i--) {
+            size_t j = nn_rng_next(&rng) % i, t = bt->order[i - 1];
+            bt->order[i - 1] = bt->order[j];
+            bt->order[j] = t;
+        }
+        bt->epoch = epoch;
+    }
+    size_t b = bt->order[k], first = b * bt->B;
+    int count = (int)(first + bt->B <= bt->d->n ? (size_t)bt->B : bt->d->n - first);
+    return batcher_fill(bt, bt->sorted + first, count, out);
+}
+
+/* -------------------------------------------------------------- export */
+
+static char *symbols_json(void)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < text_n_symbols(); i++) cJSON_AddItemToArray(a, cJSON_CreateString(text_symbol(i)));
+    char *s = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    return s;
+}
+
+static tts_status save_model(const taco_model *m, const char *path, long step, double lr_scale,
+                             const trainer_opts *o, const float *adam_m, const float *adam_v,
+                             double dev_loss)
+{
+    char step_s[32], lr_s[32], seed_s[32], dev_s[32], prov[512];
+    snprintf(step_s, sizeof step_s, "%ld", step);
+    snprintf(lr_s, sizeof lr_s, "%.9g", lr_scale);
+    snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)o->seed);
+    snprintf(dev_s, sizeof dev_s, "%.6f", dev_loss);
+    snprintf(prov, sizeof prov, "trained by tts-train from %s, %ld steps, batch %d, r %d, espeak voice %s",
+             o->data_dir, step, o->batch, o->r, o->espeak_voice);
+    char *syms = symbols_json();
+    if (!syms) return TTS_ERR_NOMEM;
+    const char *keys[] = {"step", "lr_scale", "seed", "dev_loss", "symbols", "espeak_voice", "provenance"};
+    const char *vals[] = {step_s, lr_s, seed_s, dev_s, syms, o->espeak_voice, prov};
+    const real *extra[2] = {adam_m, adam_v};
+    const char *names[2] = {"adam_m", "adam_v"};
+    tts_status st = taco_model_save(m, path, keys, vals, 7, adam_m ? extra : NULL, names, adam_m ? 2 : 0);
+    free(syms);
+    return st;
+}
+
+static tts_status write_voice_json(const trainer_opts *o, long step, double dev_loss)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/%s.json", o->voices_dir, o->name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    cJSON *v = cJSON_CreateObject();
+    if (!v) return TTS_ERR_NOMEM;
+    char model[512];
+    snprintf(model, sizeof model, "../models/%s.safetensors", o->name);
+    cJSON_AddStringToObject(v, "name", o->name);
+    cJSON_AddStringToObject(v, "language", o->espeak_voice);
+    cJSON_AddStringToObject(v, "espeak_voice", o->espeak_voice);
+    cJSON_AddStringToObject(v, "model", model);
+    cJSON_AddNumberToObject(v, "sample_rate", 22050);
+    cJSON *d = cJSON_AddObjectToObject(v, "defaults");
+    cJSON_AddNumberToObject(d, "speed", 1.0);
+    cJSON_AddNumberToObject(d, "gl_iters", 32);
+    cJSON_AddNumberToObject(d, "sentence_silence", 0.2);
+    cJSON_AddNumberToObject(d, "volume", 1.0);
+    cJSON_AddStringToObject(v, "license", "GPL-3.0-or-later (weights); training audio distilled from "
+                            "festival's cmu_us_slt_arctic_hts voice, text public domain");
+    char prov[512];
+    snprintf(prov, sizeof prov, "tts-train on %s: %ld steps, dev loss %.4f", o->data_dir, step, dev_loss);
+    cJSON_AddStringToObject(v, "provenance", prov);
+    char *s = cJSON_Print(v);
+    cJSON_Delete(v);
+    if (!s) return TTS_ERR_NOMEM;
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fputs(s, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0) ok = 0;
+    free(s);
+    if (ok && rename(tmp, path) == 0) return TTS_OK;
+    unlink(tmp);
+    return TTS_ERR_IO;
+}
+
+/* ------------------------------------------------------------------ run */
+
+static void norm_stats(const dataset *d, float *mean, float *std)
+{
+    int M = d->n_mels;
+    double *s = calloc(M, sizeof(double)), *s2 = calloc(M, sizeof(double));
+    double n = 0;
+    for (size_t i = 0; s && s2 && i < d->n; i++)
+        for (int t = 0; t < d->items[i].n_frames; t++, n++)
+            for (int c = 0; c < M; c++) {
+                double v = d->items[i].mel[(size_t)t * M + c];
+                s[c] += v; s2[c] += v * v;
+            }
+    for (int c = 0; c < M; c++) {
+        mean[c] = s && n ? (float)(s[c] / n) : 0;
+        double var = s && n ? s2[c] / n - (s[c] / n) * (s[c] / n) : 1;
+        std[c] = (float)sqrt(var > 1e-4 ? var : 1e-4);
+    }
+    free(s); free(s2);
+}
+
+static void plot_batch(const trainer_opts *o, long step, const taco_train_ws *ws, const taco_batch *b, int M)
+{
+    char path[4200];
+    int S, B, N;
+    const real *al = taco_train_alignment(ws, &S, &B, &N);
+    /* item 0: alignment (S steps × its N symbols), shown symbols as rows */
+    int n0 = b->nlen[0], s0 = (b->tlen[0] + o->r - 1) / o->r;
+    float *img = malloc(sizeof(float) * (size_t)n0 * s0);
+    if (!img) return;
+    for (int n = 0; n < n0; n++)
+        for (int s = 0; s < s0; s++) img[(size_t)n * s0 + s] = al[((size_t)s * B) * N + n];
+    snprintf(path, sizeof path, "%s/plots/align-%06ld.png", o->state_dir, step);
+    const float *p1[1] = {img};
+    plot_png(path, p1, 1, n0, s0, 3);
+    free(img);
+    /* mel: target above prediction, bands as rows */
+    int T = b->tlen[0];
+    float *tgt = malloc(sizeof(float) * (size_t)M * T), *prd = malloc(sizeof(float) * (size_t)M * T);
+    const real *pm = taco_train_mel(ws);
+    if (tgt && prd) {
+        for (int c = 0; c < M; c++)
+            for (int t = 0; t < T; t++) {
+                tgt[(size_t)c * T + t] = b->mel[(size_t)t * M + c];
+                prd[(size_t)c * T + t] = pm[(size_t)t * M + c];
+            }
+        snprintf(path, sizeof path, "%s/plots/mel-%06ld.png", o->state_dir, step);
+        const float *p2[2] = {prd, tgt};
+        plot_png(path, p2, 2, M, T, 2);
+    }
+    free(tgt); free(prd);
+}
+
+static double dev_loss(const taco_model *m, const trainer_opts *o, const dataset *dev, batcher *db,
+                       taco_train_ws **ws, taco_loss *avg)
+{
+    size_t n = dev->n < (size_t)o->dev_items ? dev->n : (size_t)o->dev_items;
+    double total = 0;
+    int batches = 0;
+    memset(avg, 0, sizeof *avg);
+    taco_train_opts lo = o->loss;
+    size_t *pick = malloc(sizeof(size_t) * (n ? n : 1));
+    if (!pick) return INFINITY;
+    for (size_t i = 0; i < n; i++) pick[i] = db->sorted[i * dev->n / n];  /* spread over lengths */
+    for (size_t first = 0; first < n; first += o->batch) {
+        int count = (int)(first + o->batch <= n ? (size_t)o->batch : n - first);
+        taco_batch b;
+        if (batcher_fill(db, pick + first, count, &b)) break;
+        nn_rng rng = {mix(o->seed, 0xDE5ull + first)};
+        taco_loss l;
+        if (taco_train_step(m, NULL, &b, &lo, &rng, ws, &l)) break;
+        total += l.mel_after;
+        avg->mel_before += l.mel_before; avg->mel_after += l.mel_after; avg->stop += l.stop;
+        avg->guided += l.guided; avg->diag += l.diag;
+        batches++;
+    }
+    free(pick);
+    if (!batches) return INFINITY;
+    avg->mel_before /= batches; avg->mel_after /= batches; avg->stop /= batches;
+    avg->guided /= batches; avg->diag /= batches;
+    return total / batches;
+}
+
+tts_status trainer_run(const trainer_opts *o, FILE *log)
+{
+    char path[4096], err[512];
+    tts_status st = text_frontend_init(o->espeak_voice);
+    if (st != TTS_OK) { fprintf(log, "tts-train: espeak-ng: %s\n", tts_status_message(st)); return st; }
+    if (mkdir(o->state_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(log, "tts-train: cannot create the state directory %s: %s\n", o->state_dir, strerror(errno));
+        return TTS_ERR_IO;
+    }
+    snprintf(path, sizeof path, "%s/plots", o->state_dir);
+    mkdir(path, 0755);
+
+    dataset train = {0}, dev = {0};
+    snprintf(path, sizeof path, "%s/features.bin", o->state_dir);
+    st = dataset_load(o->data_dir, path, o->max_frames, &train, log);
+    if (st != TTS_OK) { fprintf(log, "tts-train: no usable training data in %s\n", o->data_dir); return st; }
+    char devdir[4096];
+    snprintf(devdir, sizeof devdir, "%s/dev", o->data_dir);
+    const char *dd = o->dev_dir ? o->dev_dir : access(devdir, R_OK) == 0 ? devdir : NULL;
+    if (dd) {
+        snprintf(path, sizeof path, "%s/features-dev.bin", o->state_dir);
+        if (dataset_load(dd, path, o->max_frames, &dev, log) != TTS_OK) dd = NULL;
+    }
+    if (!dd) {  /* hold out every 50th utterance */
+        dev.n_mels = train.n_mels;
+        dev.items = malloc(sizeof *dev.items * (train.n / 50 + 1));
+        size_t k = 0;
+        for (size_t i = 0; i < train.n; i++) {
+            if (i % 50 == 49 && dev.items) dev.items[dev.n++] = train.items[i];
+            else train.items[k++] = train.items[i];
+        }
+        train.n = k;
+        fprintf(log, "tts-train: no dev set; holding out %zu utterances\n", dev.n);
+    }
+
+    /* model: checkpoint, else initial weights, else random */
+    taco_model *m = NULL;
+    long step = 0;
+    double lr_scale = 1, best_dev = INFINITY;
+    float *grad = NULL, *am = NULL, *av = NULL;
+    snprintf(path, sizeof path, "%s/ckpt.safetensors", o->state_dir);
+    int resumed = 0;
+    if (access(path, R_OK) == 0) {
+        st = taco_model_load(path, 1, &m, err, sizeof err);
+        if (st != TTS_OK) { fprintf(log, "tts-train: %s\n", err); goto out; }
+        const char *s = taco_model_meta(m, "step"), *l = taco_model_meta(m, "lr_scale");
+        const char *dl = taco_model_meta(m, "dev_loss");
+        step = s ? atol(s) : 0;
+        lr_scale = l ? atof(l) : 1;
+        best_dev = dl ? atof(dl) : INFINITY;
+        resumed = 1;
+    } else if (o->init_model) {
+        st = taco_model_load(o->init_model, 1, &m, err, sizeof err);
+        if (st != TTS_OK) { fprintf(log, "tts-train: %s\n", err); goto out; }
+    } else {
+        taco_config cfg = taco_config_default((int)text_n_symbols());
+        cfg.r = o->r;
+        cfg.n_mels = train.n_mels;
+        st = taco_model_new(&cfg, &m);
+        if (st != TTS_OK) goto out;
+        nn_rng rng = {mix(o->seed, 0x1417ull)};
+        taco_init_random(m, &rng);
+        norm_stats(&train, m->mel_mean, m->mel_std);
+    }
+    if (m->cfg.n_symbols != (int)text_n_symbols() || m->cfg.n_mels != train.n_mels) {
+        fprintf(log, "tts-train: the model has %d symbols and %d mel bands, the front end and features have %zu and %d\n",
+                m->cfg.n_symbols, m->cfg.n_mels, text_n_symbols(), train.n_mels);
+        st = TTS_ERR_MODEL_MISMATCH;
+        goto out;
+    }
+    grad = calloc(m->n_floats, sizeof(float));
+    am = calloc(m->n_floats, sizeof(float));
+    av = calloc(m->n_floats, sizeof(float));
+    if (!grad || !am || !av) { st = TTS_ERR_NOMEM; goto out; }
+    if (resumed) {
+        if (taco_model_read_extra(m, "adam_m", am, err, sizeof err) != TTS_OK ||
+            taco_model_read_extra(m, "adam_v", av, err, sizeof err) != TTS_OK) {
+            fprintf(log, "tts-train: checkpoint without optimizer state (%s); moments start at zero\n", err);
+            memset(am, 0, sizeof(float) * m->n_floats);
+            memset(av, 0, sizeof(float) * m->n_floats);
+        }
+    }
+    double nparams = (double)m->n_floats;
+    fprintf(log, "tts-train: %.2f M parameters, %zu training and %zu dev utterances, %s at step %ld\n",
+            nparams / 1e6, train.n, dev.n, resumed ? "resuming" : "starting", step);
+
+    batcher tb, dbt;
+    if (batcher_init(&tb, &train, o->batch, m->cfg.r, m->mel_mean, m->mel_std) ||
+        batcher_init(&dbt, &dev, o->batch, m->cfg.r, m->mel_mean, m->mel_std)) {
+        st = TTS_ERR_NOMEM;
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/log.tsv", o->state_dir);
+    FILE *tsv = fopen(path, "a");
+    taco_train_ws *ws = NULL;
+    taco_loss ema = {0};
+    int ema_n = 0, bad_run = 0, tty = isatty(fileno(log));
+    long last_good_step = step;
+    double t_start = now_s(), t_last = t_start;
+    long steps_at_start = step;
+    adam_opts ao = o->adam;
+    while (step < o->steps && !(o->stop && *o->stop)) {
+        taco_batch b;
+        if (batcher_step(&tb, step, o->seed, &b)) { st = TTS_ERR_NOMEM; break; }
+        memset(grad, 0, sizeof(float) * m->n_floats);
+        nn_rng rng = {mix(o->seed, (uint64_t)step)};
+        taco_loss l;
+        if (taco_train_step(m, grad, &b, &o->loss, &rng, &ws, &l)) { st = TTS_ERR_NOMEM; break; }
+        double gn = adam_grad_norm(grad, m->n_floats);
+        if (!isfinite(l.total) || !isfinite(gn)) {
+            /* skip the update; after three in a row go back to the last checkpoint */
+            fprintf(log, "\ntts-train: step %ld: loss %g, gradient norm %g: update skipped\n", step, l.total, gn);
+            if (++bad_run >= 3) {
+                char ck[4200];
+                snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
+                taco_model *back = NULL;
+                if (taco_model_load(ck, 1, &back, err, sizeof err) == TTS_OK) {
+                    memcpy(m->data, back->data, sizeof(float) * m->n_floats);
+                    taco_model_read_extra(back, "adam_m", am, err, sizeof err);
+                    taco_model_read_extra(back, "adam_v", av, err, sizeof err);
+                    taco_model_free(back);
+                    lr_scale *= 0.5;
+                    fprintf(log, "tts-train: back to the checkpoint of step %ld, learning rate x%.3g\n",
+                            last_good_step, lr_scale);
+                    step = last_good_step;
+                } else {
+                    fprintf(log, "tts-train: no checkpoint to go back to: %s\n", err);
+                    st = TTS_ERR_NUMERIC;
+                    break;
+                }
+                bad_run = 0;
+            } else {
+                step++;
+            }
+            continue;
+        }
+        bad_run = 0;
+        ao.lr = o->adam.lr * (float)lr_scale;
+        ao.lr_min = o->adam.lr_min * (float)lr_scale;
+        adam_step(&ao, m->data, grad, am, av, m->n_floats, step);
+        step++;
+        /* progress */
+        double a = ema_n < 20 ? 1.0 / ++ema_n : 0.05;
+        ema.mel_before += a * (l.mel_before - ema.mel_before);
+        ema.mel_after += a * (l.mel_after - ema.mel_after);
+        ema.stop += a * (l.stop - ema.stop);
+        ema.guided += a * (l.guided - ema.guided);
+        ema.diag += a * (l.diag - ema.diag);
+        double t = now_s();
+        if (!o->quiet && (tty || step % o->log_every == 0)) {
+            double sps = (step - steps_at_start) / (t - t_start);
+            double left = (o->steps - step) / (sps > 0 ? sps : 1);
+            fprintf(log, "%sstep %ld/%ld | mel %.4f/%.4f stop %.4f ga %.4f diag %.2f | gnorm %.2f lr %.2e | %.2f steps/s | %dh%02dm left%s",
+                    tty ? "\r" : "", step, o->steps, ema.mel_before, ema.mel_after, ema.stop, ema.guided,
+                    ema.diag, gn, adam_lr(&ao, step), sps, (int)(left / 3600), (int)(left / 60) % 60,
+                    tty ? "   " : "\n");
+            fflush(log);
+        }
+        if (tsv) fprintf(tsv, "%ld\t%.5f\t%.5f\t%.5f\t%.5f\t%.3f\t%.3f\t%.1f\n", step, l.mel_before,
+                         l.mel_after, l.stop, l.guided, l.diag, gn, t - t_start);
+        if (o->plot_every > 0 && step % o->plot_every == 0) plot_batch(o, step, ws, &b, m->cfg.n_mels);
+        int final = step >= o->steps || (o->stop && *o->stop);
+        if (o->eval_every > 0 && (step % o->eval_every == 0 || final) && dev.n) {
+            taco_loss dl;
+            double d = dev_loss(m, o, &dev, &dbt, &ws, &dl);
+            fprintf(log, "%sdev at step %ld: mel %.4f/%.4f stop %.4f ga %.4f diag %.2f%s\n", tty ? "\n" : "",
+                    step, dl.mel_before, dl.mel_after, dl.stop, dl.guided, dl.diag,
+                    d < best_dev ? " (best: exported)" : "");
+            if (tsv) fprintf(tsv, "# dev %ld\t%.5f\t%.5f\t%.5f\t%.5f\t%.3f\n", step, dl.mel_before,
+                             dl.mel_after, dl.stop, dl.guided, dl.diag);
+            if (d < best_dev) {
+                best_dev = d;
+                char mp[4200];
+                snprintf(mp, sizeof mp, "%s/%s.safetensors", o->models_dir, o->name);
+                tts_status es = save_model(m, mp, step, lr_scale, o, NULL, NULL, d);
+                if (es == TTS_OK) es = write_voice_json(o, step, d);
+                if (es != TTS_OK) fprintf(log, "tts-train: export to %s failed: %s\n", mp, tts_status_message(es));
+            }
+        }
+        if ((o->ckpt_every > 0 && step % o->ckpt_every == 0) || final) {
+            char ck[4200];
+            snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
+            tts_status cs = save_model(m, ck, step, lr_scale, o, am, av, best_dev);
+            if (cs != TTS_OK) fprintf(log, "\ntts-train: checkpoint failed: %s\n", tts_status_message(cs));
+            else last_good_step = step;
+            if (tsv) fflush(tsv);
+        }
+        t_last = t;
+    }
+    (void)t_last;
+    if (tty && !o->quiet) fputc('\n', log);
+    if (tsv) fclose(tsv);
+    taco_train_ws_free(ws);
+    batcher_free(&tb);
+    batcher_free(&dbt);
+out:
+    free(grad); free(am); free(av);
+    taco_model_free(m);
+    dataset_free(&dev);
+    dataset_free(&train);
+    return st;
+}

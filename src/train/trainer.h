@@ -1,0 +1,57 @@
+/*
+ * trainer.h - the training loop of tts-train (internal).
+ *
+ * State directory (outside the work tree), everything written atomically:
+ *   ckpt.safetensors    weights + Adam moments ("adam_m.*", "adam_v.*"), with
+ *                       metadata step, lr_scale and seed: the run resumes exactly
+ *                       (every random draw is a function of seed and step)
+ *   features*.bin       the feature caches of the training and dev sets
+ *   plots/              alignment and mel PNGs
+ *   log.tsv             step, losses, dev loss, time
+ * Export: MODELS_DIR/NAME.safetensors and VOICES_DIR/NAME.json whenever the
+ * dev loss improves.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#ifndef TTS_TRAINER_H
+#define TTS_TRAINER_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model/model.h"
+#include "nn/adam.h"
+#include "tts.h"
+
+typedef struct trainer_opts {
+    const char *data_dir;    /* LJ Speech-format dataset */
+    const char *dev_dir;     /* held-out set; NULL: DATA/dev when present, else 2% of DATA */
+    const char *state_dir;   /* resumable state */
+    const char *name;        /* voice name, "slt" */
+    const char *models_dir;  /* "models" */
+    const char *voices_dir;  /* "voices" */
+    const char *init_model;  /* weights to start from when there is no checkpoint (NULL: random) */
+    const char *espeak_voice;/* "en-us" */
+    int batch;               /* 16 */
+    long steps;              /* 20000: stop after this many steps in all */
+    int r;                   /* 3 */
+    int max_frames;          /* 600: longer utterances are left out */
+    int log_every;           /* 50 */
+    int eval_every;          /* 500 */
+    int ckpt_every;          /* 250 */
+    int plot_every;          /* 500 */
+    int dev_items;           /* 64: dev utterances scored at each evaluation */
+    uint64_t seed;           /* 1 */
+    adam_opts adam;
+    taco_train_opts loss;
+    int quiet;
+    volatile sig_atomic_t *stop;  /* set by a signal handler: checkpoint and return */
+} trainer_opts;
+
+trainer_opts trainer_opts_default(void);
+
+/* Train until o->steps or *o->stop.  Progress on log (one line, \r when a
+ * terminal), errors too.  Returns TTS_OK, or the first fatal error. */
+tts_status trainer_run(const trainer_opts *o, FILE *log);
+
+#endif
