@@ -175,8 +175,8 @@ typedef struct taco_infer_state taco_infer_state;
 /* Buffers for inputs up to max_n symbols; allocated once. */
 int taco_infer_create(const taco_model *m, int max_n, taco_infer_state **out);
 void taco_infer_free(taco_infer_state *s);
-/* Synthesize normalized mel frames for ids[0..n).  *mel (frames, M) is
- * owned by s and valid until the next call.  max_frames_per_symbol bounds
+/* Synthesize log-mel frames (denormalized: ready for the vocoder) for
+ * ids[0..n).  *mel (frames, M) is owned by s and valid until the next call.  max_frames_per_symbol bounds
  * the output (the frame cap), seed drives prenet dropout. */
 int taco_infer(taco_infer_state *s, const int32_t *ids, int n, float max_frames_per_symbol,
                uint64_t seed, const real **mel, int *n_frames, taco_stop_reason *reason);
