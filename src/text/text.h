@@ -23,8 +23,19 @@ tts_status text_frontend_init(const char *espeak_voice);
 
 /* Normalize raw text: validate UTF-8, expand numbers, currency, dates,
  * times, ordinals, years, Roman numerals, symbols and abbreviations so that
- * espeak-ng reads them right and no abbreviation ends a sentence. */
+ * espeak-ng reads them right and no abbreviation ends a sentence.
+ *
+ * The result has single spaces, no digits, no control characters, and a
+ * ". ? ! ; : , …" followed by a space (or the end) always marks a clause
+ * boundary; a run of punctuation is reduced to one mark.  Invalid UTF-8
+ * (overlong forms, surrogates, > U+10FFFF, truncated sequences) gives
+ * TTS_ERR_UTF8 and *out is left NULL.  Text with nothing speakable gives
+ * TTS_OK and an empty string. */
 tts_status text_normalize(const char *utf8, char **out);
+
+/* The same for a buffer of n_bytes that may hold NUL bytes (they are dropped
+ * like the other control characters). */
+tts_status text_normalize_n(const char *utf8, size_t n_bytes, char **out);
 
 /* One sentence (or a piece of a long one) of normalized text. */
 typedef struct text_sentence {
@@ -37,20 +48,33 @@ typedef struct text_sentences {
 } text_sentences;
 
 /* Split normalized text into sentences of at most max_chars bytes (longer
- * ones are cut at clause boundaries, then at word boundaries). */
+ * ones are cut at clause boundaries, then at word boundaries, then inside a
+ * single enormous word at a UTF-8 character boundary).  max_chars 0 means no
+ * limit; values below 8 are raised to 8.  Sentences with nothing speakable
+ * (only punctuation) are left out, so out->n may be 0: the caller reports
+ * TTS_ERR_EMPTY_TEXT.  Free with text_sentences_free (accepts NULL). */
 tts_status text_split(const char *normalized, size_t max_chars, text_sentences *out);
 void text_sentences_free(text_sentences *s);
 
 /* IPA (with stress marks) of one sentence; clause punctuation , . ? ! ; : …
- * is kept in the output as symbols, words separated by one space. */
+ * is kept in the output as symbols, words separated by one space, e.g.
+ * "həlˈoʊ, wˈɜːld." for "hello, world.".  Initialises the front end with
+ * "en-us" when text_frontend_init was not called.  Nothing speakable gives
+ * TTS_OK and "".  The input should be normalized text; any text is safe. */
 tts_status text_phonemize(const char *sentence, char **ipa);
 
 /* Symbol ids of an IPA string: BOS, symbols..., EOS.  Unknown code points
  * are dropped and counted in *n_dropped (may be NULL). *ids is malloc'd. */
 tts_status text_encode(const char *ipa, int32_t **ids, size_t *n_ids, size_t *n_dropped);
 
-/* normalize + phonemize every clause + encode, as one sequence. */
+/* normalize + phonemize every clause + encode, as one sequence.
+ * TTS_ERR_EMPTY_TEXT when nothing speakable is left (then *ids is NULL). */
 tts_status text_utterance_ids(const char *raw, int32_t **ids, size_t *n_ids);
+
+/* The same, also returning the IPA string it encoded (*ipa malloc'd; either
+ * out-pointer may be NULL) and the number of dropped unknown code points. */
+tts_status text_utterance_ids_ipa(const char *raw, int32_t **ids, size_t *n_ids,
+                                  char **ipa, size_t *n_dropped);
 
 /* The fixed symbol table: id 0 is padding, 1 BOS, 2 EOS. */
 #define TEXT_SYM_PAD 0
@@ -59,5 +83,50 @@ tts_status text_utterance_ids(const char *raw, int32_t **ids, size_t *n_ids);
 size_t text_n_symbols(void);
 /* UTF-8 of symbol id (""/"<bos>"/"<eos>" for the specials); NULL when out of range. */
 const char *text_symbol(size_t id);
+/* Id of the symbol for one Unicode code point, or -1 when it has none. */
+int32_t text_symbol_id(uint32_t codepoint);
+
+/* ---- Helpers shared by the files of src/text/ (not for other modules) ---- */
+
+/* A growable NUL-terminated string.  An allocation failure sets .failed and
+ * makes later appends no-ops, so callers check once at the end. */
+typedef struct text_buf {
+    char *data;
+    size_t len, cap;
+    int failed;
+} text_buf;
+void text_buf_put(text_buf *b, const char *s, size_t n);
+void text_buf_puts(text_buf *b, const char *s);
+void text_buf_putc(text_buf *b, char c);
+void text_buf_free(text_buf *b);
+/* Hands the string to the caller ("" when empty); the buffer is reset. */
+tts_status text_buf_take(text_buf *b, char **out);
+
+/* Decode one UTF-8 sequence from s[0..n); returns its length (1-4) and the
+ * code point, or 0 for an invalid or truncated sequence. */
+size_t text_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* English words for numbers, appended to b.  digits: ASCII digits, n of them.
+ * Longer than TEXT_NUM_MAX_DIGITS digits, or with leading zeros, numbers are
+ * read digit by digit. */
+#define TEXT_NUM_MAX_DIGITS 21
+void text_num_cardinal(text_buf *b, const char *digits, size_t n);
+void text_num_ordinal(text_buf *b, const char *digits, size_t n);
+void text_num_digits(text_buf *b, const char *digits, size_t n);
+/* A four-digit year: 1908 "nineteen oh eight", 2024 "twenty twenty-four". */
+void text_num_year(text_buf *b, const char *digits4);
+void text_num_small(text_buf *b, unsigned v); /* 0..999 */
+
+/* Clause iteration over normalized text: a clause ends at , . ? ! ; : …
+ * followed by a space or the end of the text. */
+typedef struct text_clause {
+    size_t start, end;  /* clause words, s[start..end), without punctuation */
+    const char *punct;  /* "," "." "?" "!" ";" ":" "…" or "" at the text end */
+    int ends_sentence;  /* punct is . ? ! … */
+} text_clause;
+/* Next clause from *pos; returns 0 at the end of the text. */
+int text_next_clause(const char *s, size_t *pos, text_clause *c);
+/* Nonzero when s[0..n) has a letter, digit or other speakable character. */
+int text_is_speakable(const char *s, size_t n);
 
 #endif

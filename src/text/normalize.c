@@ -1,0 +1,1182 @@
+/*
+ * normalize.c - the text normalizer that runs in front of espeak-ng.
+ *
+ * espeak-ng 1.51 reads some written forms wrongly ("$3.50" as "dollar three
+ * point five zero", dates as "slash", "Dr." and "Mrs." as sentence ends), so
+ * this file rewrites them as the words a reader would say.  Three passes:
+ *
+ *   1. clean:  validate UTF-8, drop control characters and NULs, map
+ *              typographic quotes, dashes and spaces to ASCII, drop quotes
+ *              and brackets, collapse whitespace;
+ *   2. expand: currency, dates, times, numbers (cardinal, ordinal, year,
+ *              decimal, percent, digit by digit beyond 21 digits), Roman
+ *              numerals after names and titles, abbreviations by context,
+ *              symbols (& + @ % = # °);
+ *   3. tidy:   one space between words, one mark per punctuation run, no
+ *              space before a mark.
+ *
+ * After it, a clause mark followed by a space is always a real boundary:
+ * abbreviation periods are removed unless they also end the sentence.  It is
+ * English only and rule based: it does not guess beyond a word of context.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "text/text.h"
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+static int is_lower(char c) { return c >= 'a' && c <= 'z'; }
+static int is_alpha(char c) { return is_upper(c) || is_lower(c); }
+static int is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+/* Part of a word: ASCII letter or digit, or any non-ASCII byte. */
+static int is_wordc(char c) { return is_alnum(c) || (unsigned char)c >= 0x80; }
+static int is_mark(char c) { return c && strchr(",.?!;:", c) != NULL; }
+
+/* ---------------------------------------------------------------- pass 1 */
+
+/* Validate and clean the raw bytes into b (see the file comment). */
+static tts_status clean_text(const char *in, size_t n, text_buf *b)
+{
+    const unsigned char *u = (const unsigned char *)in;
+    int space = 1; /* last output was a space (or the start) */
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        if (u[i] == 0) { /* NUL: dropped */
+            i++;
+            continue;
+        }
+        size_t l = text_utf8_decode(u + i, n - i, &cp);
+        if (!l)
+            return TTS_ERR_UTF8;
+        const char *rep = NULL; /* replacement; NULL keeps the bytes */
+        if (cp == '\t' || cp == '\n' || cp == '\r' || cp == '\v' || cp == '\f' ||
+            cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
+            cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
+            cp == 0x3000)
+            rep = " ";
+        else if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
+                 (cp >= 0x200B && cp <= 0x200F) || cp == 0x2060 || cp == 0xFEFF ||
+                 cp == 0xAD || (cp >= 0x202A && cp <= 0x202E) ||
+                 (cp >= 0xFFF9 && cp <= 0xFFFB) || cp == 0xFFFC || cp == 0xFFFD ||
+                 (cp >= 0xE000 && cp <= 0xF8FF))
+            rep = "";
+        else if (cp == 0x2018 || cp == 0x2019 || cp == 0x201A || cp == 0x2032 ||
+                 cp == 0x02BC)
+            rep = "'";
+        else if (cp == '"' || cp == 0x201C || cp == 0x201D || cp == 0x201E ||
+                 cp == 0xAB || cp == 0xBB || cp == 0x2033 || cp == '(' || cp == ')' ||
+                 cp == '[' || cp == ']' || cp == '{' || cp == '}' || cp == '<' ||
+                 cp == '>' || cp == '*' || cp == '_' || cp == '^' || cp == '`' ||
+                 cp == '|' || cp == '\\' || cp == '~' || cp == 0x2039 || cp == 0x203A)
+            rep = " ";
+        else if (cp == 0x2013 || cp == 0x2010 || cp == 0x2011 || cp == 0x2212)
+            rep = "-";
+        else if (cp == 0x2014 || cp == 0x2015)
+            rep = " - ";
+        else if (cp == '.' && i + 2 < n && u[i + 1] == '.' && u[i + 2] == '.') {
+            while (i < n && u[i] == '.')
+                i++;
+            text_buf_puts(b, "\xE2\x80\xA6");
+            space = 0;
+            continue;
+        } else if (cp == '\'') {
+            /* an apostrophe inside a word stays; quote marks go */
+            int before = i > 0 && is_wordc((char)u[i - 1]);
+            int after = i + 1 < n && is_wordc((char)u[i + 1]);
+            /* "M.P.'s", "Co.'s": the possessive of an abbreviation */
+            int abbr_s = i > 0 && u[i - 1] == '.' && i + 1 < n && u[i + 1] == 's' &&
+                         (i + 2 >= n || !is_wordc((char)u[i + 2]));
+            if (!(before && after) && !abbr_s)
+                rep = " ";
+        }
+        if (rep && rep[0] == ' ' && rep[1] == '\0') {
+            if (!space)
+                text_buf_putc(b, ' ');
+            space = 1;
+        } else if (rep) {
+            text_buf_puts(b, rep);
+            if (*rep)
+                space = rep[strlen(rep) - 1] == ' ';
+        } else {
+            text_buf_put(b, in + i, l);
+            space = 0;
+        }
+        i += l;
+    }
+    if (b->failed)
+        return TTS_ERR_NOMEM;
+    return TTS_OK;
+}
+
+/* ---------------------------------------------------------------- words */
+
+static size_t skip_spaces(const char *s, size_t j)
+{
+    while (s[j] == ' ')
+        j++;
+    return j;
+}
+
+/* Length of the ASCII letter run at s. */
+static size_t alpha_len(const char *s)
+{
+    size_t n = 0;
+    while (is_alpha(s[n]))
+        n++;
+    return n;
+}
+
+/* The word before position i, when only spaces separate them: [*ws, *we). */
+static int prev_word(const char *s, size_t i, size_t *ws, size_t *we)
+{
+    size_t j = i;
+    while (j > 0 && s[j - 1] == ' ')
+        j--;
+    if (j == i || j == 0 || !is_alpha(s[j - 1]))
+        return 0;
+    *we = j;
+    while (j > 0 && is_alpha(s[j - 1]))
+        j--;
+    if (j > 0 && is_wordc(s[j - 1]))
+        return 0;
+    *ws = j;
+    return 1;
+}
+
+static int word_is(const char *s, size_t n, const char *w)
+{
+    return strlen(w) == n && strncasecmp(s, w, n) == 0;
+}
+
+static int word_in(const char *s, size_t n, const char *const *list)
+{
+    for (; *list; list++)
+        if (word_is(s, n, *list))
+            return 1;
+    return 0;
+}
+
+/* A period at s[j-1] ends the sentence too: the text ends, or the next word
+ * starts with a capital letter. */
+static int period_ends_sentence(const char *s, size_t j)
+{
+    j = skip_spaces(s, j);
+    return !s[j] || is_upper(s[j]);
+}
+
+static int next_word_capitalized(const char *s, size_t j)
+{
+    j = skip_spaces(s, j);
+    return is_upper(s[j]);
+}
+
+static const char *const month_names[12] = {
+    "January", "February", "March", "April", "May", "June", "July",
+    "August", "September", "October", "November", "December"};
+
+/* Month number (1-12) of the full month name s[0..n), else 0. */
+static int month_of(const char *s, size_t n)
+{
+    for (int m = 0; m < 12; m++)
+        if (word_is(s, n, month_names[m]) && is_upper(s[0]))
+            return m + 1;
+    return 0;
+}
+
+/* Capitalized words that are not names ("The IV" is not "the fourth"). */
+static const char *const not_names[] = {
+    "The", "A", "An", "In", "On", "Of", "And", "At", "To", "By", "For", "It",
+    "He", "She", "We", "They", "You", "His", "Her", "Its", "Our", "Their", "My",
+    "If", "But", "Or", "So", "As", "Is", "Was", "Are", "Be", "Not", "Do", "Did",
+    "This", "That", "With", "When", "Then", "There", "Here", "From", "Than",
+    "Am", "Me", "Us", "Him", "All", "No", "Yes", "What", "Who", "How", "I",
+    "After", "Before", "However", "Later", "Now", "Meanwhile", "One", "Some",
+    "Many", "Most", "These", "Those", "While", "Although", "Because", "Since",
+    "Once", "Why", "Where", "Which", "Every", "Each", "Both", "During", "Today",
+    "Let", "Please", "Also", "Still", "Yet", "Only", "Even", "Just",
+    "Your", "Such", "Though", "Thus", "Hence", "Finally", "First", "Next", NULL};
+
+/* Stricter, for acronyms ("the U.S. Army"): the text ends or the next word
+ * is one that usually starts a sentence ("The", "He", "Then"). */
+static int period_ends_sentence_strict(const char *s, size_t j)
+{
+    j = skip_spaces(s, j);
+    size_t n = 0;
+    while (is_alpha(s[j + n]))
+        n++;
+    return !s[j] || (is_upper(s[j]) && word_in(s + j, n, not_names));
+}
+
+/* ---------------------------------------------------------------- numbers */
+
+typedef struct number {
+    text_buf digits;   /* integer digits without commas */
+    size_t int_end;    /* index after the integer part */
+    size_t frac_start; /* fraction digits s[frac_start..end) when has_frac */
+    size_t end;        /* index after the whole number */
+    int has_commas, has_frac;
+} number;
+
+/* Parse 123 / 1,234,567 / 3.14 at s[i] (a digit). */
+static void parse_number(const char *s, size_t i, number *nb)
+{
+    memset(nb, 0, sizeof *nb);
+    size_t j = i;
+    while (is_digit(s[j]))
+        j++;
+    text_buf_put(&nb->digits, s + i, j - i);
+    if (j - i <= 3) {
+        while (s[j] == ',' && is_digit(s[j + 1]) && is_digit(s[j + 2]) &&
+               is_digit(s[j + 3]) && !is_digit(s[j + 4])) {
+            text_buf_put(&nb->digits, s + j + 1, 3);
+            nb->has_commas = 1;
+            j += 4;
+        }
+    }
+    nb->int_end = j;
+    if (s[j] == '.' && is_digit(s[j + 1])) {
+        nb->has_frac = 1;
+        nb->frac_start = j + 1;
+        j++;
+        while (is_digit(s[j]))
+            j++;
+    }
+    nb->end = j;
+}
+
+/* Value of a short digit string, or -1 when longer than 9 digits. */
+static long small_value(const char *d, size_t n)
+{
+    if (n == 0 || n > 9)
+        return -1;
+    long v = 0;
+    for (size_t k = 0; k < n; k++)
+        v = v * 10 + (d[k] - '0');
+    return v;
+}
+
+static void put_value(text_buf *o, long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    char rev[24];
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof rev);
+    for (size_t k = 0; k < n; k++)
+        tmp[k] = rev[n - 1 - k];
+    text_num_cardinal(o, tmp, n);
+}
+
+static void put_ordinal_value(text_buf *o, long v)
+{
+    char tmp[24];
+    int n = 0;
+    char rev[24];
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < (int)sizeof rev);
+    for (int k = 0; k < n; k++)
+        tmp[k] = rev[n - 1 - k];
+    text_num_ordinal(o, tmp, (size_t)n);
+}
+
+/* Cardinal of the integer part, then " point d d d" for the fraction. */
+static void put_number(text_buf *o, const char *s, const number *nb)
+{
+    text_num_cardinal(o, nb->digits.data, nb->digits.len);
+    if (nb->has_frac) {
+        text_buf_puts(o, nb->digits.len ? " point " : "point ");
+        text_num_digits(o, s + nb->frac_start, nb->end - nb->frac_start);
+    }
+}
+
+static int is_year_digits(const char *d, size_t n)
+{
+    return n == 4 && (d[0] == '1' || (d[0] == '2' && d[1] == '0'));
+}
+
+/* Plural of the last word of o from start on: "nineties", "hundreds". */
+static void pluralize_tail(text_buf *o, size_t start)
+{
+    if (o->failed || o->len <= start)
+        return;
+    if (o->data[o->len - 1] == 'y') {
+        o->len--;
+        o->data[o->len] = '\0';
+        text_buf_puts(o, "ies");
+    } else if (o->data[o->len - 1] == 'x') {
+        text_buf_puts(o, "es");
+    } else {
+        text_buf_puts(o, "s");
+    }
+}
+
+/* am/pm after a number at s[j] (optionally after one space): returns the
+ * length matched (including a final '.') and sets *pm; 0 when none.
+ * *period is set when the match ends with a period. */
+static size_t match_ampm(const char *s, size_t j, int *pm, int *period)
+{
+    size_t k = j;
+    if (s[k] == ' ')
+        k++;
+    char c = s[k];
+    if (c != 'a' && c != 'p' && c != 'A' && c != 'P')
+        return 0;
+    *pm = c == 'p' || c == 'P';
+    *period = 0;
+    if ((s[k + 1] == 'm' || s[k + 1] == 'M') && !is_wordc(s[k + 2]) && s[k + 2] != '.')
+        return k + 2 - j;
+    if (s[k + 1] == '.' && (s[k + 2] == 'm' || s[k + 2] == 'M') && s[k + 3] == '.' &&
+        !is_wordc(s[k + 4])) {
+        *period = 1;
+        return k + 4 - j;
+    }
+    if ((s[k + 1] == 'm' || s[k + 1] == 'M') && s[k + 2] == '.' && !is_wordc(s[k + 3])) {
+        *period = 1;
+        return k + 3 - j;
+    }
+    return 0;
+}
+
+/* After an expansion that swallowed an abbreviation period at s[j-1]: keep
+ * a "." when it also ends the sentence. */
+static void put_period_if_end(text_buf *o, const char *s, size_t j)
+{
+    if (period_ends_sentence(s, j))
+        text_buf_putc(o, '.');
+}
+
+static void put_time(text_buf *o, long h, long m, long sec, int ampm)
+{
+    put_value(o, h);
+    if (m == 0 && sec <= 0) {
+        if (!ampm)
+            text_buf_puts(o, h >= 1 && h <= 12 ? " o'clock" : " hundred");
+    } else {
+        text_buf_putc(o, ' ');
+        if (m < 10)
+            text_buf_puts(o, "oh ");
+        put_value(o, m);
+    }
+    if (ampm)
+        text_buf_puts(o, ampm == 2 ? " PM" : " AM");
+    if (sec > 0) {
+        text_buf_puts(o, " and ");
+        put_value(o, sec);
+        text_buf_puts(o, sec == 1 ? " second" : " seconds");
+    }
+}
+
+static void put_date(text_buf *o, long month, long day, const char *year, size_t year_len)
+{
+    text_buf_puts(o, month_names[month - 1]);
+    text_buf_putc(o, ' ');
+    put_ordinal_value(o, day);
+    if (year_len) {
+        text_buf_puts(o, ", ");
+        if (year_len == 4 && year[0] != '0')
+            text_num_year(o, year);
+        else if (year_len == 2 && year[0] == '0') {
+            text_buf_puts(o, "oh ");
+            text_num_digits(o, year + 1, 1);
+        } else
+            text_num_cardinal(o, year, year_len);
+    }
+}
+
+/* Digits run at s[i], its length. */
+static size_t digit_len(const char *s)
+{
+    size_t n = 0;
+    while (is_digit(s[n]))
+        n++;
+    return n;
+}
+
+/* Dates 12/05/2024, 2024-05-12 and times 10:30, 8:00 pm, 10:30:15 at s[i].
+ * Returns the length consumed, 0 when it is neither. */
+static size_t try_date_time(const char *s, size_t i, text_buf *o)
+{
+    size_t a = digit_len(s + i);
+    /* D/M/Y or M/D/Y; the month comes first unless it cannot */
+    if (a <= 2 && s[i + a] == '/') {
+        size_t b = digit_len(s + i + a + 1);
+        size_t yat = i + a + 1 + b + 1;
+        if (b >= 1 && b <= 2 && s[i + a + 1 + b] == '/') {
+            size_t y = digit_len(s + yat);
+            if ((y == 4 || y == 2) && !is_wordc(s[yat + y]) &&
+                !(s[yat + y] == '/' || (s[yat + y] == '.' && is_digit(s[yat + y + 1])))) {
+                long p = small_value(s + i, a), q = small_value(s + i + a + 1, b);
+                long month = 0, day = 0;
+                if (p >= 1 && p <= 12 && q >= 1 && q <= 31) {
+                    month = p; day = q;
+                } else if (q >= 1 && q <= 12 && p >= 1 && p <= 31) {
+                    month = q; day = p;
+                }
+                if (month) {
+                    put_date(o, month, day, s + yat, y);
+                    return yat + y - i;
+                }
+            }
+        }
+    }
+    /* ISO 2024-05-12 */
+    if (a == 4 && s[i + 4] == '-' && is_digit(s[i + 5]) && is_digit(s[i + 6]) &&
+        s[i + 7] == '-' && is_digit(s[i + 8]) && is_digit(s[i + 9]) &&
+        !is_wordc(s[i + 10])) {
+        long month = small_value(s + i + 5, 2), day = small_value(s + i + 8, 2);
+        if (month >= 1 && month <= 12 && day >= 1 && day <= 31 && s[i] != '0') {
+            put_date(o, month, day, s + i, 4);
+            return 10;
+        }
+    }
+    /* H:MM[:SS] [am|pm] */
+    if (a <= 2 && s[i + a] == ':' && is_digit(s[i + a + 1]) && is_digit(s[i + a + 2]) &&
+        !is_digit(s[i + a + 3])) {
+        long h = small_value(s + i, a), m = small_value(s + i + a + 1, 2), sec = -1;
+        size_t j = i + a + 3;
+        if (s[j] == ':' && is_digit(s[j + 1]) && is_digit(s[j + 2]) && !is_digit(s[j + 3])) {
+            sec = small_value(s + j + 1, 2);
+            j += 3;
+        }
+        if (h <= 24 && m <= 59 && sec <= 59 && !is_alnum(s[j]) &&
+            !(s[j] == ':' && is_digit(s[j + 1]))) {
+            int pm = 0, period = 0;
+            size_t l = match_ampm(s, j, &pm, &period);
+            int ampm = l && h >= 1 && h <= 12 ? (pm ? 2 : 1) : 0;
+            if (!ampm)
+                l = 0;
+            put_time(o, h, m, sec, ampm);
+            if (period)
+                put_period_if_end(o, s, j + l);
+            return j + l - i;
+        }
+    }
+    return 0;
+}
+
+/* A simple fraction 1/2, 3/4, 2/3 at s[i]. */
+static size_t try_fraction(const char *s, size_t i, text_buf *o)
+{
+    size_t a = digit_len(s + i);
+    if (a != 1 || s[i + 1] != '/' || !is_digit(s[i + 2]))
+        return 0;
+    size_t b = digit_len(s + i + 2);
+    if (b > 2 || is_wordc(s[i + 2 + b]) || s[i + 2 + b] == '/')
+        return 0;
+    long num = s[i] - '0', den = small_value(s + i + 2, b);
+    if (den < 2 || den > 16 || num < 1)
+        return 0;
+    put_value(o, num);
+    text_buf_putc(o, ' ');
+    if (den == 2)
+        text_buf_puts(o, num == 1 ? "half" : "halves");
+    else if (den == 4)
+        text_buf_puts(o, num == 1 ? "quarter" : "quarters");
+    else {
+        size_t start = o->len;
+        put_ordinal_value(o, den);
+        if (num != 1)
+            pluralize_tail(o, start);
+    }
+    return 2 + b;
+}
+
+/* Any number at s[i] (a digit) with what follows it: ordinal suffix, "%",
+ * "s" (1990s), am/pm, " May" (5 May).  Returns the length consumed. */
+static size_t try_number(const char *s, size_t i, text_buf *o)
+{
+    size_t l = try_date_time(s, i, o);
+    if (l)
+        return l;
+    l = try_fraction(s, i, o);
+    if (l)
+        return l;
+    number nb;
+    parse_number(s, i, &nb);
+    const char *d = nb.digits.data;
+    size_t nd = nb.digits.len, j = nb.end;
+    size_t used = j - i;
+    if (nb.digits.failed) {
+        o->failed = 1;
+    } else if (s[j] == '%') {
+        put_number(o, s, &nb);
+        text_buf_puts(o, " percent");
+        used++;
+    } else if (!nb.has_frac && is_alpha(s[j]) && is_alpha(s[j + 1]) && !is_wordc(s[j + 2]) &&
+               (word_is(s + j, 2, "st") || word_is(s + j, 2, "nd") ||
+                word_is(s + j, 2, "rd") || word_is(s + j, 2, "th"))) {
+        text_num_ordinal(o, d, nd);
+        used += 2;
+        /* "5th of May" needs nothing more; "May 5th" is handled by the month */
+    } else if (!nb.has_frac && (s[j] == 's' || (s[j] == '\'' && s[j + 1] == 's')) &&
+               !is_wordc(s[j + (s[j] == 's' ? 1 : 2)])) {
+        size_t start = o->len;
+        if (!nb.has_commas && is_year_digits(d, nd) && nd == 4)
+            text_num_year(o, d);
+        else
+            text_num_cardinal(o, d, nd);
+        if (nd <= TEXT_NUM_MAX_DIGITS)
+            pluralize_tail(o, start);
+        used += s[j] == 's' ? 1 : 2;
+    } else {
+        int pm = 0, period = 0;
+        size_t al = nb.has_frac || nb.has_commas ? 0 : match_ampm(s, j, &pm, &period);
+        long v = small_value(d, nd);
+        size_t mat = s[j] == ' ' ? alpha_len(s + j + 1) : 0;
+        int month = mat ? month_of(s + j + 1, mat) : 0;
+        if (al && v >= 1 && v <= 12) {
+            put_time(o, v, 0, -1, pm ? 2 : 1);
+            used += al;
+            if (period)
+                put_period_if_end(o, s, j + al);
+        } else if (month && !nb.has_frac && !nb.has_commas && v >= 1 && v <= 31 &&
+                   d[0] != '0' && !is_wordc(s[j + 1 + mat])) {
+            text_buf_puts(o, "the ");
+            text_num_ordinal(o, d, nd);
+            text_buf_puts(o, " of");
+        } else if (!nb.has_frac && !nb.has_commas && is_year_digits(d, nd)) {
+            text_num_year(o, d);
+        } else {
+            put_number(o, s, &nb);
+        }
+    }
+    text_buf_free(&nb.digits);
+    i += used;
+    if (is_wordc(s[i]))
+        text_buf_putc(o, ' '); /* "10km" -> "ten km" */
+    return used;
+}
+
+/* ---------------------------------------------------------------- currency */
+
+/* $3.50, £20, €1,200, ¥500, $1.5 million at s[i]. */
+static size_t try_currency(const char *s, size_t i, text_buf *o)
+{
+    static const struct {
+        const char *sym, *one, *many, *sub_one, *sub_many;
+    } cur[] = {
+        {"$", "dollar", "dollars", "cent", "cents"},
+        {"\xC2\xA3", "pound", "pounds", "penny", "pence"},
+        {"\xE2\x82\xAC", "euro", "euros", "cent", "cents"},
+        {"\xC2\xA5", "yen", "yen", NULL, NULL},
+    };
+    size_t k, sl = 0;
+    for (k = 0; k < sizeof cur / sizeof cur[0]; k++) {
+        sl = strlen(cur[k].sym);
+        if (strncmp(s + i, cur[k].sym, sl) == 0)
+            break;
+    }
+    if (k == sizeof cur / sizeof cur[0] || !is_digit(s[i + sl]))
+        return 0;
+    number nb;
+    parse_number(s, i + sl, &nb);
+    size_t j = nb.end;
+    static const char *const scale_words[] = {"thousand", "million", "billion",
+                                              "trillion", NULL};
+    size_t wl = s[j] == ' ' ? alpha_len(s + j + 1) : 0;
+    const char *d = nb.digits.data;
+    size_t nd = nb.digits.len;
+    if (nb.digits.failed) {
+        o->failed = 1;
+    } else if (wl && word_in(s + j + 1, wl, scale_words) && !is_wordc(s[j + 1 + wl])) {
+        /* $1.5 million -> one point five million dollars */
+        put_number(o, s, &nb);
+        text_buf_putc(o, ' ');
+        for (size_t c = 0; c < wl; c++)
+            text_buf_putc(o, (char)(s[j + 1 + c] | 0x20));
+        text_buf_putc(o, ' ');
+        text_buf_puts(o, cur[k].many);
+        j += 1 + wl;
+    } else {
+        int one = nd == 1 && d[0] == '1';
+        int zero = nd >= 1 && strspn(d, "0") == nd;
+        size_t nfrac = nb.has_frac ? j - nb.frac_start : 0;
+        if (nfrac == 2 && cur[k].sub_one) {
+            long cents = small_value(s + nb.frac_start, 2);
+            if (!zero || cents == 0) {
+                text_num_cardinal(o, d, nd);
+                text_buf_putc(o, ' ');
+                text_buf_puts(o, one ? cur[k].one : cur[k].many);
+            }
+            if (cents) {
+                if (!zero)
+                    text_buf_puts(o, " and ");
+                put_value(o, cents);
+                text_buf_putc(o, ' ');
+                text_buf_puts(o, cents == 1 ? cur[k].sub_one : cur[k].sub_many);
+            }
+        } else {
+            put_number(o, s, &nb);
+            text_buf_putc(o, ' ');
+            text_buf_puts(o, one && !nb.has_frac ? cur[k].one : cur[k].many);
+        }
+    }
+    text_buf_free(&nb.digits);
+    if (is_wordc(s[j]))
+        text_buf_putc(o, ' ');
+    return j - i;
+}
+
+/* ---------------------------------------------------------------- Roman numerals */
+
+/* Value of a canonical Roman numeral made of I V X L C (1..399), else 0:
+ * the value is computed, written back in canonical form and compared. */
+static long roman_value(const char *s, size_t n)
+{
+    static const struct { const char *r; int v; } t[] = {
+        {"C", 100}, {"XC", 90}, {"L", 50}, {"XL", 40}, {"X", 10},
+        {"IX", 9}, {"V", 5}, {"IV", 4}, {"I", 1}};
+    if (n == 0 || n > 12)
+        return 0;
+    long v = 0;
+    for (size_t k = 0; k < n; k++) {
+        int cur = 0, next = 0;
+        for (int q = 0; q < 9; q++) {
+            if (t[q].r[1] == '\0' && t[q].r[0] == s[k])
+                cur = t[q].v;
+            if (k + 1 < n && t[q].r[1] == '\0' && t[q].r[0] == s[k + 1])
+                next = t[q].v;
+        }
+        if (!cur)
+            return 0;
+        v += next > cur ? -cur : cur;
+    }
+    if (v < 1 || v > 399)
+        return 0;
+    char canon[16];
+    size_t cn = 0;
+    long rest = v;
+    for (int q = 0; q < 9; q++) {
+        while (rest >= t[q].v && cn + 2 < sizeof canon) {
+            size_t rl = strlen(t[q].r);
+            memcpy(canon + cn, t[q].r, rl);
+            cn += rl;
+            rest -= t[q].v;
+        }
+    }
+    return cn == n && memcmp(canon, s, n) == 0 ? v : 0;
+}
+
+/* Roman numerals read as numbers after these words: "Chapter IV". */
+static const char *const roman_cardinal_words[] = {
+    "chapter", "book", "part", "volume", "act", "scene", "section", "article",
+    "appendix", "phase", "stage", "type", "class", "level", "war", "bowl", "round",
+    "series", "grade", "psalm", "canto", "lesson", "unit", "step", "tier",
+    "version", "mark", "episode", "season", "figure", "table", "plate", "number",
+    "division", "corps", "army", "title", "schedule", "annex", "vol", "chap",
+    "no", "item", "rule", "clause", "canon", NULL};
+
+/* Names after which a single-letter numeral (I, V, X) is a regnal number. */
+static const char *const regnal_names[] = {
+    "Henry", "Edward", "George", "William", "Charles", "James", "Louis",
+    "Richard", "Elizabeth", "Mary", "John", "Pius", "Leo", "Gregory", "Benedict",
+    "Paul", "Innocent", "Clement", "Alexander", "Frederick", "Philip", "Peter",
+    "Ivan", "Nicholas", "Catherine", "Napoleon", "Ramesses", "Ptolemy",
+    "Constantine", "Otto", "Alfonso", "Ferdinand", "Victor", "Emmanuel",
+    "Umberto", "Gustav", "Gustavus", "Olaf", "Harald", "Christian", "Carl", "Rama",
+    "Boniface", "Urban", "Sixtus", "Stephen", "Henri", "David", "Robert",
+    "Anne", "Francis", "Joseph", "Leopold", "Wilhelm", "Karl", "Pedro", "Juan",
+    "Felipe", "Carlos", "Ludwig", "Rudolf", "Haakon", "Magnus", "Eric", "Erik",
+    "Amenhotep", "Thutmose", "Seti", "Darius", "Xerxes", "Antiochus", "Pope",
+    "Nero", "Manuel", "Michael", "Basil", "Leon", "Ramses", "Mehmed", "Selim",
+    "Murad", "Casimir", "Sigismund", "Wenceslaus", "Matthias", "Ladislaus",
+    "Bela", "Andrew", "Baldwin", "Conrad", "Lothair", "Pepin", "Clovis",
+    "Childeric", "Dagobert", "Hugh", "Alexios", "Justinian", "Theodosius",
+    "Valentinian", "Leopold", "Maximilian", "Rainier", "Albert", "Baudouin",
+    "Felix", "Sergius", "Julius", "Hadrian", "Adrian", NULL};
+
+static const char *const roman_blocked[] = {"XL", "LI", "CI", "CV", "CC", "CL", NULL};
+
+/* A Roman numeral at s[i] (uppercase word start) in a context that says it
+ * is one: "Chapter IV" -> "Chapter four", "Henry VIII" -> "Henry the eighth",
+ * "World War II" -> "World War two".  Never the pronoun "I" on its own. */
+static size_t try_roman(const char *s, size_t i, text_buf *o)
+{
+    size_t n = 0;
+    while (s[i + n] && strchr("IVXLC", s[i + n]))
+        n++;
+    if (n == 0 || is_wordc(s[i + n]))
+        return 0;
+    long v = roman_value(s + i, n);
+    size_t ws, we;
+    if (!v || !prev_word(s, i, &ws, &we))
+        return 0;
+    const char *pw = s + ws;
+    size_t pn = we - ws;
+    int pronoun_like = 0;
+    if (n == 1 && s[i] == 'I') {
+        /* "Chapter I." / "World War I began" but not "chapter I have" */
+        size_t j = skip_spaces(s, i + 1);
+        size_t wl = alpha_len(s + j);
+        pronoun_like = word_is(pw, pn, "war") ? 0 : !is_upper(pw[0]) ||
+                       (s[j] && !is_mark(s[j]) && !is_upper(s[j]) && !word_is(s + j, wl, "of") &&
+                        !word_is(s + j, wl, "and"));
+    }
+    if (word_in(pw, pn, roman_cardinal_words) && (n > 1 || strchr("IVX", s[i])) &&
+        !pronoun_like) {
+        put_value(o, v);
+        return n;
+    }
+    if (!is_upper(pw[0]) || pn < 2 || word_in(pw, pn, not_names) ||
+        roman_value(pw, pn))
+        return 0;
+    if (n == 1) {
+        if (!strchr("IVX", s[i]) || !word_in(pw, pn, regnal_names))
+            return 0;
+        if (s[i] == 'I') {
+            /* "Henry I." / "James I of England" / "George I and ..." only */
+            size_t j = skip_spaces(s, i + 1);
+            size_t wl = alpha_len(s + j);
+            if (s[j] && !is_mark(s[j]) && !word_is(s + j, wl, "of") &&
+                !word_is(s + j, wl, "and"))
+                return 0;
+        }
+    } else {
+        for (const char *const *b = roman_blocked; *b; b++)
+            if (strlen(*b) == n && strncmp(s + i, *b, n) == 0)
+                return 0;
+    }
+    text_buf_puts(o, "the ");
+    put_ordinal_value(o, v);
+    return n;
+}
+
+/* ---------------------------------------------------------------- abbreviations */
+
+enum abbr_kind {
+    AB_TITLE,   /* before a name: the period never ends a sentence */
+    AB_SUFFIX,  /* after a word: the period may also end the sentence */
+    AB_CONTEXT, /* Dr. / St.: title before a name, street after one */
+    AB_NUMBERED, /* No. 5, Vol. 2: only before a number */
+    AB_INFIX    /* vs.: between words, never a sentence end */
+};
+
+static const struct abbr {
+    const char *abbr, *word, *street;
+    enum abbr_kind kind;
+    int any_case;     /* match "etc." and "Etc." */
+    int needs_period; /* "Mr Smith" is common; "Co" alone is not an abbreviation */
+} abbrs[] = {
+    {"Dr", "Doctor", "Drive", AB_CONTEXT, 0, 0},
+    {"St", "Saint", "Street", AB_CONTEXT, 0, 0},
+    {"Mr", "Mister", NULL, AB_TITLE, 0, 0},
+    {"Mrs", "Missus", NULL, AB_TITLE, 0, 0},
+    {"Ms", "Miz", NULL, AB_TITLE, 0, 0},
+    {"Messrs", "Messieurs", NULL, AB_TITLE, 0, 0},
+    {"Prof", "Professor", NULL, AB_TITLE, 0, 1},
+    {"Gen", "General", NULL, AB_TITLE, 0, 1},
+    {"Capt", "Captain", NULL, AB_TITLE, 0, 1},
+    {"Col", "Colonel", NULL, AB_TITLE, 0, 1},
+    {"Lt", "Lieutenant", NULL, AB_TITLE, 0, 1},
+    {"Sgt", "Sergeant", NULL, AB_TITLE, 0, 1},
+    {"Cpl", "Corporal", NULL, AB_TITLE, 0, 1},
+    {"Maj", "Major", NULL, AB_TITLE, 0, 1},
+    {"Adm", "Admiral", NULL, AB_TITLE, 0, 1},
+    {"Rev", "Reverend", NULL, AB_TITLE, 0, 1},
+    {"Gov", "Governor", NULL, AB_TITLE, 0, 1},
+    {"Sen", "Senator", NULL, AB_TITLE, 0, 1},
+    {"Rep", "Representative", NULL, AB_TITLE, 0, 1},
+    {"Hon", "Honorable", NULL, AB_TITLE, 0, 1},
+    {"Pres", "President", NULL, AB_TITLE, 0, 1},
+    {"Supt", "Superintendent", NULL, AB_TITLE, 0, 1},
+    {"Mt", "Mount", NULL, AB_TITLE, 0, 1},
+    {"Ft", "Fort", NULL, AB_TITLE, 0, 1},
+    {"Jr", "Junior", NULL, AB_SUFFIX, 0, 0},
+    {"Sr", "Senior", NULL, AB_SUFFIX, 0, 1},
+    {"etc", "et cetera", NULL, AB_SUFFIX, 1, 0},
+    {"vs", "versus", NULL, AB_INFIX, 1, 0},
+    {"approx", "approximately", NULL, AB_INFIX, 1, 1},
+    {"viz", "namely", NULL, AB_INFIX, 1, 1},
+    {"Inc", "Incorporated", NULL, AB_SUFFIX, 0, 1},
+    {"Ltd", "Limited", NULL, AB_SUFFIX, 0, 1},
+    {"Corp", "Corporation", NULL, AB_SUFFIX, 0, 1},
+    {"Co", "Company", NULL, AB_SUFFIX, 0, 1},
+    {"Bros", "Brothers", NULL, AB_SUFFIX, 0, 1},
+    {"Esq", "Esquire", NULL, AB_SUFFIX, 0, 1},
+    {"Ave", "Avenue", NULL, AB_SUFFIX, 0, 1},
+    {"Blvd", "Boulevard", NULL, AB_SUFFIX, 0, 1},
+    {"Rd", "Road", NULL, AB_SUFFIX, 0, 1},
+    {"Dept", "Department", NULL, AB_SUFFIX, 1, 1},
+    {"Jan", "January", NULL, AB_SUFFIX, 0, 1},
+    {"Feb", "February", NULL, AB_SUFFIX, 0, 1},
+    {"Mar", "March", NULL, AB_SUFFIX, 0, 1},
+    {"Apr", "April", NULL, AB_SUFFIX, 0, 1},
+    {"Jun", "June", NULL, AB_SUFFIX, 0, 1},
+    {"Jul", "July", NULL, AB_SUFFIX, 0, 1},
+    {"Aug", "August", NULL, AB_SUFFIX, 0, 1},
+    {"Sep", "September", NULL, AB_SUFFIX, 0, 1},
+    {"Sept", "September", NULL, AB_SUFFIX, 0, 1},
+    {"Oct", "October", NULL, AB_SUFFIX, 0, 1},
+    {"Nov", "November", NULL, AB_SUFFIX, 0, 1},
+    {"Dec", "December", NULL, AB_SUFFIX, 0, 1},
+    {"No", "number", NULL, AB_NUMBERED, 0, 1},
+    {"Nos", "numbers", NULL, AB_NUMBERED, 0, 1},
+    {"Vol", "volume", NULL, AB_NUMBERED, 1, 1},
+    {"Fig", "figure", NULL, AB_NUMBERED, 1, 1},
+    {"pp", "pages", NULL, AB_NUMBERED, 0, 1},
+    {"p", "page", NULL, AB_NUMBERED, 0, 1},
+    {"Ch", "chapter", NULL, AB_NUMBERED, 1, 1},
+};
+
+/* Abbreviation word at s[i] (a letter at a word start). */
+static size_t try_abbreviation(const char *s, size_t i, text_buf *o)
+{
+    size_t n = alpha_len(s + i);
+    if (is_wordc(s[i + n]) || s[i + n] == '\'' || s[i + n] == '-')
+        return 0;
+    int period = s[i + n] == '.' && !is_alnum(s[i + n + 1]);
+    size_t after = i + n + (period ? 1 : 0);
+    int poss = period && s[after] == '\'' && s[after + 1] == 's' && !is_wordc(s[after + 2]);
+    for (size_t k = 0; k < sizeof abbrs / sizeof abbrs[0]; k++) {
+        const struct abbr *a = &abbrs[k];
+        if (strlen(a->abbr) != n || !(a->any_case ? strncasecmp(s + i, a->abbr, n) == 0
+                                                  : strncmp(s + i, a->abbr, n) == 0))
+            continue;
+        if (a->needs_period && !period)
+            return 0;
+        if (poss) { /* "Co.'s" -> "Company's" */
+            text_buf_puts(o, a->word);
+            text_buf_puts(o, "'s");
+            return after + 2 - i;
+        }
+        size_t nx = skip_spaces(s, after);
+        int next_cap = next_word_capitalized(s, after);
+        switch (a->kind) {
+        case AB_NUMBERED:
+            if (!is_digit(s[nx]))
+                return 0;
+            text_buf_puts(o, a->word);
+            return after - i;
+        case AB_TITLE:
+            if (!period && !next_cap)
+                return 0;
+            text_buf_puts(o, a->word);
+            if (period && !next_cap)
+                put_period_if_end(o, s, after);
+            return after - i;
+        case AB_INFIX:
+            text_buf_puts(o, a->word);
+            if (period && !s[nx])
+                text_buf_putc(o, '.');
+            return after - i;
+        case AB_SUFFIX:
+            if (!period && strcmp(a->abbr, "etc"))
+                return 0;
+            text_buf_puts(o, a->word);
+            if (period)
+                put_period_if_end(o, s, after);
+            return after - i;
+        case AB_CONTEXT: {
+            size_t ws, we;
+            int street = 0;
+            if (!next_cap && prev_word(s, i, &ws, &we) && is_upper(s[ws]) &&
+                !word_in(s + ws, we - ws, not_names))
+                street = 1;
+            else if (!next_cap && i >= 3 && s[i - 1] == ' ' &&
+                     (is_digit(s[i - 2]) || word_is(s + i - 3, 2, "th") ||
+                      word_is(s + i - 3, 2, "st") || word_is(s + i - 3, 2, "nd") ||
+                      word_is(s + i - 3, 2, "rd")))
+                street = 1; /* "5th St." */
+            if (!period && !next_cap && !street)
+                return 0;
+            text_buf_puts(o, street ? a->street : a->word);
+            if (period && (street || !next_cap))
+                put_period_if_end(o, s, after);
+            return after - i;
+        }
+        }
+    }
+    return 0;
+}
+
+/* Dotted letters at s[i]: e.g. i.e. a.m. p.m. U.S.A. and initials "J. Smith". */
+static size_t try_dotted(const char *s, size_t i, text_buf *o)
+{
+    char letters[16];
+    size_t n = 0, j = i;
+    while (is_alpha(s[j]) && s[j + 1] == '.' && is_alpha(s[j + 2]) &&
+           (s[j + 3] == '.' || !is_wordc(s[j + 3]))) {
+        if (n >= sizeof letters - 1)
+            return 0;
+        letters[n++] = s[j];
+        j += 2;
+    }
+    if (n == 0) {
+        /* an initial: "J. Smith" -> "J Smith" */
+        size_t nx = skip_spaces(s, i + 2);
+        if (is_upper(s[i]) && s[i + 1] == '.' && s[i + 2] == ' ' && is_upper(s[nx]) &&
+            !word_in(s + nx, alpha_len(s + nx), not_names)) {
+            text_buf_putc(o, s[i]);
+            return 2;
+        }
+        return 0;
+    }
+    /* the last letter, with or without its final period */
+    letters[n++] = s[j];
+    j++;
+    int period = s[j] == '.';
+    if (period)
+        j++;
+    if (s[j] == '\'' && s[j + 1] == 's' && !is_wordc(s[j + 2])) {
+        for (size_t k = 0; k < n; k++)
+            text_buf_putc(o, (char)(is_lower(letters[k]) ? letters[k] - 32 : letters[k]));
+        text_buf_puts(o, "'s");
+        return j + 2 - i;
+    }
+    if (is_wordc(s[j]))
+        return 0;
+    letters[n] = '\0';
+    if (strcasecmp(letters, "eg") == 0) {
+        text_buf_puts(o, "for example");
+    } else if (strcasecmp(letters, "ie") == 0) {
+        text_buf_puts(o, "that is");
+    } else {
+        for (size_t k = 0; k < n; k++)
+            text_buf_putc(o, (char)(is_lower(letters[k]) ? letters[k] - 32 : letters[k]));
+        if (period && period_ends_sentence_strict(s, j))
+            text_buf_putc(o, '.');
+    }
+    return j - i;
+}
+
+/* "May 5th" / "May 5" at s[i] (a month name): "May fifth". */
+static size_t try_month_day(const char *s, size_t i, text_buf *o)
+{
+    size_t n = alpha_len(s + i);
+    int m = month_of(s + i, n);
+    if (!m || s[i + n] != ' ' || !is_digit(s[i + n + 1]))
+        return 0;
+    size_t j = i + n + 1;
+    size_t dl = digit_len(s + j);
+    long day = small_value(s + j, dl);
+    if (dl > 2 || day < 1 || day > 31)
+        return 0;
+    size_t e = j + dl;
+    if (is_alpha(s[e]) && is_alpha(s[e + 1]) &&
+        (word_is(s + e, 2, "st") || word_is(s + e, 2, "nd") || word_is(s + e, 2, "rd") ||
+         word_is(s + e, 2, "th")))
+        e += 2;
+    if (is_wordc(s[e]) || s[e] == ':' || s[e] == '/' || (s[e] == '.' && is_digit(s[e + 1])) ||
+        (s[e] == ',' && is_digit(s[e + 1])))
+        return 0;
+    text_buf_put(o, month_names[m - 1], strlen(month_names[m - 1]));
+    text_buf_putc(o, ' ');
+    put_ordinal_value(o, day);
+    return e - i;
+}
+
+/* ---------------------------------------------------------------- pass 2 */
+
+static void expand_text(const char *s, text_buf *o)
+{
+    size_t i = 0;
+    while (s[i] && !o->failed) {
+        char c = s[i];
+        int start = i == 0 || !is_wordc(s[i - 1]);
+        size_t used = 0;
+        if (is_digit(c)) {
+            if (i > 0 && is_alpha(s[i - 1]))
+                text_buf_putc(o, ' '); /* "MP3" -> "MP three" */
+            if (i > 0 && (s[i - 1] == '.' || s[i - 1] == ',') && i > 1 && is_digit(s[i - 2]))
+                text_buf_putc(o, ' ');
+            used = try_number(s, i, o);
+        } else if (start && is_alpha(c)) {
+            used = is_upper(c) ? try_roman(s, i, o) : 0;
+            if (!used)
+                used = try_dotted(s, i, o);
+            if (!used)
+                used = try_month_day(s, i, o);
+            if (!used)
+                used = try_abbreviation(s, i, o);
+            if (!used) {
+                used = alpha_len(s + i); /* copy the plain word */
+                text_buf_put(o, s + i, used);
+            }
+        } else if (start && ((unsigned char)c == 0xC2 || (unsigned char)c == 0xE2 || c == '$')) {
+            used = try_currency(s, i, o);
+        }
+        if (used) {
+            i += used;
+            continue;
+        }
+        switch (c) {
+        case '&': text_buf_puts(o, " and "); break;
+        case '+': text_buf_puts(o, " plus "); break;
+        case ':':
+            /* 3:2 is a score or a ratio: "three to two" */
+            text_buf_puts(o, i > 0 && is_digit(s[i - 1]) && is_digit(s[i + 1]) ? " to " : ":");
+            break;
+        case '@': text_buf_puts(o, " at "); break;
+        case '%': text_buf_puts(o, " percent "); break;
+        case '=': text_buf_puts(o, " equals "); break;
+        case '#': text_buf_puts(o, is_digit(s[i + 1]) ? " number " : " "); break;
+        case '/': text_buf_puts(o, " slash "); break;
+        case '-':
+            if (is_digit(s[i + 1]) && (i == 0 || s[i - 1] == ' '))
+                text_buf_puts(o, "minus ");
+            else if (i > 0 && is_wordc(s[i - 1]) && is_wordc(s[i + 1]))
+                text_buf_putc(o, '-');
+            else if (i > 0 && is_wordc(s[i - 1]) && s[i + 1] == ' ' && is_alpha(s[i + 2]) &&
+                     !word_is(s + i + 2, alpha_len(s + i + 2), "and") &&
+                     !word_is(s + i + 2, alpha_len(s + i + 2), "or") &&
+                     !word_is(s + i + 2, alpha_len(s + i + 2), "to")) {
+                text_buf_putc(o, '-'); /* "forward- looking": a broken line */
+                i++;
+            }
+            else if ((i == 0 || s[i - 1] == ' ' || s[i + 1] == '-') &&
+                     (s[i + 1] == ' ' || s[i + 1] == '-' || !s[i + 1]))
+                text_buf_puts(o, ", "); /* a dash between words */
+            else
+                text_buf_putc(o, ' ');
+            while (s[i + 1] == '-')
+                i++;
+            break;
+        case '.':
+            if (is_digit(s[i + 1])) { /* .5, and 1.2.3 read as "point" too */
+                text_buf_puts(o, " point ");
+                size_t dl = digit_len(s + i + 1);
+                text_num_digits(o, s + i + 1, dl);
+                i += dl;
+            } else {
+                text_buf_putc(o, '.');
+            }
+            break;
+        default:
+            if ((unsigned char)c == 0xC2 && (unsigned char)s[i + 1] == 0xB0) { /* ° */
+                text_buf_puts(o, " degrees");
+                i++;
+                if ((s[i + 1] == 'C' || s[i + 1] == 'F') && !is_wordc(s[i + 2])) {
+                    text_buf_puts(o, s[i + 1] == 'C' ? " Celsius" : " Fahrenheit");
+                    i++;
+                }
+                text_buf_putc(o, ' ');
+            } else if ((unsigned char)c == 0xC3 && (unsigned char)s[i + 1] == 0x97) { /* × */
+                text_buf_puts(o, " times ");
+                i++;
+            } else if ((unsigned char)c == 0xC2 && (unsigned char)s[i + 1] == 0xA7) { /* § */
+                text_buf_puts(o, " section ");
+                i++;
+            } else {
+                text_buf_putc(o, c);
+            }
+        }
+        i++;
+    }
+}
+
+/* ---------------------------------------------------------------- pass 3 */
+
+static size_t mark_len(const char *s)
+{
+    if (is_mark(s[0]))
+        return 1;
+    if ((unsigned char)s[0] == 0xE2 && (unsigned char)s[1] == 0x80 &&
+        (unsigned char)s[2] == 0xA6)
+        return 3;
+    return 0;
+}
+
+/* One space between words, one mark per punctuation run, no space before a
+ * mark, no mark at the start. */
+static void tidy_text(const char *s, text_buf *o)
+{
+    int pending_space = 0;
+    for (size_t i = 0; s[i];) {
+        if (s[i] == ' ') {
+            pending_space = 1;
+            i++;
+            continue;
+        }
+        size_t ml = mark_len(s + i);
+        if (ml) {
+            /* scan the run of marks and spaces */
+            size_t j = i, best = i, best_len = ml;
+            int rank_best = -1, spaced = pending_space;
+            for (;;) {
+                if (s[j] == ' ') {
+                    spaced = 1;
+                    j++;
+                    continue;
+                }
+                size_t l = mark_len(s + j);
+                if (!l)
+                    break;
+                if (s[j] == '.' && (s[j + 1] == ',' || s[j + 1] == ';' || s[j + 1] == ':')) {
+                    j++; /* "Bart.," : an abbreviation's period before a comma */
+                    continue;
+                }
+                int rank = s[j] == '?' ? 5 : s[j] == '!' ? 4 : l == 3 ? 3
+                         : s[j] == '.' ? 2 : s[j] == ',' ? 0 : 1;
+                if (rank > rank_best) {
+                    rank_best = rank;
+                    best = j;
+                    best_len = l;
+                }
+                j += l;
+            }
+            if (spaced || !s[j] || j > i + ml) {
+                if (o->len > 0)
+                    text_buf_put(o, s + best, best_len);
+                pending_space = 1;
+                i = j;
+                continue;
+            }
+            /* a mark inside a token ("example.com") */
+            if (pending_space && o->len)
+                text_buf_putc(o, ' ');
+            pending_space = 0;
+            text_buf_put(o, s + i, ml);
+            i += ml;
+            continue;
+        }
+        if (pending_space && o->len)
+            text_buf_putc(o, ' ');
+        pending_space = 0;
+        text_buf_putc(o, s[i]);
+        i++;
+    }
+}
+
+/* ---------------------------------------------------------------- API */
+
+tts_status text_normalize_n(const char *utf8, size_t n_bytes, char **out)
+{
+    if (!out)
+        return TTS_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!utf8 && n_bytes)
+        return TTS_ERR_INVALID_ARG;
+    text_buf a = {0}, b = {0}, c = {0};
+    tts_status st = clean_text(utf8 ? utf8 : "", n_bytes, &a);
+    if (st == TTS_OK) {
+        expand_text(a.data ? a.data : "", &b);
+        if (b.failed)
+            st = TTS_ERR_NOMEM;
+    }
+    if (st == TTS_OK) {
+        tidy_text(b.data ? b.data : "", &c);
+        if (!text_is_speakable(c.data ? c.data : "", c.len))
+            c.len = 0;
+        if (c.data)
+            c.data[c.len] = '\0';
+        st = text_buf_take(&c, out);
+    }
+    text_buf_free(&a);
+    text_buf_free(&b);
+    text_buf_free(&c);
+    return st;
+}
+
+tts_status text_normalize(const char *utf8, char **out)
+{
+    if (!utf8)
+        return out ? (*out = NULL, TTS_ERR_INVALID_ARG) : TTS_ERR_INVALID_ARG;
+    return text_normalize_n(utf8, strlen(utf8), out);
+}

@@ -1,0 +1,192 @@
+/*
+ * phonemize.c - the espeak-ng wrapper: IPA with stress marks for normalized
+ * text, clause by clause, with the clause marks put back.
+ *
+ * espeak-ng keeps global state, so it is initialised once per process
+ * (AUDIO_OUTPUT_SYNCHRONOUS: no audio device is opened) and every call into
+ * it holds one mutex; these are the only globals of the text front end.
+ * espeak_TextToPhonemes (1.51) returns one clause per call and drops the
+ * punctuation, so this file walks the clauses itself (text_next_clause, the
+ * same boundaries as the splitter), feeds espeak one clause at a time, and
+ * appends the clause's mark to the IPA.  espeak's output is cleaned: any
+ * whitespace becomes one space, "(fr)"-style language-switch markers and
+ * invalid bytes are removed.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <espeak-ng/speak_lib.h>
+
+#include "text/text.h"
+
+static pthread_mutex_t espeak_lock = PTHREAD_MUTEX_INITIALIZER;
+static int espeak_ready;        /* espeak_Initialize succeeded */
+static char espeak_voice[64];   /* voice set in espeak; "" when none */
+
+#define TEXT_DEFAULT_VOICE "en-us"
+
+/* Caller holds espeak_lock. */
+static tts_status init_locked(const char *voice)
+{
+    if (!espeak_ready) {
+        if (espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, NULL,
+                              espeakINITIALIZE_DONT_EXIT) < 0)
+            return TTS_ERR_PHONEMIZER;
+        espeak_ready = 1;
+    }
+    if (espeak_voice[0] && strcmp(voice, espeak_voice) == 0)
+        return TTS_OK;
+    if (strlen(voice) >= sizeof espeak_voice)
+        return TTS_ERR_INVALID_ARG;
+    /* a voice name ("en-us"), else a language ("en-gb" has no voice of
+     * that name in 1.51 but the language matches) */
+    if (espeak_SetVoiceByName(voice) != EE_OK) {
+        espeak_VOICE props;
+        memset(&props, 0, sizeof props);
+        props.languages = voice;
+        if (espeak_SetVoiceByProperties(&props) != EE_OK)
+            return TTS_ERR_PHONEMIZER;
+    }
+    strcpy(espeak_voice, voice);
+    return TTS_OK;
+}
+
+tts_status text_frontend_init(const char *espeak_voice_name)
+{
+    const char *voice = espeak_voice_name && *espeak_voice_name ? espeak_voice_name
+                                                                : TEXT_DEFAULT_VOICE;
+    pthread_mutex_lock(&espeak_lock);
+    tts_status st = init_locked(voice);
+    pthread_mutex_unlock(&espeak_lock);
+    return st;
+}
+
+static int ends_with_mark(const text_buf *o)
+{
+    if (!o->len)
+        return 0;
+    char c = o->data[o->len - 1];
+    return strchr(",.?!;:", c) != NULL || (unsigned char)c == 0xA6;
+}
+
+/* Append espeak output r to o, cleaned; words separated by one space. */
+static void append_ipa(text_buf *o, const char *r)
+{
+    const unsigned char *u = (const unsigned char *)r;
+    size_t n = strlen(r);
+    int space = o->len > 0; /* a space is owed before the next phoneme */
+    for (size_t i = 0; i < n;) {
+        if (u[i] == ' ' || u[i] == '\n' || u[i] == '\t' || u[i] == '\r' || u[i] == '_') {
+            space = 1;
+            i++;
+            continue;
+        }
+        if (u[i] == '(') { /* language switch "(fr)" / "(en-us)" */
+            size_t k = i + 1;
+            while (k < n && k - i <= 12 &&
+                   ((u[k] >= 'a' && u[k] <= 'z') || (u[k] >= 'A' && u[k] <= 'Z') || u[k] == '-'))
+                k++;
+            if (k < n && u[k] == ')' && k > i + 1) {
+                space = 1;
+                i = k + 1;
+                continue;
+            }
+        }
+        uint32_t cp;
+        size_t l = text_utf8_decode(u + i, n - i, &cp);
+        if (!l || cp < 0x20) {
+            i++;
+            continue;
+        }
+        if (space && o->len)
+            text_buf_putc(o, ' ');
+        space = 0;
+        text_buf_put(o, r + i, l);
+        i += l;
+    }
+}
+
+/* IPA of every clause of s appended to o.  Caller holds espeak_lock. */
+static void phonemize_locked(const char *s, text_buf *o)
+{
+    size_t pos = 0;
+    text_clause c;
+    text_buf clause = {0};
+    while (!o->failed && text_next_clause(s, &pos, &c)) {
+        size_t before = o->len;
+        if (c.end > c.start) {
+            clause.len = 0;
+            text_buf_put(&clause, s + c.start, c.end - c.start);
+            if (clause.failed) {
+                o->failed = 1;
+                break;
+            }
+            const void *p = clause.data;
+            /* espeak may cut a long clause; bound the loop all the same */
+            for (size_t guard = 0; p && guard <= clause.len + 1; guard++) {
+                const char *r = espeak_TextToPhonemes(&p, espeakCHARS_UTF8,
+                                                      espeakPHONEMES_IPA);
+                if (!r)
+                    break;
+                append_ipa(o, r);
+            }
+        }
+        if (o->len > before || (o->len && !ends_with_mark(o)))
+            text_buf_puts(o, c.punct);
+    }
+    text_buf_free(&clause);
+}
+
+tts_status text_phonemize(const char *sentence, char **ipa)
+{
+    if (!sentence || !ipa)
+        return TTS_ERR_INVALID_ARG;
+    *ipa = NULL;
+    text_buf o = {0};
+    pthread_mutex_lock(&espeak_lock);
+    tts_status st = espeak_voice[0] ? TTS_OK : init_locked(TEXT_DEFAULT_VOICE);
+    if (st == TTS_OK)
+        phonemize_locked(sentence, &o);
+    pthread_mutex_unlock(&espeak_lock);
+    if (st != TTS_OK) {
+        text_buf_free(&o);
+        return st;
+    }
+    return text_buf_take(&o, ipa);
+}
+
+tts_status text_utterance_ids_ipa(const char *raw, int32_t **ids, size_t *n_ids,
+                                  char **ipa, size_t *n_dropped)
+{
+    if (ids)
+        *ids = NULL;
+    if (n_ids)
+        *n_ids = 0;
+    if (ipa)
+        *ipa = NULL;
+    if (n_dropped)
+        *n_dropped = 0;
+    if (!raw || !ids || !n_ids)
+        return TTS_ERR_INVALID_ARG;
+    char *norm = NULL, *phon = NULL;
+    tts_status st = text_normalize(raw, &norm);
+    if (st == TTS_OK)
+        st = text_phonemize(norm, &phon);
+    free(norm);
+    if (st == TTS_OK && !text_is_speakable(phon, strlen(phon)))
+        st = TTS_ERR_EMPTY_TEXT;
+    if (st == TTS_OK)
+        st = text_encode(phon, ids, n_ids, n_dropped);
+    if (st == TTS_OK && ipa)
+        *ipa = phon;
+    else
+        free(phon);
+    return st;
+}
+
+tts_status text_utterance_ids(const char *raw, int32_t **ids, size_t *n_ids)
+{
+    return text_utterance_ids_ipa(raw, ids, n_ids, NULL, NULL);
+}
