@@ -26,7 +26,7 @@ trainer_opts trainer_opts_default(void)
         .name = "slt", .models_dir = "models", .voices_dir = "voices", .espeak_voice = "en-us",
         .batch = 16, .steps = 20000, .r = 3, .max_frames = 600, .log_every = 50,
         .eval_every = 500, .ckpt_every = 250, .plot_every = 500, .dev_items = 64, .seed = 1,
-        .adam = {.lr = 1e-3f, .lr_min = 1e-5f, .warmup = 500, .decay_start = 10000,
+        .adam = {.lr = 1e-3f, .lr_min = 1e-5f, .warmup = 200, .decay_start = 10000,
                  .decay_steps = 20000, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-6f, .clip = 1.0f,
                  .weight_decay = 1e-6f},
         .loss = taco_train_opts_default(),
@@ -227,6 +227,20 @@ static tts_status write_voice_json(const trainer_opts *o, long step, double dev_
 
 /* ------------------------------------------------------------------ run */
 
+static void drop_unknown_symbols(dataset *d, int n_symbols, FILE *log)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        int ok = 1;
+        for (int j = 0; j < d->items[i].n_ids; j++) ok &= d->items[i].ids[j] < n_symbols;
+        if (ok) { d->items[k++] = d->items[i]; continue; }
+        fprintf(log, "tts-train: %s uses a symbol newer than the model's table, skipped\n", d->items[i].id);
+        free(d->items[i].ids);
+        free(d->items[i].mel);
+    }
+    d->n = k;
+}
+
 static void norm_stats(const dataset *d, float *mean, float *std)
 {
     int M = d->n_mels;
@@ -372,12 +386,16 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         taco_init_random(m, &rng);
         norm_stats(&train, m->mel_mean, m->mel_std);
     }
-    if (m->cfg.n_symbols != (int)text_n_symbols() || m->cfg.n_mels != train.n_mels) {
+    if (m->cfg.n_symbols > (int)text_n_symbols() || m->cfg.n_mels != train.n_mels) {
         fprintf(log, "tts-train: the model has %d symbols and %d mel bands, the front end and features have %zu and %d\n",
                 m->cfg.n_symbols, m->cfg.n_mels, text_n_symbols(), train.n_mels);
         st = TTS_ERR_MODEL_MISMATCH;
         goto out;
     }
+    /* symbols appended to the table after this model was made cannot be learnt by it */
+    drop_unknown_symbols(&train, m->cfg.n_symbols, log);
+    drop_unknown_symbols(&dev, m->cfg.n_symbols, log);
+    if (!train.n) { st = TTS_ERR_DATASET; goto out; }
     grad = calloc(m->n_floats, sizeof(float));
     am = calloc(m->n_floats, sizeof(float));
     av = calloc(m->n_floats, sizeof(float));
