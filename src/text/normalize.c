@@ -949,11 +949,22 @@ static size_t try_dotted(const char *s, size_t i, text_buf *o)
 /* "May 5th" / "May 5" at s[i] (a month name): "May fifth". */
 static size_t try_month_day(const char *s, size_t i, text_buf *o)
 {
+    static const char *const short_months[] = {
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     size_t n = alpha_len(s + i);
     int m = month_of(s + i, n);
-    if (!m || s[i + n] != ' ' || !is_digit(s[i + n + 1]))
+    size_t skip = 0;
+    if (!m && s[i + n] == '.') { /* "Jan. 3" */
+        for (int k = 0; k < 12 && !m; k++)
+            if (strlen(short_months[k]) == n && strncmp(s + i, short_months[k], n) == 0)
+                m = k + 1;
+        if (!m && n == 4 && strncmp(s + i, "Sept", 4) == 0)
+            m = 9;
+        skip = 1;
+    }
+    if (!m || s[i + n + skip] != ' ' || !is_digit(s[i + n + skip + 1]))
         return 0;
-    size_t j = i + n + 1;
+    size_t j = i + n + skip + 1;
     size_t dl = digit_len(s + j);
     long day = small_value(s + j, dl);
     if (dl > 2 || day < 1 || day > 31)

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <espeak-ng/speak_lib.h>
 
@@ -26,6 +27,24 @@ static int espeak_ready;        /* espeak_Initialize succeeded */
 static char espeak_voice[64];   /* voice set in espeak; "" when none */
 
 #define TEXT_DEFAULT_VOICE "en-us"
+
+/* Whether some installed espeak-ng voice lists the language (case
+ * insensitive).  espeak_VOICE.languages is a list of (priority byte,
+ * NUL-terminated name) pairs ended by a zero priority byte. */
+static int language_installed(const char *lang)
+{
+    const espeak_VOICE **voices = espeak_ListVoices(NULL);
+    for (size_t k = 0; voices && voices[k]; k++) {
+        const char *p = voices[k]->languages;
+        while (p && *p) {
+            const char *name = p + 1;
+            if (strcasecmp(name, lang) == 0)
+                return 1;
+            p = name + strlen(name) + 1;
+        }
+    }
+    return 0;
+}
 
 /* Caller holds espeak_lock. */
 static tts_status init_locked(const char *voice)
@@ -43,6 +62,10 @@ static tts_status init_locked(const char *voice)
     /* a voice name ("en-us"), else a language ("en-gb" has no voice of
      * that name in 1.51 but the language matches) */
     if (espeak_SetVoiceByName(voice) != EE_OK) {
+        /* by properties only for a language that exists: otherwise espeak
+         * quietly picks some other voice */
+        if (!language_installed(voice))
+            return TTS_ERR_PHONEMIZER;
         espeak_VOICE props;
         memset(&props, 0, sizeof props);
         props.languages = voice;
