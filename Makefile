@@ -23,7 +23,7 @@ endif
 
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
-WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation
 CPPFLAGS_ALL := -Iinclude -Isrc $(PA_DEF) -DTTS_VERSION=\"$(VERSION)\" \
                 -DTTS_DATADIR=\"$(PREFIX)/share/tts\" -D_GNU_SOURCE \
                 $(shell pkg-config --cflags $(PKGS))

@@ -2,11 +2,28 @@
  * tts.h - the public interface of libtts, an offline neural text-to-speech
  * synthesizer.  This header is the manual.
  *
- * This file currently holds the status codes shared by every module; the
- * voice and synthesizer API is added by the program issue.
+ * Text goes in, 16-bit-ready float samples come out, one sentence at a
+ * time, so playback can start after the first sentence:
  *
- * Every function that can fail returns a tts_status.  The list is
- * append-only: a code never changes its number.
+ *     tts_voice *voice;
+ *     if (tts_voice_load("slt", &voice) != TTS_OK) { puts(tts_last_error()); ... }
+ *     tts_synth *syn;
+ *     tts_synth_create(voice, NULL, &syn);           // NULL: the voice's defaults
+ *     tts_synth_start(syn, "Hello there. How are you?");
+ *     tts_chunk ch;
+ *     while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done)
+ *         play(ch.samples, ch.n_samples, ch.sample_rate); // valid until the next call
+ *     tts_synth_free(syn);
+ *     tts_voice_free(voice);
+ *
+ * A voice (the read-only model, mapped from its file) is loaded once and
+ * shared by any number of synthesizers, one per thread.  Every function that
+ * can fail returns a tts_status; tts_last_error() then holds a message with
+ * the details (which file, which tensor).  The library never exits and
+ * never prints.  Every *_create/_load is matched by a *_free, and every
+ * free function accepts NULL.
+ *
+ * The status list is append-only: a code never changes its number.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -45,6 +62,76 @@ typedef enum tts_status {
 
 /* A static English message for a status code; never NULL. */
 const char *tts_status_message(tts_status status);
+
+/* Details of the last failure in the calling thread ("" when none); valid
+ * until the thread's next library call. */
+const char *tts_last_error(void);
+
+/* ------------------------------------------------------------- voices */
+
+typedef struct tts_voice tts_voice;
+
+/* Load a voice: a path to a voice file (voices/NAME.json, which names its
+ * model file relative to itself) or a NAME looked up, in order, in the
+ * folders of $TTS_VOICE_PATH (colon-separated), ./voices and
+ * TTS_DATADIR/voices.  The model's tensors are validated and mapped
+ * read-only.  Initialises espeak-ng for the voice's language. */
+tts_status tts_voice_load(const char *name_or_path, tts_voice **out);
+void tts_voice_free(tts_voice *voice);
+
+const char *tts_voice_name(const tts_voice *voice);
+int tts_voice_sample_rate(const tts_voice *voice); /* Hz, 22050 for our voices */
+
+/* Voice files found in the search folders above: calls fn(name, path, user)
+ * for each.  Returns the number found. */
+int tts_voice_list(void (*fn)(const char *name, const char *path, void *user), void *user);
+
+/* --------------------------------------------------------- synthesis */
+
+typedef struct tts_options {
+    float speed;            /* 1.0 = the voice's pace; 0.25..4, higher is faster */
+    float volume;           /* 1.0 = as trained; 0..4, samples are clipped to [-1, 1] */
+    float sentence_silence; /* seconds of silence after each sentence, 0.2; 0..10 */
+    int gl_iters;           /* Griffin-Lim iterations, 32; 1..1000 (quality vs speed) */
+    uint64_t seed;          /* prenet-dropout seed, 0 = fixed default: same text, same audio */
+} tts_options;
+
+/* The voice's defaults (from its voice file). */
+void tts_options_default(const tts_voice *voice, tts_options *out);
+
+typedef struct tts_synth tts_synth;
+
+/* A synthesizer: all buffers for synthesis are allocated here (or grown
+ * for a longer sentence), not per frame.  opts NULL = the voice's defaults.
+ * The voice must outlive the synthesizer. */
+tts_status tts_synth_create(const tts_voice *voice, const tts_options *opts, tts_synth **out);
+void tts_synth_free(tts_synth *synth);
+
+/* Begin synthesizing UTF-8 text (any length: it is normalized and split
+ * into sentences as it goes; memory is bounded by the longest sentence).
+ * TTS_ERR_UTF8 for invalid UTF-8, TTS_ERR_EMPTY_TEXT when nothing in it can
+ * be spoken.  A new start abandons the previous text. */
+tts_status tts_synth_start(tts_synth *synth, const char *text);
+
+typedef struct tts_chunk {
+    const float *samples;   /* mono, [-1, 1]; owned by the synthesizer, valid until its next call */
+    size_t n_samples;       /* the sentence followed by its silence */
+    int sample_rate;        /* Hz */
+    const char *text;       /* the normalized sentence, same lifetime as samples */
+    size_t sentence;        /* 0-based index of the sentence */
+    tts_status warning;     /* TTS_OK, or TTS_ERR_ATTENTION when the model failed to align
+                               and the sentence was retried in pieces (audio is still given) */
+    int done;               /* 1: no more audio (samples NULL, n_samples 0) */
+} tts_chunk;
+
+/* The next sentence's audio.  Returns TTS_OK and fills *chunk (done = 1
+ * after the last sentence), or an error for this sentence; after an error
+ * the next call continues with the following sentence. */
+tts_status tts_synth_next(tts_synth *synth, tts_chunk *chunk);
+
+/* Phonemes of text, as the voice's front end produces them: one line per
+ * sentence, "normalized text<TAB>IPA".  *out is malloc'd: free() it. */
+tts_status tts_phonemize(const tts_voice *voice, const char *text, char **out);
 
 #ifdef __cplusplus
 }

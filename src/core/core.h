@@ -1,0 +1,25 @@
+/*
+ * core.h - internals shared by the library's public functions: the
+ * thread-local error message behind tts_last_error() and the voice struct.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#ifndef TTS_CORE_H
+#define TTS_CORE_H
+
+#include "model/model.h"
+#include "tts.h"
+
+/* Set the calling thread's last error message (printf-style); returns st. */
+tts_status tts_error_set(tts_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tts_error_clear(void);
+
+struct tts_voice {
+    char *name;
+    char *path;          /* the voice file (or the model file when loaded directly) */
+    char *espeak_voice;  /* "en-us" */
+    taco_model *model;   /* read-only, mapped */
+    tts_options defaults;
+    int sample_rate;
+};
+
+#endif

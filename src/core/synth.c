@@ -1,0 +1,259 @@
+/*
+ * synth.c - text to audio, sentence by sentence: normalize and split the
+ * text, then for each sentence phonemize, run the acoustic model, change the
+ * pace, vocode with Griffin-Lim, and shape the edges.
+ *
+ * Loudness is the model's own: no sentence is normalized on its own, so
+ * sentences keep their relative levels; each sentence is faded in and out
+ * over 5 ms so chunk edges never click.  When the model fails to align a
+ * sentence (frame cap), the sentence is synthesized again in two halves
+ * split at a word boundary, down to three levels, and the chunk carries
+ * TTS_ERR_ATTENTION as a warning: noise is never emitted as speech.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "dsp/dsp.h"
+#include "text/text.h"
+
+#define MAX_SENTENCE_CHARS 180  /* longer sentences are cut at clauses, then words */
+#define FRAMES_PER_SYMBOL 8.0f  /* the frame cap: far above the ~3 of normal speech */
+#define FADE_SECONDS 0.005f
+
+struct tts_synth {
+    const tts_voice *voice;
+    tts_options o;
+    taco_infer_state *inf;
+    dsp_features *dsp;
+    text_sentences sents;
+    size_t next;
+    float *mel;      /* accumulated log-mel of the sentence (frames, M) */
+    size_t mel_cap;  /* in frames */
+    size_t n_mel;
+    float *mel2;     /* after the pace change */
+    size_t mel2_cap;
+    float *audio;
+    size_t audio_cap;
+    int failed;      /* an attention failure in this sentence */
+};
+
+static int grow(float **p, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t n = need + need / 2 + 64;
+    float *q = realloc(*p, n * sizeof(float));
+    if (!q) return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static int options_valid(const tts_options *o)
+{
+    return o->speed >= 0.25f && o->speed <= 4.0f && o->volume >= 0.0f && o->volume <= 4.0f &&
+           o->sentence_silence >= 0.0f && o->sentence_silence <= 10.0f && o->gl_iters >= 1 &&
+           o->gl_iters <= 1000;
+}
+
+tts_status tts_synth_create(const tts_voice *voice, const tts_options *opts, tts_synth **out)
+{
+    tts_error_clear();
+    if (!out || !voice) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_create: NULL argument");
+    *out = NULL;
+    tts_synth *s = calloc(1, sizeof *s);
+    if (!s) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+    s->voice = voice;
+    tts_options_default(voice, &s->o);
+    if (opts) s->o = *opts;
+    if (!options_valid(&s->o)) {
+        free(s);
+        return tts_error_set(TTS_ERR_INVALID_ARG, "options out of range (speed 0.25-4, volume 0-4, "
+                             "sentence silence 0-10 s, Griffin-Lim iterations 1-1000)");
+    }
+    dsp_params p = dsp_params_default();
+    p.n_mels = voice->model->cfg.n_mels;
+    tts_status st = dsp_features_create(&p, &s->dsp);
+    if (st != TTS_OK || taco_infer_create(voice->model, 160, &s->inf) != 0) {
+        tts_synth_free(s);
+        return tts_error_set(st != TTS_OK ? st : TTS_ERR_NOMEM, "cannot allocate a synthesizer");
+    }
+    *out = s;
+    return TTS_OK;
+}
+
+void tts_synth_free(tts_synth *s)
+{
+    if (!s) return;
+    taco_infer_free(s->inf);
+    dsp_features_free(s->dsp);
+    text_sentences_free(&s->sents);
+    free(s->mel);
+    free(s->mel2);
+    free(s->audio);
+    free(s);
+}
+
+tts_status tts_synth_start(tts_synth *s, const char *text)
+{
+    tts_error_clear();
+    if (!s || !text) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_start: NULL argument");
+    text_sentences_free(&s->sents);
+    memset(&s->sents, 0, sizeof s->sents);
+    s->next = 0;
+    char *norm = NULL;
+    tts_status st = text_normalize(text, &norm);
+    if (st != TTS_OK) return tts_error_set(st, "%s", st == TTS_ERR_UTF8 ? "the text is not valid UTF-8" : "cannot normalize the text");
+    st = text_split(norm, MAX_SENTENCE_CHARS, &s->sents);
+    free(norm);
+    if (st != TTS_OK) return tts_error_set(st, "cannot split the text into sentences");
+    if (s->sents.n == 0) return tts_error_set(TTS_ERR_EMPTY_TEXT, "nothing to speak in the text");
+    return TTS_OK;
+}
+
+/* Synthesize text (one sentence or a piece of one) and append its frames
+ * to s->mel.  depth bounds the retries in halves. */
+static tts_status synth_piece(tts_synth *s, const char *text, uint64_t seed, int depth)
+{
+    char *ipa = NULL;
+    tts_status st = text_phonemize(text, &ipa);
+    if (st != TTS_OK) return tts_error_set(st, "espeak-ng failed on: %.80s", text);
+    int32_t *ids = NULL;
+    size_t n = 0, dropped = 0;
+    st = text_encode(ipa, &ids, &n, &dropped);
+    free(ipa);
+    if (st != TTS_OK) return tts_error_set(st, "cannot encode the phonemes of: %.80s", text);
+    /* symbols newer than the model are dropped like unknown ones */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < s->voice->model->cfg.n_symbols) ids[k++] = ids[i];
+    n = k;
+    if (n <= 2) { free(ids); return TTS_OK; }  /* only BOS and EOS: nothing to say */
+    const real *mel;
+    int nf;
+    taco_stop_reason why;
+    if (taco_infer(s->inf, ids, (int)n, FRAMES_PER_SYMBOL, seed, &mel, &nf, &why) != 0) {
+        free(ids);
+        return tts_error_set(TTS_ERR_NOMEM, "out of memory in the acoustic model");
+    }
+    free(ids);
+    if (why == TACO_STOP_CAP) {
+        s->failed = 1;
+        /* retry in two halves split at the word boundary nearest the middle */
+        size_t len = strlen(text), mid = len / 2, cut = 0;
+        for (size_t d = 0; d < mid && !cut; d++) {
+            if (text[mid + d] == ' ') cut = mid + d;
+            else if (text[mid - d] == ' ') cut = mid - d;
+        }
+        if (depth < 3 && cut > 0 && cut < len - 1) {
+            char *a = strndup(text, cut), *b = strdup(text + cut + 1);
+            if (!a || !b) { free(a); free(b); return tts_error_set(TTS_ERR_NOMEM, "out of memory"); }
+            st = synth_piece(s, a, seed + 1, depth + 1);
+            if (st == TTS_OK) st = synth_piece(s, b, seed + 2, depth + 1);
+            free(a);
+            free(b);
+            return st;
+        }
+        return TTS_OK;  /* a word the model cannot align: leave it out rather than emit noise */
+    }
+    int M = s->voice->model->cfg.n_mels;
+    if (grow(&s->mel, &s->mel_cap, (s->n_mel + (size_t)nf) * M)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+    memcpy(s->mel + s->n_mel * M, mel, sizeof(float) * (size_t)nf * M);
+    s->n_mel += (size_t)nf;
+    return TTS_OK;
+}
+
+tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
+{
+    tts_error_clear();
+    if (!s || !ch) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_next: NULL argument");
+    memset(ch, 0, sizeof *ch);
+    ch->sample_rate = s->voice->sample_rate;
+    if (s->next >= s->sents.n) { ch->done = 1; return TTS_OK; }
+    size_t idx = s->next++;
+    const char *text = s->sents.items[idx].text;
+    s->n_mel = 0;
+    s->failed = 0;
+    uint64_t seed = s->o.seed * 0x9E3779B97F4A7C15ull + idx + 1;
+    tts_status st = synth_piece(s, text, seed, 0);
+    if (st != TTS_OK) return st;
+    int M = s->voice->model->cfg.n_mels, hop = dsp_params_default().hop;
+    /* pace: resample the frame sequence in time (linear interpolation) */
+    size_t nf = s->n_mel;
+    size_t nf2 = nf ? (size_t)((double)nf / s->o.speed + 0.5) : 0;
+    if (nf && nf2 < 1) nf2 = 1;
+    if (grow(&s->mel2, &s->mel2_cap, nf2 * M)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+    for (size_t t = 0; t < nf2; t++) {
+        double x = nf2 > 1 ? (double)t * (nf - 1) / (nf2 - 1) : 0;
+        size_t i0 = (size_t)x, i1 = i0 + 1 < nf ? i0 + 1 : i0;
+        float w = (float)(x - i0);
+        for (int c = 0; c < M; c++)
+            s->mel2[t * M + c] = (1 - w) * s->mel[i0 * M + c] + w * s->mel[i1 * M + c];
+    }
+    size_t n_speech = nf2 * (size_t)hop;
+    size_t n_sil = (size_t)(s->o.sentence_silence * ch->sample_rate);
+    if (grow(&s->audio, &s->audio_cap, n_speech + n_sil + 1)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+    if (nf2) {
+        st = dsp_griffin_lim(s->dsp, s->mel2, nf2, s->o.gl_iters, 1.2f, s->audio);
+        if (st != TTS_OK) return tts_error_set(st, "the vocoder failed");
+    }
+    /* volume, clipping, edge fades */
+    size_t fade = (size_t)(FADE_SECONDS * ch->sample_rate);
+    if (fade * 2 > n_speech) fade = n_speech / 2;
+    for (size_t i = 0; i < n_speech; i++) {
+        float v = s->audio[i] * s->o.volume;
+        if (!isfinite(v)) return tts_error_set(TTS_ERR_NUMERIC, "the vocoder produced NaN");
+        if (i < fade) v *= (float)i / fade;
+        if (i >= n_speech - fade) v *= (float)(n_speech - 1 - i) / fade;
+        s->audio[i] = v > 1 ? 1 : v < -1 ? -1 : v;
+    }
+    memset(s->audio + n_speech, 0, sizeof(float) * n_sil);
+    ch->samples = s->audio;
+    ch->n_samples = n_speech + n_sil;
+    ch->text = text;
+    ch->sentence = idx;
+    ch->warning = s->failed ? TTS_ERR_ATTENTION : TTS_OK;
+    return TTS_OK;
+}
+
+tts_status tts_phonemize(const tts_voice *voice, const char *text, char **out)
+{
+    tts_error_clear();
+    if (!text || !out) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_phonemize: NULL argument");
+    *out = NULL;
+    if (voice) {
+        tts_status st = text_frontend_init(voice->espeak_voice);
+        if (st != TTS_OK) return tts_error_set(st, "espeak-ng cannot load '%s'", voice->espeak_voice);
+    }
+    char *norm = NULL;
+    tts_status st = text_normalize(text, &norm);
+    if (st != TTS_OK) return tts_error_set(st, "cannot normalize the text");
+    text_sentences ss = {0};
+    st = text_split(norm, MAX_SENTENCE_CHARS, &ss);
+    free(norm);
+    if (st != TTS_OK) return tts_error_set(st, "cannot split the text");
+    size_t cap = 256, len = 0;
+    char *buf = malloc(cap);
+    for (size_t i = 0; buf && i < ss.n; i++) {
+        char *ipa = NULL;
+        st = text_phonemize(ss.items[i].text, &ipa);
+        if (st != TTS_OK) break;
+        size_t need = len + strlen(ss.items[i].text) + strlen(ipa) + 3;
+        if (need > cap) {
+            char *nb = realloc(buf, cap = need * 2);
+            if (!nb) { free(ipa); free(buf); buf = NULL; break; }
+            buf = nb;
+        }
+        len += (size_t)sprintf(buf + len, "%s\t%s\n", ss.items[i].text, ipa);
+        free(ipa);
+    }
+    text_sentences_free(&ss);
+    if (!buf) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+    if (st != TTS_OK) { free(buf); return tts_error_set(st, "espeak-ng failed"); }
+    buf[len] = 0;
+    *out = buf;
+    return TTS_OK;
+}

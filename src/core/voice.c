@@ -1,0 +1,269 @@
+/*
+ * voice.c - loading voices: voices/NAME.json (name, language, espeak voice,
+ * model file relative to the voice file, defaults) and its model, checked
+ * against the front end's symbol table.
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/core.h"
+#include "text/text.h"
+
+#ifndef TTS_DATADIR
+#define TTS_DATADIR "/usr/local/share/tts"
+#endif
+
+#define MAX_VOICE_FILE (1 << 20)
+
+static char *read_small_file(const char *path, tts_status *st)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { *st = TTS_ERR_VOICE; return NULL; }
+    char *buf = malloc(MAX_VOICE_FILE + 1);
+    size_t n = buf ? fread(buf, 1, MAX_VOICE_FILE + 1, f) : 0;
+    int err = ferror(f);
+    fclose(f);
+    if (!buf || err || n > MAX_VOICE_FILE) { free(buf); *st = buf ? TTS_ERR_VOICE : TTS_ERR_NOMEM; return NULL; }
+    buf[n] = 0;
+    return buf;
+}
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* The search folders, in order; returns how many were written. */
+static int search_dirs(char dirs[][4096], int max)
+{
+    int n = 0;
+    const char *env = getenv("TTS_VOICE_PATH");
+    if (env && *env) {
+        const char *p = env;
+        while (*p && n < max - 2) {
+            const char *c = strchr(p, ':');
+            size_t len = c ? (size_t)(c - p) : strlen(p);
+            if (len > 0 && len < 4096) { memcpy(dirs[n], p, len); dirs[n][len] = 0; n++; }
+            if (!c) break;
+            p = c + 1;
+        }
+    }
+    snprintf(dirs[n++], 4096, "voices");
+    snprintf(dirs[n++], 4096, "%s/voices", TTS_DATADIR);
+    return n;
+}
+
+static float num_in(const cJSON *o, const char *key, float def, float lo, float hi, int *bad)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) return def;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi)) { *bad = 1; return def; }
+    return (float)v->valuedouble;
+}
+
+/* Check the model's symbols against the front end's table. */
+static tts_status check_symbols(const taco_model *m, const char *path)
+{
+    if ((size_t)m->cfg.n_symbols > text_n_symbols())
+        return tts_error_set(TTS_ERR_MODEL_MISMATCH, "%s: the model knows %d symbols, this program's front end %zu",
+                             path, m->cfg.n_symbols, text_n_symbols());
+    const char *js = taco_model_meta(m, "symbols");
+    if (!js) return TTS_OK;  /* older files: trust the count */
+    cJSON *a = cJSON_Parse(js);
+    tts_status st = TTS_OK;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != m->cfg.n_symbols) {
+        st = tts_error_set(TTS_ERR_MODEL_MISMATCH, "%s: the model's symbol list does not match its config", path);
+    } else {
+        for (int i = 0; i < m->cfg.n_symbols; i++) {
+            cJSON *s = cJSON_GetArrayItem(a, i);
+            if (!cJSON_IsString(s) || strcmp(s->valuestring, text_symbol((size_t)i)) != 0) {
+                st = tts_error_set(TTS_ERR_MODEL_MISMATCH,
+                                   "%s: symbol %d is '%s' in the model and '%s' in this program's front end",
+                                   path, i, cJSON_IsString(s) ? s->valuestring : "?", text_symbol((size_t)i));
+                break;
+            }
+        }
+    }
+    cJSON_Delete(a);
+    return st;
+}
+
+static void defaults_init(tts_options *o)
+{
+    o->speed = 1.0f;
+    o->volume = 1.0f;
+    o->sentence_silence = 0.2f;
+    o->gl_iters = 32;
+    o->seed = 0;
+}
+
+static tts_status load_model_into(tts_voice *v, const char *model_path)
+{
+    char err[600];
+    tts_status st = taco_model_load(model_path, 0, &v->model, err, sizeof err);
+    if (st != TTS_OK) return tts_error_set(st, "%s", err);
+    st = check_symbols(v->model, model_path);
+    if (st != TTS_OK) return st;
+    st = text_frontend_init(v->espeak_voice);
+    if (st != TTS_OK) return tts_error_set(st, "espeak-ng cannot load the voice '%s'", v->espeak_voice);
+    return TTS_OK;
+}
+
+static tts_status load_voice_file(tts_voice *v, const char *path)
+{
+    tts_status st = TTS_OK;
+    char *text = read_small_file(path, &st);
+    if (!text) return tts_error_set(st, "%s: cannot read the voice file: %s", path,
+                                    st == TTS_ERR_NOMEM ? "out of memory" : strerror(errno ? errno : EIO));
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return tts_error_set(TTS_ERR_VOICE, "%s: the voice file is not a JSON object", path);
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
+    const cJSON *esp = cJSON_GetObjectItemCaseSensitive(j, "espeak_voice");
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(j, "sample_rate");
+    const cJSON *defs = cJSON_GetObjectItemCaseSensitive(j, "defaults");
+    if (!cJSON_IsString(model) || !*model->valuestring) {
+        cJSON_Delete(j);
+        return tts_error_set(TTS_ERR_VOICE, "%s: the voice file names no \"model\"", path);
+    }
+    if ((esp && (!cJSON_IsString(esp) || !*esp->valuestring || strlen(esp->valuestring) > 64)) ||
+        (rate && (!cJSON_IsNumber(rate) || rate->valueint != 22050)) || (defs && !cJSON_IsObject(defs))) {
+        cJSON_Delete(j);
+        return tts_error_set(TTS_ERR_VOICE, "%s: invalid espeak_voice, sample_rate or defaults", path);
+    }
+    int bad = 0;
+    if (defs) {
+        v->defaults.speed = num_in(defs, "speed", 1.0f, 0.25f, 4.0f, &bad);
+        v->defaults.volume = num_in(defs, "volume", 1.0f, 0.0f, 4.0f, &bad);
+        v->defaults.sentence_silence = num_in(defs, "sentence_silence", 0.2f, 0.0f, 10.0f, &bad);
+        v->defaults.gl_iters = (int)num_in(defs, "gl_iters", 32, 1, 1000, &bad);
+    }
+    if (bad) {
+        cJSON_Delete(j);
+        return tts_error_set(TTS_ERR_VOICE, "%s: a default in the voice file is out of range", path);
+    }
+    if (cJSON_IsString(name) && *name->valuestring) {
+        free(v->name);
+        v->name = strdup(name->valuestring);
+    }
+    v->espeak_voice = strdup(esp ? esp->valuestring : "en-us");
+    /* the model path is relative to the voice file's folder */
+    char mpath[8192];
+    const char *slash = strrchr(path, '/');
+    if (model->valuestring[0] == '/' || !slash)
+        snprintf(mpath, sizeof mpath, "%s", model->valuestring);
+    else
+        snprintf(mpath, sizeof mpath, "%.*s/%s", (int)(slash - path), path, model->valuestring);
+    cJSON_Delete(j);
+    if (!v->name || !v->espeak_voice) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+    return load_model_into(v, mpath);
+}
+
+tts_status tts_voice_load(const char *name_or_path, tts_voice **out)
+{
+    tts_error_clear();
+    if (!out) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_voice_load: out is NULL");
+    *out = NULL;
+    if (!name_or_path || !*name_or_path) return tts_error_set(TTS_ERR_INVALID_ARG, "no voice named");
+    tts_voice *v = calloc(1, sizeof *v);
+    if (!v) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+    defaults_init(&v->defaults);
+    v->sample_rate = 22050;
+    char path[8192];
+    int direct = strchr(name_or_path, '/') || ends_with(name_or_path, ".json") ||
+                 ends_with(name_or_path, ".safetensors");
+    tts_status st;
+    if (direct) {
+        snprintf(path, sizeof path, "%s", name_or_path);
+        if (!is_file(path)) {
+            tts_voice_free(v);
+            return tts_error_set(TTS_ERR_VOICE, "%s: no such voice file", path);
+        }
+    } else {
+        char dirs[8][4096];
+        int n = search_dirs(dirs, 8), found = 0;
+        char looked[2048] = "";
+        for (int i = 0; i < n && !found; i++) {
+            snprintf(path, sizeof path, "%s/%s.json", dirs[i], name_or_path);
+            found = is_file(path);
+            size_t k = strlen(looked);
+            snprintf(looked + k, sizeof looked - k, "%s%s", k ? ", " : "", dirs[i]);
+        }
+        if (!found) {
+            tts_voice_free(v);
+            return tts_error_set(TTS_ERR_VOICE, "no voice '%s' (looked in %s)", name_or_path, looked);
+        }
+    }
+    v->path = strdup(path);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    v->name = strndup(base, strcspn(base, "."));
+    if (!v->path || !v->name) { tts_voice_free(v); return tts_error_set(TTS_ERR_NOMEM, "out of memory"); }
+    if (ends_with(path, ".safetensors")) {
+        v->espeak_voice = strdup("en-us");
+        st = v->espeak_voice ? load_model_into(v, path) : TTS_ERR_NOMEM;
+    } else {
+        st = load_voice_file(v, path);
+    }
+    if (st != TTS_OK) { tts_voice_free(v); return st; }
+    *out = v;
+    return TTS_OK;
+}
+
+void tts_voice_free(tts_voice *v)
+{
+    if (!v) return;
+    taco_model_free(v->model);
+    free(v->name);
+    free(v->path);
+    free(v->espeak_voice);
+    free(v);
+}
+
+const char *tts_voice_name(const tts_voice *v) { return v ? v->name : NULL; }
+int tts_voice_sample_rate(const tts_voice *v) { return v ? v->sample_rate : 0; }
+
+void tts_options_default(const tts_voice *v, tts_options *out)
+{
+    if (!out) return;
+    if (v) *out = v->defaults;
+    else defaults_init(out);
+}
+
+int tts_voice_list(void (*fn)(const char *name, const char *path, void *user), void *user)
+{
+    char dirs[8][4096];
+    int n = search_dirs(dirs, 8), count = 0;
+    for (int i = 0; i < n; i++) {
+        DIR *d = opendir(dirs[i]);
+        if (!d) continue;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.' || !ends_with(e->d_name, ".json")) continue;
+            char path[8192], name[256];
+            snprintf(path, sizeof path, "%s/%s", dirs[i], e->d_name);
+            snprintf(name, sizeof name, "%.*s", (int)(strlen(e->d_name) - 5), e->d_name);
+            if (fn) fn(name, path, user);
+            count++;
+        }
+        closedir(d);
+    }
+    return count;
+}
