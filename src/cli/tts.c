@@ -82,11 +82,16 @@ static void usage(FILE *out)
 "                                                          (default: system default)\n"
 "      --list-devices      list the playback devices, then exit\n"
 "Voice:\n"
-"  -m, --voice NAME|FILE   the voice (default: $TTS_VOICE, else the first of\n"
-"                          ./voices/*.json, " TTS_DATADIR "/voices/*.json)\n"
+"  -m, --voice NAME|FILE   the voice: a name looked up in $TTS_VOICE_PATH, ./voices,\n"
+"                          the program's ../voices and " TTS_DATADIR "/voices,\n"
+"                          or a voice .json file     (default: $TTS_VOICE, else slt)\n"
+"      --speed X           pace, 0.25-4, higher is faster     (default: the voice's, 1)\n"
+"      --volume X          loudness factor, 0-4                (default: the voice's, 1)\n"
+"      --sentence-silence S  seconds of silence after each sentence, 0-10\n"
+"                                                          (default: the voice's, 0.2)\n"
 "Vocoder:\n"
-"      --gl-iters N        Griffin-Lim iterations, 1-1000          (default: 32)\n"
-"      --power P           magnitude sharpening power, 1 = none    (default: 1.2)\n"
+"      --gl-iters N        Griffin-Lim iterations, 1-1000    (default: the voice's, 32)\n"
+"      --power P           --vocode: magnitude sharpening, 1 = none (default: 1.2)\n"
 "General:\n"
 "  -v, --verbose           more detail on stderr (--vocode: spectral convergence, speed)\n"
 "  -q, --quiet             print nothing but errors\n"
@@ -333,40 +338,84 @@ done:
     return code;
 }
 
-/* ---- text to speech: the seam for the acoustic model ---- */
+/* ---- text to speech ---- */
 
-/* Find the voice description to load.  Until the model loader exists this
- * only looks, so the message can say where it looked. */
-static tts_status find_voice(const char *voice, char *found, size_t n_found, char *looked,
-                             size_t n_looked)
+/* Voices are looked up in $TTS_VOICE_PATH, ./voices and the installed data
+ * folder (see tts_voice_load); the folder next to the program
+ * (build/tts -> voices/) is added to $TTS_VOICE_PATH so a fresh build
+ * finds the bundled voice from any working directory. */
+static void add_program_voice_dir(void)
 {
-    const char *env = getenv("TTS_VOICE");
-    if (!voice || !*voice) voice = env && *env ? env : NULL;
-    if (voice) {
-        snprintf(looked, n_looked, "'%s'", voice);
-        struct stat st;
-        if (stat(voice, &st) == 0 && S_ISREG(st.st_mode)) snprintf(found, n_found, "%s", voice);
-    } else {
-        snprintf(looked, n_looked, "./voices/, %s/voices/", TTS_DATADIR);
-    }
-    /* No voice can be loaded yet: the acoustic model is not part of this build. */
-    return TTS_ERR_VOICE;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return;
+    *slash = 0;
+    const char *old = getenv("TTS_VOICE_PATH");
+    char path[9000];
+    snprintf(path, sizeof path, "%s%s%s/../voices", old && *old ? old : "", old && *old ? ":" : "", exe);
+    setenv("TTS_VOICE_PATH", path, 1);
 }
 
-static int run_speak(const char *text, const char *voice, const char *out_path, int raw,
-                     const char *device)
+static int run_speak(const char *text, const char *voice_name, const char *out_path, int raw,
+                     const char *device, const tts_options *user_opts, int have_opts[4])
 {
-    (void)text, (void)out_path, (void)raw, (void)device;
-    char found[1024] = "", looked[1024] = "";
-    tts_status st = find_voice(voice, found, sizeof found, looked, sizeof looked);
+    const char *env = getenv("TTS_VOICE");
+    if (!voice_name || !*voice_name) voice_name = env && *env ? env : "slt";
+    tts_voice *voice = NULL;
+    tts_status st = tts_voice_load(voice_name, &voice);
+    if (st != TTS_OK)
+        return fail(exit_code(st, EXIT_VOICE), st, "cannot load the voice", tts_last_error());
+    tts_options o;
+    tts_options_default(voice, &o);
+    if (have_opts[0]) o.speed = user_opts->speed;
+    if (have_opts[1]) o.volume = user_opts->volume;
+    if (have_opts[2]) o.sentence_silence = user_opts->sentence_silence;
+    if (have_opts[3]) o.gl_iters = user_opts->gl_iters;
+    tts_synth *syn = NULL;
+    sink out = {0};
+    int code = EXIT_OK;
+    st = tts_synth_create(voice, &o, &syn);
+    if (st != TTS_OK) { code = fail(exit_code(st, EXIT_VOICE), st, "synthesizer", tts_last_error()); goto done; }
+    st = tts_synth_start(syn, text);
+    if (st != TTS_OK) { code = fail(exit_code(st, EXIT_INPUT), st, "text", tts_last_error()); goto done; }
+    st = sink_open(&out, out_path, raw, device, tts_voice_sample_rate(voice));
     if (st != TTS_OK) {
-        fprintf(stderr,
-                "%s: no voice model found (looked in %s); text synthesis needs a trained voice.\n"
-                "%s: try --phonemes to check the text front end, or --vocode to check the vocoder\n",
-                progname, looked, progname);
-        return EXIT_VOICE;
+        code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "playback", audio_last_error());
+        goto done;
     }
-    return EXIT_VOICE;
+    tts_chunk ch;
+    while (!interrupted) {
+        st = tts_synth_next(syn, &ch);
+        if (st != TTS_OK) {
+            fprintf(stderr, "%s: a sentence failed: %s (%s)\n", progname, tts_status_message(st), tts_last_error());
+            code = exit_code(st, EXIT_VOICE);
+            continue;
+        }
+        if (ch.done) break;
+        if (ch.warning != TTS_OK)
+            fprintf(stderr, "%s: sentence %zu: %s; it was synthesized in pieces: \"%.60s\"\n", progname,
+                    ch.sentence + 1, tts_status_message(ch.warning), ch.text);
+        st = sink_write(&out, ch.samples, ch.n_samples);
+        if (st != TTS_OK) {
+            code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
+            goto done;
+        }
+    }
+    if (interrupted) { code = EXIT_INTERRUPTED; goto done; }
+    st = sink_close(&out);
+    if (st != TTS_OK) {
+        code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
+        goto done;
+    }
+    if (out_path && strcmp(out_path, "-") != 0 && code == EXIT_OK) info("%s: wrote %s\n", progname, out_path);
+done:
+    if (code != EXIT_OK) sink_abort(&out);
+    tts_synth_free(syn);
+    tts_voice_free(voice);
+    return code;
 }
 
 /* ---- main ---- */
@@ -382,8 +431,12 @@ int main(int argc, char **argv)
     int raw = 0, phonemes = 0, list_devices = 0;
     int gl_iters = 32;              /* Griffin-Lim iterations */
     float power = 1.2f;             /* magnitude sharpening */
+    tts_options user = {0};         /* --speed, --volume, --sentence-silence, --gl-iters:
+                                       the voice's defaults unless given */
+    int have_opts[4] = {0};
 
-    enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_POWER };
+    enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_POWER, OPT_SPEED,
+           OPT_VOLUME, OPT_SILENCE };
     static const struct option longopts[] = {
         {"file", required_argument, 0, 'f'},
         {"output", required_argument, 0, 'o'},
@@ -395,6 +448,9 @@ int main(int argc, char **argv)
         {"vocode", required_argument, 0, OPT_VOCODE},
         {"gl-iters", required_argument, 0, OPT_GL},
         {"power", required_argument, 0, OPT_POWER},
+        {"speed", required_argument, 0, OPT_SPEED},
+        {"volume", required_argument, 0, OPT_VOLUME},
+        {"sentence-silence", required_argument, 0, OPT_SILENCE},
         {"verbose", no_argument, 0, 'v'},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
@@ -424,6 +480,24 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             gl_iters = (int)v;
+            user.gl_iters = (int)v;
+            have_opts[3] = 1;
+            break;
+        }
+        case OPT_SPEED:
+        case OPT_VOLUME:
+        case OPT_SILENCE: {
+            float v = strtof(optarg, &end);
+            float lo = c == OPT_SPEED ? 0.25f : 0.0f, hi = c == OPT_SPEED ? 4.0f : c == OPT_VOLUME ? 4.0f : 10.0f;
+            const char *nm = c == OPT_SPEED ? "--speed" : c == OPT_VOLUME ? "--volume" : "--sentence-silence";
+            if (*end || end == optarg || !(v >= lo && v <= hi)) {
+                fprintf(stderr, "%s: %s wants a number from %g to %g, not '%s'\n", progname, nm,
+                        (double)lo, (double)hi, optarg);
+                return EXIT_USAGE;
+            }
+            if (c == OPT_SPEED) { user.speed = v; have_opts[0] = 1; }
+            if (c == OPT_VOLUME) { user.volume = v; have_opts[1] = 1; }
+            if (c == OPT_SILENCE) { user.sentence_silence = v; have_opts[2] = 1; }
             break;
         }
         case OPT_POWER: {
@@ -515,7 +589,9 @@ int main(int argc, char **argv)
         free(text);
         return EXIT_INPUT;
     }
-    int code = phonemes ? run_phonemes(text) : run_speak(text, voice, out_path, raw, device);
+    add_program_voice_dir();
+    int code = phonemes ? run_phonemes(text)
+                        : run_speak(text, voice, out_path, raw, device, &user, have_opts);
     free(text);
     return interrupted ? EXIT_INTERRUPTED : code;
 }
