@@ -208,7 +208,7 @@ static void test_normalize_utf8_and_controls(void **state)
         "\xF4\x90\x80\x80",     /* > U+10FFFF */
         "trunc\xE2\x82",        /* truncated */
         "\xFF",                 /* never valid */
-        "a\x80" "b",            /* lone continuation */
+        "a\200b",               /* lone continuation */
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         char *out = (char *)1;
@@ -421,12 +421,12 @@ static void test_phonemize_output_is_clean(void **state)
     /* foreign scripts, long clauses and odd symbols: one space between
      * words, no newlines, no "(xx)" language markers */
     const char *inputs[] = {
-        "\xCE\xA9\xCE\xBC\xCE\xAD\xCE\xB3\xCE\xB1 \xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82 "
-        "\xE6\x97\xA5\xE6\x9C\xAC caf\xC3\xA9 Bach Llanelli",
-        "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        ("\xCE\xA9\xCE\xBC\xCE\xAD\xCE\xB3\xCE\xB1 \xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82 "
+         "\xE6\x97\xA5\xE6\x9C\xAC caf\xC3\xA9 Bach Llanelli"),
+        ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
         "fifteen sixteen seventeen eighteen nineteen twenty one two three four five six "
         "seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
-        "eighteen nineteen twenty one two three four five six seven eight nine ten.",
+        "eighteen nineteen twenty one two three four five six seven eight nine ten."),
         "Dr. Smith (raw, not normalized) said \"hi\" \xE2\x80\x94 $5 / 12/05/2024.",
     };
     for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
@@ -529,8 +529,8 @@ static void test_encode_round_trip(void **state)
     (void)state;
     const char *texts[] = {
         "Hello, world. How are you? I'm fine; thanks: really!",
-        "Printing, in the only sense with which we are at present concerned, differs from "
-        "most if not from all the arts and crafts represented in the Exhibition",
+        ("Printing, in the only sense with which we are at present concerned, differs from "
+         "most if not from all the arts and crafts represented in the Exhibition"),
         "The Mannlicher-Carcano rifle. Messrs. Gurney and Co.'s bank, Marquis de Lafayette.",
         "On 12/05/2024 at 10:30 am, Henry VIII paid $3.50 (50%) for 1,200 books\xE2\x80\xA6",
     };
@@ -665,6 +665,81 @@ static void test_number_words(void **state)
     text_buf_free(&b);
 }
 
+/* Random mixes of the tokens the normalizer treats specially, plus random
+ * bytes: every stage must return a status, never crash, and the outputs
+ * must keep their promises (valid UTF-8, bounded pieces, BOS..EOS). */
+static void test_fuzz_random_text(void **state)
+{
+    (void)state;
+    static const char *const tokens[] = {
+        "$", "\xC2\xA3", "\xE2\x82\xAC", "1", "12", "1908", "2024", ",", ".", "/", ":", "-",
+        "%", "&", "+", "@", "#", "'", "\"", "(", ")", "st", "th", "am", "p.m.", "Dr.", "St.",
+        "Mr.", "Jr.", "etc.", "e.g.", "U.S.", "I", "II", "IV", "XIV", "Henry", "Chapter",
+        "War", "May", "Jan.", "5th", "\xE2\x80\xA6", "...", "?", "!", ";", " ", " ", " ",
+        "the", "word", "\xC3\xA9", "\xCE\xA9", "\t", "\n", "0", "00", "999", "1,000",
+        "3.14", ".5", "\xC2\xB0", "\xE2\x80\x94", "--", "J.", "A", "'s", "Co.", "No."};
+    const size_t n_tokens = sizeof tokens / sizeof tokens[0];
+    char buf[600];
+    /* longer runs by hand: TEXT_FUZZ_ITERS=100000 TEXT_FUZZ_SEED=7 */
+    const char *env = getenv("TEXT_FUZZ_ITERS"), *seed = getenv("TEXT_FUZZ_SEED");
+    int iters = env ? atoi(env) : 1500;
+    uint32_t rng = seed ? (uint32_t)strtoul(seed, NULL, 10) : 12345u;
+    for (int iter = 0; iter < iters; iter++) {
+        size_t len = 0;
+        int n = (int)((rng = rng * 1103515245u + 12345u) >> 16) % 40;
+        for (int k = 0; k < n; k++) {
+            rng = rng * 1103515245u + 12345u;
+            const char *t = tokens[(rng >> 16) % n_tokens];
+            size_t tl = strlen(t);
+            if (len + tl + 2 >= sizeof buf)
+                break;
+            memcpy(buf + len, t, tl);
+            len += tl;
+            if ((rng >> 8) % 3 == 0)
+                buf[len++] = ' ';
+        }
+        if (iter % 5 == 0 && len + 1 < sizeof buf) { /* a random byte */
+            rng = rng * 1103515245u + 12345u;
+            buf[len++] = (char)(1 + (rng >> 16) % 255);
+        }
+        buf[len] = '\0';
+        char *normalized = NULL;
+        tts_status st = text_normalize(buf, &normalized);
+        if (st == TTS_ERR_UTF8) {
+            assert_null(normalized);
+            continue;
+        }
+        assert_int_equal(st, TTS_OK);
+        assert_true(valid_utf8(normalized));
+        assert_null(strstr(normalized, "  "));
+        text_sentences s;
+        assert_int_equal(text_split(normalized, 40, &s), TTS_OK);
+        for (size_t k = 0; k < s.n; k++) {
+            if (strlen(s.items[k].text) > 40)
+                fail_msg("piece \"%s\" of \"%s\" is over 40 bytes", s.items[k].text, normalized);
+            assert_true(valid_utf8(s.items[k].text));
+            char *ipa = phon(s.items[k].text);
+            int32_t *ids = NULL;
+            size_t nid = 0;
+            assert_int_equal(text_encode(ipa, &ids, &nid, NULL), TTS_OK);
+            assert_true(nid >= 2);
+            free(ids);
+            free(ipa);
+        }
+        text_sentences_free(&s);
+        int32_t *ids = NULL;
+        size_t nid = 0;
+        st = text_utterance_ids(buf, &ids, &nid);
+        assert_true(st == TTS_OK || st == TTS_ERR_EMPTY_TEXT);
+        if (st == TTS_OK) {
+            assert_int_equal(ids[0], TEXT_SYM_BOS);
+            assert_int_equal(ids[nid - 1], TEXT_SYM_EOS);
+        }
+        free(ids);
+        free(normalized);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -691,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_encode_unknown_and_invalid),
         cmocka_unit_test(test_number_300_digits),
         cmocka_unit_test(test_number_words),
+        cmocka_unit_test(test_fuzz_random_text),
     };
     return cmocka_run_group_tests_name("text", tests, setup, NULL);
 }

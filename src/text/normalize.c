@@ -910,9 +910,10 @@ static size_t try_dotted(const char *s, size_t i, text_buf *o)
     }
     if (n == 0) {
         /* an initial: "J. Smith" -> "J Smith" */
+        if (!is_upper(s[i]) || s[i + 1] != '.' || s[i + 2] != ' ')
+            return 0;
         size_t nx = skip_spaces(s, i + 2);
-        if (is_upper(s[i]) && s[i + 1] == '.' && s[i + 2] == ' ' && is_upper(s[nx]) &&
-            !word_in(s + nx, alpha_len(s + nx), not_names)) {
+        if (is_upper(s[nx]) && !word_in(s + nx, alpha_len(s + nx), not_names)) {
             text_buf_putc(o, s[i]);
             return 2;
         }

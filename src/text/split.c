@@ -120,8 +120,8 @@ static void add_clause(piece_list *p, const char *s, size_t n, const char *mark,
         size_t at = i;
         while (wl + extra > max) { /* one enormous word: hard cuts */
             size_t k = utf8_cut(s + at, wl, max);
-            if (k >= wl)
-                break; /* only the mark does not fit: keep them together */
+            if (k >= wl) /* only the mark does not fit: leave room for it */
+                k = utf8_cut(s + at, wl, max - extra);
             flush(p);
             add_unit(p, s + at, k, max);
             flush(p);
