@@ -1,0 +1,190 @@
+/*
+ * gemm.c - packed-panel matrix products with an AVX-512 micro-kernel and a
+ * portable fallback (see gemm.h).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "nn/gemm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_X86 1
+#include <immintrin.h>
+#endif
+
+#define NR 64  /* panel width: 4 zmm registers */
+#define MR 6   /* rows per micro-kernel call */
+
+static int forced = -1;
+
+void nn_gemm_force(int kernel) { forced = kernel; }
+
+int nn_gemm_kernel(void)
+{
+    if (forced >= 0) return forced;
+#ifdef HAVE_X86
+    static int have = -1;
+    if (have < 0) have = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    return have;
+#else
+    return 0;
+#endif
+}
+
+static int reserve(nn_packed *p, int K, int N)
+{
+    int np = (N + NR - 1) / NR;
+    if (p->data && p->K == K && p->N == N) return 0;
+    free(p->data);
+    size_t bytes = (size_t)np * K * NR * sizeof(float);
+    p->data = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p->data) { p->K = p->N = p->n_panels = 0; return -1; }
+    p->K = K; p->N = N; p->n_panels = np;
+    return 0;
+}
+
+int nn_pack_wt(nn_packed *p, const float *w, int N, int K, int ldw)
+{
+    if (reserve(p, K, N)) return -1;
+    for (int pn = 0; pn < p->n_panels; pn++) {
+        float *dst = p->data + (size_t)pn * K * NR;
+        for (int k = 0; k < K; k++)
+            for (int j = 0; j < NR; j++) {
+                int n = pn * NR + j;
+                dst[(size_t)k * NR + j] = n < N ? w[(size_t)n * ldw + k] : 0;
+            }
+    }
+    return 0;
+}
+
+int nn_pack_b(nn_packed *p, const float *b, int K, int N, int ldb)
+{
+    if (reserve(p, K, N)) return -1;
+    for (int pn = 0; pn < p->n_panels; pn++) {
+        float *dst = p->data + (size_t)pn * K * NR;
+        int w = N - pn * NR < NR ? N - pn * NR : NR;
+        for (int k = 0; k < K; k++) {
+            memcpy(dst + (size_t)k * NR, b + (size_t)k * ldb + pn * NR, sizeof(float) * w);
+            memset(dst + (size_t)k * NR + w, 0, sizeof(float) * (NR - w));
+        }
+    }
+    return 0;
+}
+
+void nn_packed_free(nn_packed *p)
+{
+    if (!p) return;
+    free(p->data);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- portable kernel: the same panel walk in plain C ---- */
+
+static void kernel_portable(int M, const float *A, int lda, const nn_packed *B, float beta,
+                            float *C, int ldc)
+{
+    int K = B->K, N = B->N;
+    float acc[MR][NR];
+    for (int pn = 0; pn < B->n_panels; pn++) {
+        const float *panel = B->data + (size_t)pn * K * NR;
+        int w = N - pn * NR < NR ? N - pn * NR : NR;
+        for (int i0 = 0; i0 < M; i0 += MR) {
+            int mr = M - i0 < MR ? M - i0 : MR;
+            memset(acc, 0, sizeof acc);
+            for (int k = 0; k < K; k++) {
+                const float *b = panel + (size_t)k * NR;
+                for (int r = 0; r < mr; r++) {
+                    float a = A[(size_t)(i0 + r) * lda + k];
+                    for (int j = 0; j < NR; j++) acc[r][j] += a * b[j];
+                }
+            }
+            for (int r = 0; r < mr; r++) {
+                float *c = C + (size_t)(i0 + r) * ldc + pn * NR;
+                for (int j = 0; j < w; j++) c[j] = (beta != 0 ? c[j] : 0) + acc[r][j];
+            }
+        }
+    }
+}
+
+#ifdef HAVE_X86
+/* 6 rows times one 64-column panel: 24 accumulators in named registers
+ * (an array of them was kept in memory by the compiler, halving speed).
+ * Rows beyond M are served by the caller from a zero-padded copy. */
+#define FMA_ROW(r)                                                          \
+    a = _mm512_set1_ps(a##r[k]);                                            \
+    c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0);                              \
+    c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1);                              \
+    c##r##2 = _mm512_fmadd_ps(a, b2, c##r##2);                              \
+    c##r##3 = _mm512_fmadd_ps(a, b3, c##r##3);
+
+__attribute__((target("avx512f"))) static void micro_6x64(int K, const float *A, int lda,
+                                                            const float *panel, __m512 out[6][4])
+{
+    const float *a0 = A, *a1 = A + lda, *a2 = A + 2 * (size_t)lda, *a3 = A + 3 * (size_t)lda;
+    const float *a4 = A + 4 * (size_t)lda, *a5 = A + 5 * (size_t)lda;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
+    __m512 c10 = c00, c11 = c00, c12 = c00, c13 = c00, c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+    __m512 c30 = c00, c31 = c00, c32 = c00, c33 = c00, c40 = c00, c41 = c00, c42 = c00, c43 = c00;
+    __m512 c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+    for (int k = 0; k < K; k++) {
+        const float *b = panel + (size_t)k * NR;
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        __m512 b2 = _mm512_load_ps(b + 32), b3 = _mm512_load_ps(b + 48), a;
+        FMA_ROW(0) FMA_ROW(1) FMA_ROW(2) FMA_ROW(3) FMA_ROW(4) FMA_ROW(5)
+    }
+    out[0][0] = c00; out[0][1] = c01; out[0][2] = c02; out[0][3] = c03;
+    out[1][0] = c10; out[1][1] = c11; out[1][2] = c12; out[1][3] = c13;
+    out[2][0] = c20; out[2][1] = c21; out[2][2] = c22; out[2][3] = c23;
+    out[3][0] = c30; out[3][1] = c31; out[3][2] = c32; out[3][3] = c33;
+    out[4][0] = c40; out[4][1] = c41; out[4][2] = c42; out[4][3] = c43;
+    out[5][0] = c50; out[5][1] = c51; out[5][2] = c52; out[5][3] = c53;
+}
+#undef FMA_ROW
+
+__attribute__((target("avx512f"))) static void kernel_avx512(int M, const float *A, int lda,
+                                                               const nn_packed *B, float beta,
+                                                               float *C, int ldc)
+{
+    int K = B->K, N = B->N;
+    float *pad = NULL;  /* the last rows, zero-padded to 6, when M is not a multiple of 6 */
+    int tail = M % MR, full = M - tail;
+    if (tail) {
+        pad = aligned_alloc(64, ((size_t)MR * K * sizeof(float) + 63) / 64 * 64);
+        if (!pad) { kernel_portable(M, A, lda, B, beta, C, ldc); return; }
+        memset(pad, 0, sizeof(float) * MR * K);
+        for (int r = 0; r < tail; r++) memcpy(pad + (size_t)r * K, A + (size_t)(full + r) * lda, sizeof(float) * K);
+    }
+    __m512 acc[MR][4];
+    for (int pn = 0; pn < B->n_panels; pn++) {
+        const float *panel = B->data + (size_t)pn * K * NR;
+        int w = N - pn * NR < NR ? N - pn * NR : NR;
+        for (int i0 = 0; i0 < M; i0 += MR) {
+            int mr = M - i0 < MR ? M - i0 : MR;
+            if (mr == MR) micro_6x64(K, A + (size_t)i0 * lda, lda, panel, acc);
+            else micro_6x64(K, pad, K, panel, acc);
+            for (int r = 0; r < mr; r++) {
+                float *c = C + (size_t)(i0 + r) * ldc + pn * NR;
+                for (int q = 0; q < 4; q++) {
+                    int left = w - 16 * q;
+                    if (left <= 0) break;
+                    __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+                    __m512 v = acc[r][q];
+                    if (beta != 0) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c + 16 * q));
+                    _mm512_mask_storeu_ps(c + 16 * q, m, v);
+                }
+            }
+        }
+    }
+    free(pad);
+}
+#endif
+
+void nn_gemm_packed(int M, const float *A, int lda, const nn_packed *B, float beta, float *C, int ldc)
+{
+    if (M <= 0 || B->N <= 0) return;
+#ifdef HAVE_X86
+    if (nn_gemm_kernel() == 1) { kernel_avx512(M, A, lda, B, beta, C, ldc); return; }
+#endif
+    kernel_portable(M, A, lda, B, beta, C, ldc);
+}
