@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""eval.py - the table of scripts/eval.sh: word error rate, mel cepstral
+distortion with dynamic time warping against the teacher, duration ratio,
+attention failures.  Uses numpy only (Debian's python3-numpy)."""
+import os
+import re
+import sys
+import wave
+
+import numpy as np
+
+
+def words(s):
+    return re.sub(r"[^a-z' ]+", " ", s.lower()).split()
+
+
+def edit_distance(a, b):
+    d = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(b) + 1):
+            cur = min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev, d[j] = d[j], cur
+    return d[len(b)]
+
+
+def read_wav(path):
+    with wave.open(path) as w:
+        sr, n = w.getframerate(), w.getnframes()
+        x = np.frombuffer(w.readframes(n), dtype=np.int16).astype(np.float64) / 32768
+        if w.getnchannels() > 1:
+            x = x[:: w.getnchannels()]
+    return x, sr
+
+
+def resample(x, sr, to):
+    if sr == to:
+        return x
+    t = np.arange(int(len(x) * to / sr)) * sr / to
+    return np.interp(t, np.arange(len(x)), x)
+
+
+_basis = {}
+
+
+def mel_cepstrum(x, sr=22050, n_fft=1024, hop=256, n_mels=80, n_cep=24):
+    if len(x) < n_fft:
+        x = np.pad(x, (0, n_fft - len(x)))
+    win = np.hanning(n_fft)
+    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop] * win
+    mag = np.abs(np.fft.rfft(frames, axis=1))
+    if n_mels not in _basis:
+        f = np.linspace(0, sr / 2, n_fft // 2 + 1)
+        mel = lambda h: 2595 * np.log10(1 + h / 700)
+        pts = 700 * (10 ** (np.linspace(mel(0), mel(8000), n_mels + 2) / 2595) - 1)
+        b = np.zeros((n_mels, len(f)))
+        for i in range(n_mels):
+            lo, c, hi = pts[i], pts[i + 1], pts[i + 2]
+            b[i] = np.clip(np.minimum((f - lo) / (c - lo), (hi - f) / (hi - c)), 0, None)
+        k = np.arange(n_mels)
+        dct = np.cos(np.pi / n_mels * (k[None, :] + 0.5) * np.arange(n_cep + 1)[:, None])
+        _basis[n_mels] = (b, dct)
+    b, dct = _basis[n_mels]
+    logmel = np.log(np.maximum(mag @ b.T, 1e-5))
+    return (logmel @ dct.T)[:, 1:] * np.sqrt(2.0 / n_mels)  # drop c0 (energy)
+
+
+def mcd_dtw(a, b):
+    """Mel cepstral distortion (dB) along the DTW path between a and b."""
+    d = np.sqrt(2 * ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)) * (10 / np.log(10))
+    n, m = d.shape
+    acc = np.full((n + 1, m + 1), np.inf)
+    acc[0, 0] = 0
+    steps = np.zeros((n + 1, m + 1), dtype=np.int32)
+    for i in range(1, n + 1):
+        row = d[i - 1]
+        for j in range(1, m + 1):
+            c = (acc[i - 1, j - 1], acc[i - 1, j], acc[i, j - 1])
+            k = int(np.argmin(c))
+            acc[i, j] = row[j - 1] + c[k]
+            steps[i, j] = (steps[i - 1, j - 1], steps[i - 1, j], steps[i, j - 1])[k] + 1
+    return acc[n, m] / steps[n, m]
+
+
+def main(work):
+    ids = [l.split("|", 1)[0] for l in open(os.path.join(work, "dev.list")) if "|" in l]
+    failures = {}
+    for l in open(os.path.join(work, "failures.list")):
+        if l.strip():
+            i, why = l.split()
+            failures[i] = why
+    systems = ["ours", "teacher", "espeak"]
+    err = {s: 0 for s in systems}
+    nref = {s: 0 for s in systems}
+    mcd = {s: [] for s in systems}
+    ratio = {s: [] for s in systems}
+    far = 0
+    for i in ids:
+        ref = words(open(os.path.join(work, "text", i + ".norm")).read())
+        tx, tsr = read_wav(os.path.join(work, "teacher", i + ".wav"))
+        tdur = len(tx) / tsr
+        tcep = mel_cepstrum(resample(tx, tsr, 22050))
+        for s in systems:
+            path = os.path.join(work, s, i + ".wav")
+            hyp_path = os.path.join(work, s, i + ".hyp")
+            hyp = words(open(hyp_path).read()) if os.path.exists(hyp_path) else []
+            err[s] += edit_distance(ref, hyp)
+            nref[s] += len(ref)
+            if not os.path.exists(path) or os.path.getsize(path) < 100:
+                continue
+            x, sr = read_wav(path)
+            ratio[s].append(len(x) / sr / tdur)
+            if s != "teacher":
+                mcd[s].append(mcd_dtw(mel_cepstrum(resample(x, sr, 22050)), tcep))
+        if ratio["ours"] and abs(ratio["ours"][-1] - 1) > 0.3 and i not in failures:
+            failures[i] = "duration"
+            far += 1
+    print(f"{len(ids)} held-out sentences (dev set), recognizer pocketsphinx en-us at 16 kHz\n")
+    print(f"{'system':<10} {'WER':>7} {'MCD dB':>8} {'dur ratio':>10} {'att. fail':>10}")
+    for s in systems:
+        w = 100.0 * err[s] / max(nref[s], 1)
+        m = f"{np.mean(mcd[s]):8.2f}" if mcd[s] else f"{'-':>8}"
+        r = f"{np.mean(ratio[s]):10.2f}" if ratio[s] else f"{'-':>10}"
+        f = f"{len(failures):>10}" if s == "ours" else f"{'-':>10}"
+        print(f"{s:<10} {w:6.1f}% {m} {r} {f}")
+    t = err["teacher"] / max(nref["teacher"], 1)
+    o = err["ours"] / max(nref["ours"], 1)
+    print(f"\nour WER / teacher WER = {o / t:.2f} (bar: <= 1.25)" if t > 0 else "")
+    if failures:
+        kinds = {}
+        for v in failures.values():
+            kinds[v] = kinds.get(v, 0) + 1
+        print("attention failures by kind:", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# eval.sh - intelligibility and fidelity of a tts voice on held-out sentences.
+#
+# usage: scripts/eval.sh [-n N] [--voice NAME] [--corpus DIR] [--work DIR]
+#   -n N        sentences (default 100), taken from the dev set: every LJ050-* and
+#               arctic_b05* line of DIR/ljspeech.txt and DIR/arctic.txt, which the
+#               training corpus script leaves out
+#   --voice     our voice (default slt)
+#   --corpus    folder of the sentence lists (default ../shared/corpus)
+#   --work      scratch folder (default a new temporary folder)
+#
+# For each sentence it renders our voice (build/tts), the teacher (festival's
+# cmu_us_slt_arctic_hts) and espeak-ng, transcribes all three with pocketsphinx
+# (16 kHz), and prints one table: word error rate against the text, mel cepstral
+# distortion (DTW) against the teacher, duration ratio to the teacher, and
+# attention failures (a sentence our synthesizer had to retry in pieces, or a
+# duration more than 30% away from the teacher's).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+n=100; voice=slt; corpus="$here/../shared/corpus"; work=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -n) n=$2; shift 2 ;;
+    --voice) voice=$2; shift 2 ;;
+    --corpus) corpus=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "eval: unknown argument $1" >&2; exit 1 ;;
+  esac
+done
+for tool in festival espeak-ng sox pocketsphinx_continuous; do
+  command -v $tool >/dev/null || { echo "eval: $tool is missing (bash scripts/setup.sh)" >&2; exit 1; }
+done
+[ -x "$here/build/tts" ] || { echo "eval: build/tts is missing (make)" >&2; exit 1; }
+[ -n "$work" ] || work=$(mktemp -d /tmp/tts-eval.XXXXXX)
+mkdir -p "$work"/{ours,teacher,espeak,text}
+
+# The dev sentences: arctic_b05* and LJ050-*, alternating, at most 200 characters.
+{ grep -h '^arctic_b05' "$corpus/arctic.txt" || true; } > "$work/a.list"
+{ grep -h '^LJ050-' "$corpus/ljspeech.txt" || true; } | awk -F'|' 'length($2) <= 200' > "$work/b.list"
+paste -d'\n' "$work/a.list" "$work/b.list" | grep -v '^$' | head -n "$n" > "$work/dev.list"
+echo "eval: $(wc -l < "$work/dev.list") sentences in $work" >&2
+
+# Teacher: one festival process renders them all.
+scm="$work/teacher.scm"
+echo "(voice_cmu_us_slt_arctic_hts)" > "$scm"
+while IFS='|' read -r id text; do
+  printf '%s\n' "$text" > "$work/text/$id.txt"
+  esc=${text//\\/\\\\}; esc=${esc//\"/\\\"}
+  printf '(set! u (utt.synth (Utterance Text "%s")))\n(utt.save.wave u "%s/teacher/%s.raw.wav" (quote riff))\n' "$esc" "$work" "$id" >> "$scm"
+done < "$work/dev.list"
+festival -b "$scm" >/dev/null 2>&1 || true
+
+fails=0
+: > "$work/failures.list"
+while IFS='|' read -r id text; do
+  sox -q "$work/teacher/$id.raw.wav" -r 22050 -c 1 -b 16 "$work/teacher/$id.wav" \
+    silence 1 0.02 0.3% reverse silence 1 0.02 0.3% reverse pad 0.05 0.05 2>/dev/null || true
+  rm -f "$work/teacher/$id.raw.wav"
+  espeak-ng -v en-us -w "$work/espeak/$id.wav" -f "$work/text/$id.txt" 2>/dev/null || true
+  if ! "$here/build/tts" --voice "$voice" --sentence-silence 0 -f "$work/text/$id.txt" \
+       -o "$work/ours/$id.wav" 2> "$work/ours/$id.log"; then
+    echo "$id synthesis-error" >> "$work/failures.list"
+  elif grep -q 'failed to align' "$work/ours/$id.log"; then
+    echo "$id attention" >> "$work/failures.list"
+  fi
+  # the reference words: our own normalizer's reading of the text
+  "$here/build/tts" --phonemes -f "$work/text/$id.txt" 2>/dev/null | awk 'NR % 2 == 1' | tr '\n' ' ' \
+    > "$work/text/$id.norm"
+done < "$work/dev.list"
+
+# Transcribe everything at 16 kHz.
+for sys in ours teacher espeak; do
+  for w in "$work/$sys"/*.wav; do
+    [ -s "$w" ] || continue
+    sox -q "$w" -r 16000 -c 1 -b 16 "${w%.wav}.16k.wav"
+    pocketsphinx_continuous -infile "${w%.wav}.16k.wav" -logfn /dev/null 2>/dev/null \
+      | tr '\n' ' ' > "${w%.wav}.hyp" || true
+    rm -f "${w%.wav}.16k.wav"
+  done
+done
+
+/usr/bin/python3 "$here/scripts/eval.py" "$work"
