@@ -129,6 +129,13 @@ typedef struct tts_chunk {
  * the next call continues with the following sentence. */
 tts_status tts_synth_next(tts_synth *synth, tts_chunk *chunk);
 
+/* Ask synth to stop (Ctrl-C): the tts_synth_next running in another thread
+ * returns TTS_ERR_CANCELLED at its next stage boundary (within one sentence's
+ * acoustic model or vocoder pass), and so does every later call until the
+ * next tts_synth_start.  Only sets a flag: safe from another thread or a
+ * signal handler.  Accepts NULL. */
+void tts_synth_cancel(tts_synth *synth);
+
 /* Phonemes of text, as the voice's front end produces them: one line per
  * sentence, "normalized text<TAB>IPA".  *out is malloc'd: free() it. */
 tts_status tts_phonemize(const tts_voice *voice, const char *text, char **out);

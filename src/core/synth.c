@@ -12,6 +12,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,18 @@ struct tts_synth {
     float *audio;
     size_t audio_cap;
     int failed;      /* an attention failure in this sentence */
+    atomic_int cancel; /* set by tts_synth_cancel (any thread, or a signal handler) */
 };
+
+static int cancelled(tts_synth *s)
+{
+    return atomic_load_explicit(&s->cancel, memory_order_relaxed) != 0;
+}
+
+void tts_synth_cancel(tts_synth *s)
+{
+    if (s) atomic_store_explicit(&s->cancel, 1, memory_order_relaxed);
+}
 
 static int grow(float **p, size_t *cap, size_t need)
 {
@@ -104,6 +116,7 @@ tts_status tts_synth_start(tts_synth *s, const char *text)
     text_sentences_free(&s->sents);
     memset(&s->sents, 0, sizeof s->sents);
     s->next = 0;
+    atomic_store_explicit(&s->cancel, 0, memory_order_relaxed);
     char *norm = NULL;
     tts_status st = text_normalize(text, &norm);
     if (st != TTS_OK) return tts_error_set(st, "%s", st == TTS_ERR_UTF8 ? "the text is not valid UTF-8" : "cannot normalize the text");
@@ -118,6 +131,7 @@ tts_status tts_synth_start(tts_synth *s, const char *text)
  * to s->mel.  depth bounds the retries in halves. */
 static tts_status synth_piece(tts_synth *s, const char *text, uint64_t seed, int depth)
 {
+    if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     char *ipa = NULL;
     tts_status st = text_phonemize(text, &ipa);
     if (st != TTS_OK) return tts_error_set(st, "espeak-ng failed on: %.80s", text);
@@ -140,6 +154,7 @@ static tts_status synth_piece(tts_synth *s, const char *text, uint64_t seed, int
         return tts_error_set(TTS_ERR_NOMEM, "out of memory in the acoustic model");
     }
     free(ids);
+    if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     if (why == TACO_STOP_CAP) {
         s->failed = 1;
         /* retry in two halves split at the word boundary nearest the middle */
@@ -172,6 +187,7 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     if (!s || !ch) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_next: NULL argument");
     memset(ch, 0, sizeof *ch);
     ch->sample_rate = s->voice->sample_rate;
+    if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     if (s->next >= s->sents.n) { ch->done = 1; return TTS_OK; }
     size_t idx = s->next++;
     const char *text = s->sents.items[idx].text;
@@ -196,6 +212,7 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     size_t n_speech = nf2 * (size_t)hop;
     size_t n_sil = (size_t)(s->o.sentence_silence * ch->sample_rate);
     if (grow(&s->audio, &s->audio_cap, n_speech + n_sil + 1)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+    if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     if (nf2) {
         st = dsp_griffin_lim(s->dsp, s->mel2, nf2, s->o.gl_iters, 1.2f, s->audio);
         if (st != TTS_OK) return tts_error_set(st, "the vocoder failed");

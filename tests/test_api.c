@@ -1,0 +1,492 @@
+/*
+ * test_api.c - the public API (include/tts.h) end to end, with a random
+ * voice written by the test (tests/test_voice.h): loading by path and by
+ * name, listing, synthesizers sharing one voice (also in two threads),
+ * streaming sentence by sentence, the properties of each chunk (count,
+ * finite samples, peak, sample rate, edges faded, no per-sentence loudness
+ * normalization), options, cancellation, and each error its own status with
+ * a useful tts_last_error().
+ *
+ * It asserts properties of the audio, never hashes of float output.  It
+ * does not test the quality of a trained voice (scripts/eval.sh does).
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tts.h"
+#include "test_voice.h"
+
+static char dir[] = "/tmp/tts-test-api-XXXXXX";
+static char voice_path[4096];
+static tts_voice *voice;
+
+#define RATE 22050
+#define TWO_SAME "Glue the sheet to the dark blue background. Glue the sheet to the dark blue background."
+
+static int setup(void **state)
+{
+    if (!mkdtemp(dir)) return -1;
+    if (test_voice_write(dir, "testvoice", 0, voice_path, sizeof voice_path)) return -1;
+    if (tts_voice_load(voice_path, &voice) != TTS_OK) {
+        fprintf(stderr, "cannot load the test voice: %s\n", tts_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    tts_voice_free(voice);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- helpers ---- */
+
+typedef struct stats {
+    size_t n_chunks;
+    size_t n_samples[16];
+    float peak[16];
+} stats;
+
+static float peak_of(const float *x, size_t n)
+{
+    float p = 0;
+    for (size_t i = 0; i < n; i++) p = fabsf(x[i]) > p ? fabsf(x[i]) : p;
+    return p;
+}
+
+/* Synthesize text with options o (NULL = defaults), checking every chunk. */
+static stats run(const tts_options *o, const char *text)
+{
+    stats s = {0};
+    tts_synth *syn = NULL;
+    assert_int_equal(tts_synth_create(voice, o, &syn), TTS_OK);
+    assert_int_equal(tts_synth_start(syn, text), TTS_OK);
+    tts_chunk ch;
+    for (;;) {
+        assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+        if (ch.done) break;
+        assert_true(s.n_chunks < 16);
+        assert_int_equal(ch.sentence, s.n_chunks);
+        assert_int_equal(ch.sample_rate, RATE);
+        assert_non_null(ch.samples);
+        assert_non_null(ch.text);
+        assert_true(ch.n_samples > 0);
+        for (size_t i = 0; i < ch.n_samples; i++) assert_true(isfinite(ch.samples[i]));
+        float p = peak_of(ch.samples, ch.n_samples);
+        assert_true(p <= 1.0f);
+        s.n_samples[s.n_chunks] = ch.n_samples;
+        s.peak[s.n_chunks++] = p;
+    }
+    assert_null(ch.samples);
+    assert_int_equal(ch.n_samples, 0);
+    /* done stays done */
+    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_true(ch.done);
+    tts_synth_free(syn);
+    return s;
+}
+
+/* ---- voices ---- */
+
+static void test_voice_by_path(void **state)
+{
+    assert_string_equal(tts_voice_name(voice), "testvoice");
+    assert_int_equal(tts_voice_sample_rate(voice), RATE);
+    tts_options o;
+    tts_options_default(voice, &o);
+    assert_true(o.speed == 1.0f && o.volume == 1.0f && o.gl_iters == 32);
+    assert_true(fabsf(o.sentence_silence - 0.2f) < 1e-6f);
+}
+
+static int listed;
+static void on_voice(const char *name, const char *path, void *user)
+{
+    if (strcmp(name, "testvoice") == 0 && strstr(path, dir)) (*(int *)user)++;
+}
+
+static void test_voice_by_name(void **state)
+{
+    char vdir[4200];
+    snprintf(vdir, sizeof vdir, "/nonexistent-dir:%s/voices", dir);
+    setenv("TTS_VOICE_PATH", vdir, 1);
+    tts_voice *v = NULL;
+    assert_int_equal(tts_voice_load("testvoice", &v), TTS_OK);
+    assert_string_equal(tts_voice_name(v), "testvoice");
+    listed = 0;
+    assert_true(tts_voice_list(on_voice, &listed) >= 1);
+    assert_int_equal(listed, 1);
+    tts_voice_free(v);
+    unsetenv("TTS_VOICE_PATH");
+}
+
+static void test_voice_missing(void **state)
+{
+    char vdir[4200];
+    snprintf(vdir, sizeof vdir, "%s/voices", dir);
+    setenv("TTS_VOICE_PATH", vdir, 1);
+    tts_voice *v = (tts_voice *)&v;
+    assert_int_equal(tts_voice_load("no-such-voice-xyz", &v), TTS_ERR_VOICE);
+    assert_null(v);
+    /* the message names the voice and every folder searched */
+    assert_non_null(strstr(tts_last_error(), "no-such-voice-xyz"));
+    assert_non_null(strstr(tts_last_error(), vdir));
+    assert_non_null(strstr(tts_last_error(), "share/tts/voices"));
+    unsetenv("TTS_VOICE_PATH");
+    assert_int_equal(tts_voice_load("/nonexistent/x.json", &v), TTS_ERR_VOICE);
+    assert_non_null(strstr(tts_last_error(), "/nonexistent/x.json"));
+    /* a voice file whose model is missing: the error names the model path */
+    char p[4200];
+    snprintf(p, sizeof p, "%s/voices/broken.json", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("{\"name\": \"broken\", \"model\": \"../models/none.safetensors\"}\n", f);
+    fclose(f);
+    assert_int_not_equal(tts_voice_load(p, &v), TTS_OK);
+    assert_null(v);
+    assert_non_null(strstr(tts_last_error(), "none.safetensors"));
+    /* not JSON */
+    f = fopen(p, "w");
+    fputs("model = x\n", f);
+    fclose(f);
+    assert_int_equal(tts_voice_load(p, &v), TTS_ERR_VOICE);
+    unlink(p);
+    assert_int_equal(tts_voice_load(NULL, &v), TTS_ERR_INVALID_ARG);
+    assert_int_equal(tts_voice_load("testvoice", NULL), TTS_ERR_INVALID_ARG);
+}
+
+/* ---- synthesis ---- */
+
+static void test_stream_sentences(void **state)
+{
+    stats s = run(NULL, "Hello there. How are you today? I am fine, thank you!");
+    assert_int_equal(s.n_chunks, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(s.n_samples[i] > (size_t)(0.2 * RATE)); /* speech plus its silence */
+        assert_true(s.peak[i] > 0.001f);                   /* not silent */
+    }
+}
+
+static void test_chunk_fields(void **state)
+{
+    tts_synth *syn = NULL;
+    assert_int_equal(tts_synth_create(voice, NULL, &syn), TTS_OK);
+    assert_int_equal(tts_synth_start(syn, "Dr. Smith paid $3.50. Then he left."), TTS_OK);
+    tts_chunk ch;
+    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_false(ch.done);
+    /* the normalized text: the abbreviation does not end the sentence */
+    assert_non_null(strstr(ch.text, "dollars"));
+    assert_int_equal(ch.warning, TTS_OK);
+    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_non_null(strstr(ch.text, "left"));
+    assert_int_equal(ch.sentence, 1);
+    /* a new start abandons the rest of the previous text */
+    assert_int_equal(tts_synth_start(syn, "One. Two."), TTS_OK);
+    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_int_equal(ch.sentence, 0);
+    assert_int_equal(tts_synth_start(syn, "Three."), TTS_OK);
+    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_false(ch.done);
+    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_true(ch.done);
+    tts_synth_free(syn);
+}
+
+/* Two synthesizers from one voice, interleaved: the same text gives the
+ * same audio in each. */
+static void test_two_synths_one_voice(void **state)
+{
+    tts_synth *a = NULL, *b = NULL;
+    assert_int_equal(tts_synth_create(voice, NULL, &a), TTS_OK);
+    assert_int_equal(tts_synth_create(voice, NULL, &b), TTS_OK);
+    const char *text = "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background.";
+    assert_int_equal(tts_synth_start(a, text), TTS_OK);
+    assert_int_equal(tts_synth_start(b, text), TTS_OK);
+    for (int i = 0; i < 3; i++) {
+        tts_chunk ca, cb;
+        assert_int_equal(tts_synth_next(a, &ca), TTS_OK);
+        float *copy = ca.done ? NULL : malloc(sizeof(float) * ca.n_samples);
+        if (copy) memcpy(copy, ca.samples, sizeof(float) * ca.n_samples);
+        assert_int_equal(tts_synth_next(b, &cb), TTS_OK);
+        assert_int_equal(ca.done, cb.done);
+        if (!ca.done) {
+            assert_int_equal(ca.n_samples, cb.n_samples);
+            float d = 0;
+            for (size_t k = 0; k < cb.n_samples; k++) d = fmaxf(d, fabsf(copy[k] - cb.samples[k]));
+            assert_true(d < 1e-6f);
+        }
+        free(copy);
+    }
+    tts_synth_free(a);
+    tts_synth_free(b);
+}
+
+typedef struct job {
+    size_t n_chunks, n_samples;
+    int ok;
+} job;
+
+static void *thread_main(void *arg)
+{
+    job *j = arg;
+    tts_synth *syn = NULL;
+    if (tts_synth_create(voice, NULL, &syn) != TTS_OK) return NULL;
+    for (int rep = 0; rep < 3; rep++) {
+        if (tts_synth_start(syn, "Many hands make light work. A stitch in time saves nine.") != TTS_OK) break;
+        tts_chunk ch;
+        j->n_chunks = j->n_samples = 0;
+        while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done) {
+            j->n_chunks++;
+            j->n_samples += ch.n_samples;
+        }
+        j->ok = ch.done;
+    }
+    tts_synth_free(syn);
+    return NULL;
+}
+
+/* Synthesizers in two threads at once (the phonemizer is shared). */
+static void test_threads(void **state)
+{
+    pthread_t t[2];
+    job j[2] = {{0}};
+    for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&t[i], NULL, thread_main, &j[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        assert_true(j[i].ok);
+        assert_int_equal(j[i].n_chunks, 2);
+    }
+    assert_int_equal(j[0].n_samples, j[1].n_samples);
+}
+
+/* Loudness is the model's: no sentence is normalized on its own.  The same
+ * sentence twice has the same peak and length; volume is a plain gain. */
+static void test_loudness(void **state)
+{
+    stats s = run(NULL, TWO_SAME);
+    assert_int_equal(s.n_chunks, 2);
+    assert_int_equal(s.n_samples[0], s.n_samples[1]);
+    assert_true(fabsf(s.peak[0] - s.peak[1]) < 1e-6f);
+    assert_true(s.peak[0] < 0.9f); /* the test voice is not clipped */
+    tts_options o;
+    tts_options_default(voice, &o);
+    o.volume = 0.5f;
+    stats h = run(&o, TWO_SAME);
+    assert_true(fabsf(h.peak[0] - 0.5f * s.peak[0]) < 1e-4f);
+    /* a different sentence keeps its own level: not scaled to a common peak */
+    stats d = run(NULL, "The birch canoe slid on the smooth planks. " TWO_SAME);
+    assert_int_equal(d.n_chunks, 3);
+    assert_true(fabsf(d.peak[1] - s.peak[0]) < 1e-6f);
+    assert_true(fabsf(d.peak[0] - d.peak[1]) > 1e-4f);
+}
+
+/* Chunk edges: every sentence fades in and out (no clicks), and the
+ * silence after it is exact zeros. */
+static void test_edges(void **state)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        tts_options o;
+        tts_options_default(voice, &o);
+        o.sentence_silence = variant ? 0.0f : 0.2f;
+        o.volume = 4.0f; /* loud, so a missing fade would show */
+        size_t n_sil = (size_t)(o.sentence_silence * RATE);
+        tts_synth *syn = NULL;
+        assert_int_equal(tts_synth_create(voice, &o, &syn), TTS_OK);
+        assert_int_equal(tts_synth_start(syn, "Hello there. The birch canoe slid on the smooth planks."), TTS_OK);
+        tts_chunk ch;
+        size_t n = 0;
+        while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done) {
+            n++;
+            assert_true(ch.n_samples > n_sil + 220);
+            size_t ns = ch.n_samples - n_sil, fade = (size_t)(0.005 * RATE);
+            float p = peak_of(ch.samples, ns);
+            assert_true(p > 0.01f);
+            assert_true(fabsf(ch.samples[0]) < 1e-3f);
+            assert_true(fabsf(ch.samples[ns - 1]) < 1e-3f);
+            /* within the fade the envelope rises linearly from zero */
+            for (size_t i = 0; i < fade; i++) {
+                assert_true(fabsf(ch.samples[i]) <= p * (float)(i + 1) / (float)fade + 1e-6f);
+                assert_true(fabsf(ch.samples[ns - 1 - i]) <= p * (float)(i + 1) / (float)fade + 1e-6f);
+            }
+            for (size_t i = ns; i < ch.n_samples; i++) assert_true(ch.samples[i] == 0.0f);
+        }
+        assert_int_equal(n, 2);
+        tts_synth_free(syn);
+    }
+}
+
+static void test_options(void **state)
+{
+    tts_options o;
+    tts_options_default(voice, &o);
+    stats base = run(&o, "Hello there.");
+    o.sentence_silence = 1.2f;
+    stats sil = run(&o, "Hello there.");
+    assert_int_equal(sil.n_samples[0] - base.n_samples[0], (size_t)(1.0 * RATE));
+    tts_options_default(voice, &o);
+    o.sentence_silence = 0;
+    stats slow = run(&o, "The birch canoe slid on the smooth planks.");
+    o.speed = 2.0f;
+    stats fast = run(&o, "The birch canoe slid on the smooth planks.");
+    double ratio = (double)fast.n_samples[0] / (double)slow.n_samples[0];
+    assert_true(ratio > 0.45 && ratio < 0.55);
+    o.speed = 1.0f;
+    o.gl_iters = 1;
+    run(&o, "Hello.");
+    tts_options_default(NULL, &o); /* the library's defaults without a voice */
+    assert_true(o.speed == 1.0f && o.gl_iters == 32);
+}
+
+static void test_bad_options(void **state)
+{
+    tts_options bad[9];
+    for (int i = 0; i < 9; i++) tts_options_default(voice, &bad[i]);
+    bad[0].speed = 0.0f;
+    bad[1].speed = 5.0f;
+    bad[2].speed = NAN;
+    bad[3].volume = -0.1f;
+    bad[4].volume = 4.5f;
+    bad[5].sentence_silence = -1.0f;
+    bad[6].sentence_silence = 11.0f;
+    bad[7].gl_iters = 0;
+    bad[8].gl_iters = 1001;
+    for (int i = 0; i < 9; i++) {
+        tts_synth *syn = (tts_synth *)&syn;
+        assert_int_equal(tts_synth_create(voice, &bad[i], &syn), TTS_ERR_INVALID_ARG);
+        assert_null(syn);
+        assert_non_null(strstr(tts_last_error(), "range"));
+    }
+    tts_synth *syn = NULL;
+    assert_int_equal(tts_synth_create(NULL, NULL, &syn), TTS_ERR_INVALID_ARG);
+    assert_int_equal(tts_synth_create(voice, NULL, NULL), TTS_ERR_INVALID_ARG);
+}
+
+static void test_bad_text(void **state)
+{
+    tts_synth *syn = NULL;
+    assert_int_equal(tts_synth_create(voice, NULL, &syn), TTS_OK);
+    const char *empty[] = {"", "   \n\t ", "...", "?!"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(tts_synth_start(syn, empty[i]), TTS_ERR_EMPTY_TEXT);
+        assert_true(*tts_last_error());
+    }
+    const char *bad_utf8[] = {"Hello \xff there.", "caf\xc3", "\xc0\xaf", "\xed\xa0\x80 surrogate"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(tts_synth_start(syn, bad_utf8[i]), TTS_ERR_UTF8);
+        assert_non_null(strstr(tts_last_error(), "UTF-8"));
+        tts_chunk ch;
+        assert_int_equal(tts_synth_next(syn, &ch), TTS_OK); /* nothing left of it */
+        assert_true(ch.done);
+    }
+    /* the synthesizer is still usable */
+    assert_int_equal(tts_synth_start(syn, "Fine."), TTS_OK);
+    assert_int_equal(tts_synth_start(syn, NULL), TTS_ERR_INVALID_ARG);
+    assert_int_equal(tts_synth_start(NULL, "x"), TTS_ERR_INVALID_ARG);
+    tts_chunk ch;
+    assert_int_equal(tts_synth_next(NULL, &ch), TTS_ERR_INVALID_ARG);
+    assert_int_equal(tts_synth_next(syn, NULL), TTS_ERR_INVALID_ARG);
+    tts_synth_free(syn);
+}
+
+static void test_cancel(void **state)
+{
+    tts_synth *syn = NULL;
+    assert_int_equal(tts_synth_create(voice, NULL, &syn), TTS_OK);
+    assert_int_equal(tts_synth_start(syn, "One sentence. And another one. And a third."), TTS_OK);
+    tts_chunk ch;
+    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    tts_synth_cancel(syn);
+    assert_int_equal(tts_synth_next(syn, &ch), TTS_ERR_CANCELLED);
+    assert_int_equal(tts_synth_next(syn, &ch), TTS_ERR_CANCELLED);
+    /* a new start clears it */
+    assert_int_equal(tts_synth_start(syn, "Again."), TTS_OK);
+    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_false(ch.done);
+    tts_synth_cancel(NULL);
+    tts_synth_free(syn);
+}
+
+static void test_phonemize(void **state)
+{
+    char *out = NULL;
+    assert_int_equal(tts_phonemize(voice, "Hello world. Good bye.", &out), TTS_OK);
+    assert_non_null(out);
+    size_t lines = 0, tabs = 0;
+    for (const char *p = out; *p; p++) lines += *p == '\n', tabs += *p == '\t';
+    assert_int_equal(lines, 2);
+    assert_int_equal(tabs, 2);
+    assert_non_null(strstr(out, "Hello world."));
+    free(out);
+    assert_int_equal(tts_phonemize(voice, "\xff", &out), TTS_ERR_UTF8);
+    assert_int_equal(tts_phonemize(voice, NULL, &out), TTS_ERR_INVALID_ARG);
+}
+
+static void test_status_and_free(void **state)
+{
+    for (int i = 0; i <= TTS_ERR_INTERNAL; i++) {
+        const char *m = tts_status_message((tts_status)i);
+        assert_non_null(m);
+        assert_true(*m);
+        for (int k = 0; k < i; k++) assert_string_not_equal(m, tts_status_message((tts_status)k));
+    }
+    assert_non_null(tts_status_message((tts_status)999));
+    tts_voice_free(NULL);
+    tts_synth_free(NULL);
+    assert_null(tts_voice_name(NULL));
+    assert_int_equal(tts_voice_sample_rate(NULL), 0);
+}
+
+static void *other_thread(void *arg)
+{
+    *(int *)arg = tts_last_error()[0] == 0;
+    return NULL;
+}
+
+/* tts_last_error belongs to the calling thread. */
+static void test_last_error_per_thread(void **state)
+{
+    tts_voice *v = NULL;
+    assert_int_equal(tts_voice_load("/nonexistent/y.json", &v), TTS_ERR_VOICE);
+    int clean = 0;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, other_thread, &clean), 0);
+    pthread_join(t, NULL);
+    assert_true(clean);
+    assert_non_null(strstr(tts_last_error(), "y.json"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_voice_by_path),
+        cmocka_unit_test(test_voice_by_name),
+        cmocka_unit_test(test_voice_missing),
+        cmocka_unit_test(test_stream_sentences),
+        cmocka_unit_test(test_chunk_fields),
+        cmocka_unit_test(test_two_synths_one_voice),
+        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_loudness),
+        cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_bad_text),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_phonemize),
+        cmocka_unit_test(test_status_and_free),
+        cmocka_unit_test(test_last_error_per_thread),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
