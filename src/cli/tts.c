@@ -1,30 +1,46 @@
 /*
- * tts.c - the `tts` program: speak text aloud, or write it to a file.
+ * tts.c - the `tts` program: speak text aloud, write it to audio files, or
+ * synthesize many text files in one run.
  *
- * This file parses the command line, picks the input (arguments, -f FILE or
- * standard input) and the output (a file, raw PCM on stdout, or the speakers),
- * runs the library, and turns every tts_status into a message and an exit
- * code.  It is the only place (with tts_train.c) that exits.  It holds no
- * signal processing or model code of its own: --phonemes is the text front
- * end (src/text), --vocode is analysis and Griffin-Lim resynthesis
- * (src/dsp), output goes through src/audio.
+ * This file parses the command line, picks the input (arguments, -f FILE,
+ * standard input, input files for batch synthesis, or `id|text` lines) and
+ * the output (a file, raw PCM on stdout, the speakers, or one file per input
+ * in --out-dir), runs the library, and turns every tts_status into a message
+ * and an exit code.  It is the only place (with tts_train.c) that exits.  It
+ * holds no signal processing or model code of its own: synthesis is libtts
+ * (include/tts.h), --phonemes is the text front end (src/text), --vocode is
+ * analysis and Griffin-Lim resynthesis (src/dsp), output goes through
+ * src/audio.
  *
- * Synthesis of text needs a trained voice; until the acoustic model lands,
- * find_voice() is the seam: it reports "no voice model found" and tts exits
- * with EXIT_VOICE.
+ * Threads: playback needs none of its own (the player's ring buffer lets the
+ * synthesizer run ahead of the sound card, so the first sentence plays while
+ * the next ones are computed).  Batch synthesis runs -j worker threads, each
+ * with its own synthesizer sharing the one loaded voice.
+ *
+ * Signals: SIGINT and SIGTERM set a flag and cancel every running
+ * synthesizer (tts_synth_cancel only sets a flag, so it is safe in a
+ * handler); the code that notices aborts what it was writing, so a partial
+ * output file never stays behind, and tts exits with 130.  While only the
+ * last queued audio is draining to the speakers, nothing is left to clean
+ * up and the handler ends the process at once.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cblas.h>
 
 #include "audio/audio.h"
 #include "dsp/dsp.h"
@@ -38,7 +54,7 @@
 #define TTS_DATADIR "/usr/local/share/tts"
 #endif
 
-/* Exit codes (listed in --help). */
+/* Exit codes (listed in --help and the man page). */
 enum {
     EXIT_OK = 0,
     EXIT_USAGE = 1,     /* bad flags or arguments */
@@ -50,26 +66,42 @@ enum {
     EXIT_INTERRUPTED = 130,
 };
 
+#define MAX_JOBS 64             /* -j limit */
+#define PLAY_PIECE 1024         /* samples per player write: how often Ctrl-C is checked */
+
 static const char *progname = "tts";
 static int quiet = 0, verbose = 0;
 static volatile sig_atomic_t interrupted = 0;
+static volatile sig_atomic_t draining = 0;   /* playback: only queued audio is left */
+/* the synthesizers a signal cancels; entries are set before n_active grows */
+static tts_synth *volatile active[MAX_JOBS];
+static volatile sig_atomic_t n_active = 0;
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
     (void)sig;
     interrupted = 1;
+    if (draining) _exit(EXIT_INTERRUPTED);
+    for (int i = 0; i < n_active; i++) tts_synth_cancel(active[i]);
 }
 
 static void usage(FILE *out)
 {
     fprintf(out,
 "Usage: %s [OPTIONS] [TEXT...]\n"
+"       %s [OPTIONS] --out-dir DIR FILE...\n"
+"       %s [OPTIONS] --lines --out-dir DIR [FILE...]\n"
 "Offline text-to-speech.  Speaks TEXT (or the text of -f FILE, or standard input)\n"
-"aloud, or writes it to a file with -o.\n"
+"aloud, or writes it to a file with -o; with --out-dir, turns each text FILE into\n"
+"DIR/NAME.wav (batch synthesis).\n"
 "\n"
 "Input:\n"
 "  TEXT...                 the text to speak; none or \"-\": read standard input\n"
 "  -f, --file FILE         read the text from FILE                    (default: none)\n"
+"      --lines             one utterance per line, \"ID|text\" (LJ Speech metadata;\n"
+"                          with a third field \"ID|text|normalized\" the last is\n"
+"                          used), from the FILEs or standard input; each line\n"
+"                          becomes DIR/ID.wav; needs --out-dir           (default: off)\n"
 "      --phonemes          print each sentence's normalized text and IPA, then exit\n"
 "      --vocode IN         resynthesize the audio file IN: log-mel analysis, then\n"
 "                          Griffin-Lim (a vocoder check; any sample rate, resampled)\n"
@@ -78,13 +110,20 @@ static void usage(FILE *out)
 "                          .flac, .ogg (Vorbis); \"-\" writes WAV to stdout\n"
 "      --output-raw        write raw signed 16-bit little-endian mono PCM at\n"
 "                          22050 Hz to stdout, sentence by sentence\n"
+"  -O, --out-dir DIR       batch: write one file per input FILE (or --lines line)\n"
+"                          into DIR, named after it; DIR is created  (default: none)\n"
+"      --format FMT        --out-dir file format: wav, flac or ogg  (default: wav)\n"
+"  -j, --jobs N            --out-dir: synthesize N files at a time, 1-%d\n"
+"                                                                    (default: 1)\n"
 "  -d, --device DEV        playback device: index or part of its name\n"
 "                                                          (default: system default)\n"
 "      --list-devices      list the playback devices, then exit\n"
 "Voice:\n"
 "  -m, --voice NAME|FILE   the voice: a name looked up in $TTS_VOICE_PATH, ./voices,\n"
-"                          the program's ../voices and " TTS_DATADIR "/voices,\n"
-"                          or a voice .json file     (default: $TTS_VOICE, else slt)\n"
+"                          the program's ../voices and ../share/tts/voices,\n"
+"                          " TTS_DATADIR "/voices, or a voice .json file\n"
+"                                                 (default: $TTS_VOICE, else slt)\n"
+"      --list-voices       list the voices found (name and file), then exit\n"
 "      --speed X           pace, 0.25-4, higher is faster     (default: the voice's, 1)\n"
 "      --volume X          loudness factor, 0-4                (default: the voice's, 1)\n"
 "      --sentence-silence S  seconds of silence after each sentence, 0-10\n"
@@ -93,21 +132,28 @@ static void usage(FILE *out)
 "      --gl-iters N        Griffin-Lim iterations, 1-1000    (default: the voice's, 32)\n"
 "      --power P           --vocode: magnitude sharpening, 1 = none (default: 1.2)\n"
 "General:\n"
-"  -v, --verbose           more detail on stderr (--vocode: spectral convergence, speed)\n"
-"  -q, --quiet             print nothing but errors\n"
+"  -v, --verbose           more detail on stderr: speed, sentences (--vocode:\n"
+"                          spectral convergence)                      (default: off)\n"
+"  -q, --quiet             print nothing but errors (no progress bar, no summary)\n"
 "  -h, --help              print this help, then exit\n"
 "  -V, --version           print the version, then exit\n"
 "\n"
+"Batch synthesis shows a progress bar on stderr when it is a terminal, prints a\n"
+"summary, and goes on after a file fails; a failed or interrupted file leaves no\n"
+"output behind.  Ctrl-C (or SIGTERM) stops playback at once and removes partial\n"
+"outputs; finished files are kept.\n"
+"\n"
 "Exit status:\n"
-"  0    success\n"
+"  0    success (batch: every file)\n"
 "  1    usage error (unknown flag, bad value, missing argument)\n"
 "  2    input error (unreadable or invalid text or input audio, phonemizer failure)\n"
 "  3    voice error (no voice model found, invalid model, the model failed)\n"
 "  4    output error (cannot write the output file or stream)\n"
 "  5    audio device error (no playback device, or built without playback)\n"
 "  6    internal error (out of memory, numeric failure, bug)\n"
-"  130  interrupted (Ctrl-C)\n",
-            progname);
+"  130  interrupted (Ctrl-C or SIGTERM)\n"
+"Batch synthesis exits with the status of the first input that failed.\n",
+            progname, progname, progname, MAX_JOBS);
 }
 
 static void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -146,6 +192,13 @@ static int exit_code(tts_status st, int stage_code)
     }
 }
 
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 /* ---- text input ---- */
 
 static char *read_stream(FILE *fp)
@@ -168,7 +221,36 @@ static char *read_stream(FILE *fp)
     return s;
 }
 
-/* ---- output: a file, raw stdout, or the speakers ---- */
+/* The whole of path ("-": standard input) as a string, or NULL with a
+ * message in err. */
+static char *read_text_file(const char *path, char *err, size_t errlen)
+{
+    int std = strcmp(path, "-") == 0;
+    FILE *fp = std ? stdin : fopen(path, "rb");
+    if (!fp) {
+        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (!std && fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(fp);
+        snprintf(err, errlen, "cannot read '%s': it is a directory", path);
+        return NULL;
+    }
+    char *text = read_stream(fp);
+    int e = errno;
+    if (!std) fclose(fp);
+    if (!text) snprintf(err, errlen, "cannot read '%s': %s", std ? "standard input" : path, strerror(e));
+    return text;
+}
+
+static int blank(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+    return *s == 0;
+}
+
+/* ---- output of one text: a file, raw stdout, or the speakers ---- */
 
 typedef struct sink {
     audio_writer *file;
@@ -187,22 +269,18 @@ static tts_status sink_open(sink *s, const char *out_path, int raw, const char *
     return audio_player_open(device, rate, &s->player);
 }
 
-/* One sentence (or one whole resynthesized file). */
+/* One sentence (or one whole resynthesized file).  The player is fed in
+ * small pieces: it blocks while its ring buffer is full, and Ctrl-C is
+ * noticed between pieces. */
 static tts_status sink_write(sink *s, const float *pcm, size_t n)
 {
     if (s->raw) return audio_write_raw(STDOUT_FILENO, pcm, n);
     if (s->file) return audio_writer_write(s->file, pcm, n);
-    return audio_player_write(s->player, pcm, n);
-}
-
-static tts_status sink_close(sink *s)
-{
-    tts_status st = TTS_OK;
-    if (s->file) st = audio_writer_close(s->file);
-    if (s->player) st = audio_player_close(s->player);
-    s->file = NULL;
-    s->player = NULL;
-    return st;
+    for (size_t i = 0; i < n && !interrupted; i += PLAY_PIECE) {
+        tts_status st = audio_player_write(s->player, pcm + i, n - i < PLAY_PIECE ? n - i : PLAY_PIECE);
+        if (st != TTS_OK) return st;
+    }
+    return TTS_OK;
 }
 
 static void sink_abort(sink *s)
@@ -211,6 +289,26 @@ static void sink_abort(sink *s)
     audio_player_abort(s->player);
     s->file = NULL;
     s->player = NULL;
+}
+
+/* Finish: rename the file, or play out what is queued (a signal now ends
+ * the process at once: there is nothing to clean up). */
+static tts_status sink_close(sink *s)
+{
+    tts_status st = TTS_OK;
+    if (s->file) st = audio_writer_close(s->file);
+    if (s->player) {
+        draining = 1;
+        if (interrupted) {
+            audio_player_abort(s->player);
+        } else {
+            st = audio_player_close(s->player);
+        }
+        draining = 0;
+    }
+    s->file = NULL;
+    s->player = NULL;
+    return st;
 }
 
 /* ---- --phonemes ---- */
@@ -246,13 +344,6 @@ static int run_phonemes(const char *text)
 }
 
 /* ---- --vocode ---- */
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int run_vocode(const char *in_path, const char *out_path, int raw, const char *device,
                       int gl_iters, float power)
@@ -338,15 +429,17 @@ done:
     return code;
 }
 
-/* ---- text to speech ---- */
+
+/* ---- voices ---- */
 
 /* Voices are looked up in $TTS_VOICE_PATH, ./voices and the installed data
- * folder (see tts_voice_load); the folder next to the program
- * (build/tts -> voices/) is added to $TTS_VOICE_PATH so a fresh build
- * finds the bundled voice from any working directory. */
-static void add_program_voice_dir(void)
+ * folder (see tts_voice_load).  The folders next to the program are added to
+ * $TTS_VOICE_PATH, so a fresh build (build/tts -> voices/) and an
+ * installation moved to another prefix (bin/tts -> share/tts/voices) find
+ * their voices from any working directory. */
+static void add_program_voice_dirs(void)
 {
-    char exe[4096];
+    char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) return;
     exe[n] = 0;
@@ -354,71 +447,562 @@ static void add_program_voice_dir(void)
     if (!slash) return;
     *slash = 0;
     const char *old = getenv("TTS_VOICE_PATH");
-    char path[9000];
-    snprintf(path, sizeof path, "%s%s%s/../voices", old && *old ? old : "", old && *old ? ":" : "", exe);
+    size_t len = (old ? strlen(old) : 0) + 2 * strlen(exe) + 64;
+    char *path = malloc(len);
+    if (!path) return;
+    snprintf(path, len, "%s%s%s/../voices:%s/../share/tts/voices", old && *old ? old : "",
+             old && *old ? ":" : "", exe, exe);
     setenv("TTS_VOICE_PATH", path, 1);
+    free(path);
 }
 
-static int run_speak(const char *text, const char *voice_name, const char *out_path, int raw,
-                     const char *device, const tts_options *user_opts, int have_opts[4])
+typedef struct voice_seen {
+    char **paths;
+    size_t n;
+} voice_seen;
+
+static void print_voice(const char *name, const char *path, void *user)
+{
+    voice_seen *seen = user;
+    char *real = realpath(path, NULL);
+    const char *key = real ? real : path;
+    for (size_t i = 0; i < seen->n; i++)
+        if (strcmp(seen->paths[i], key) == 0) { free(real); return; }  /* one folder, two routes */
+    char **p = realloc(seen->paths, (seen->n + 1) * sizeof *p);
+    char *copy = strdup(key);
+    free(real);
+    if (!p || !copy) { free(copy); if (p) seen->paths = p; return; }
+    seen->paths = p;
+    seen->paths[seen->n++] = copy;
+    printf("%-16s %s\n", name, copy);
+}
+
+static int run_list_voices(void)
+{
+    voice_seen seen = {0};
+    tts_voice_list(print_voice, &seen);
+    for (size_t i = 0; i < seen.n; i++) free(seen.paths[i]);
+    free(seen.paths);
+    if (fflush(stdout) != 0) return EXIT_OUTPUT;
+    if (seen.n == 0) {
+        fprintf(stderr, "%s: no voices found (looked in $TTS_VOICE_PATH, ./voices, %s/voices)\n",
+                progname, TTS_DATADIR);
+        return EXIT_VOICE;
+    }
+    return EXIT_OK;
+}
+
+/* The options the user gave (have[i]) over the voice's defaults. */
+typedef struct user_opts {
+    tts_options o;
+    int have_speed, have_volume, have_silence, have_gl;
+} user_opts;
+
+static int load_voice(const char *name, const user_opts *u, tts_voice **voice, tts_options *o)
 {
     const char *env = getenv("TTS_VOICE");
-    if (!voice_name || !*voice_name) voice_name = env && *env ? env : "slt";
-    tts_voice *voice = NULL;
-    tts_status st = tts_voice_load(voice_name, &voice);
+    if (!name || !*name) name = env && *env ? env : "slt";
+    tts_status st = tts_voice_load(name, voice);
     if (st != TTS_OK)
         return fail(exit_code(st, EXIT_VOICE), st, "cannot load the voice", tts_last_error());
+    tts_options_default(*voice, o);
+    if (u->have_speed) o->speed = u->o.speed;
+    if (u->have_volume) o->volume = u->o.volume;
+    if (u->have_silence) o->sentence_silence = u->o.sentence_silence;
+    if (u->have_gl) o->gl_iters = u->o.gl_iters;
+    if (verbose) fprintf(stderr, "%s: voice %s\n", progname, tts_voice_name(*voice));
+    return EXIT_OK;
+}
+
+/* ---- one text: to a file, raw stdout or the speakers ---- */
+
+static int run_speak(const char *text, const char *voice_name, const char *out_path, int raw,
+                     const char *device, const user_opts *u)
+{
+    tts_voice *voice = NULL;
     tts_options o;
-    tts_options_default(voice, &o);
-    if (have_opts[0]) o.speed = user_opts->speed;
-    if (have_opts[1]) o.volume = user_opts->volume;
-    if (have_opts[2]) o.sentence_silence = user_opts->sentence_silence;
-    if (have_opts[3]) o.gl_iters = user_opts->gl_iters;
+    int code = load_voice(voice_name, u, &voice, &o);
+    if (code != EXIT_OK) return code;
     tts_synth *syn = NULL;
     sink out = {0};
-    int code = EXIT_OK;
-    st = tts_synth_create(voice, &o, &syn);
+    tts_status st = tts_synth_create(voice, &o, &syn);
     if (st != TTS_OK) { code = fail(exit_code(st, EXIT_VOICE), st, "synthesizer", tts_last_error()); goto done; }
+    active[0] = syn;
+    n_active = 1;
     st = tts_synth_start(syn, text);
     if (st != TTS_OK) { code = fail(exit_code(st, EXIT_INPUT), st, "text", tts_last_error()); goto done; }
+    /* the output opens before any work: a bad path or no device fails at once */
     st = sink_open(&out, out_path, raw, device, tts_voice_sample_rate(voice));
     if (st != TTS_OK) {
         code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "playback", audio_last_error());
+        if (code == EXIT_DEVICE)
+            fprintf(stderr, "%s: cannot play aloud: write a file with -o FILE, or raw PCM with --output-raw\n",
+                    progname);
         goto done;
     }
+    double t0 = now_seconds(), t_first = 0, audio_s = 0;
+    size_t n_sent = 0;
     tts_chunk ch;
     while (!interrupted) {
         st = tts_synth_next(syn, &ch);
+        if (st == TTS_ERR_CANCELLED) break;
         if (st != TTS_OK) {
             fprintf(stderr, "%s: a sentence failed: %s (%s)\n", progname, tts_status_message(st), tts_last_error());
             code = exit_code(st, EXIT_VOICE);
             continue;
         }
         if (ch.done) break;
+        if (n_sent++ == 0) t_first = now_seconds() - t0;
         if (ch.warning != TTS_OK)
             fprintf(stderr, "%s: sentence %zu: %s; it was synthesized in pieces: \"%.60s\"\n", progname,
                     ch.sentence + 1, tts_status_message(ch.warning), ch.text);
+        if (verbose) fprintf(stderr, "%s: [%zu] %s\n", progname, ch.sentence + 1, ch.text);
+        audio_s += (double)ch.n_samples / ch.sample_rate;
         st = sink_write(&out, ch.samples, ch.n_samples);
         if (st != TTS_OK) {
             code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
             goto done;
         }
     }
+    double t_synth = now_seconds() - t0;
     if (interrupted) { code = EXIT_INTERRUPTED; goto done; }
+    if (code != EXIT_OK) goto done;  /* a sentence failed: no partial file */
     st = sink_close(&out);
     if (st != TTS_OK) {
         code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
         goto done;
     }
-    if (out_path && strcmp(out_path, "-") != 0 && code == EXIT_OK) info("%s: wrote %s\n", progname, out_path);
+    if (interrupted) { code = EXIT_INTERRUPTED; goto done; }
+    if (verbose && audio_s > 0)
+        fprintf(stderr, "%s: %zu sentences, %.2f s of audio; first audio after %.3f s; "
+                "synthesis %.3f s (real-time factor %.4f)\n", progname, n_sent, audio_s, t_first,
+                t_synth, t_synth / audio_s);
+    if (out_path && strcmp(out_path, "-") != 0) info("%s: wrote %s\n", progname, out_path);
 done:
+    n_active = 0;
     if (code != EXIT_OK) sink_abort(&out);
     tts_synth_free(syn);
     tts_voice_free(voice);
     return code;
 }
 
+/* ---- batch: many inputs, one output file each, -j at a time ---- */
+
+typedef struct job {
+    char *label;      /* the input file, or "FILE:LINE" for --lines */
+    const char *in_path; /* the text file, or NULL when text is given */
+    char *text;       /* --lines: the line's text */
+    char *out_path;
+    int code;         /* exit code of this job; -1 = not run */
+    double seconds;   /* audio written */
+} job;
+
+typedef struct batch {
+    job *jobs;
+    size_t n;
+    atomic_size_t next;
+    const tts_voice *voice;
+    pthread_mutex_t lock;  /* stderr, counters */
+    size_t done, failed;
+    double audio_s, t0, last_draw;
+    int bar;               /* draw a progress bar */
+} batch;
+
+typedef struct worker {
+    batch *b;
+    tts_synth *syn;
+} worker;
+
+/* The progress bar (lock held): "[#####.....] 12/40 files  45.2 s audio  1 failed". */
+static void draw_bar(batch *b, int force)
+{
+    if (!b->bar) return;
+    double t = now_seconds();
+    if (!force && t - b->last_draw < 0.1) return;
+    b->last_draw = t;
+    int width = 30, fill = b->n ? (int)(width * b->done / b->n) : width;
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = 0;
+    fprintf(stderr, "\r\033[K[%s] %zu/%zu files  %.1f s audio  %.1f s", bar, b->done, b->n,
+            b->audio_s, t - b->t0);
+    if (b->failed) fprintf(stderr, "  %zu failed", b->failed);
+    fflush(stderr);
+}
+
+static void job_message(batch *b, job *j, const char *msg)
+{
+    pthread_mutex_lock(&b->lock);
+    if (b->bar) fputs("\r\033[K", stderr);
+    fprintf(stderr, "%s: %s: %s\n", progname, j->label, msg);
+    draw_bar(b, 1);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Synthesize one job into its file; returns the exit code. */
+static int run_job(batch *b, tts_synth *syn, job *j)
+{
+    char err[1200];
+    char *owned = NULL;
+    const char *text = j->text;
+    if (!text) {
+        text = owned = read_text_file(j->in_path, err, sizeof err);
+        if (!text) { job_message(b, j, err); return EXIT_INPUT; }
+    }
+    tts_status st = tts_synth_start(syn, text);
+    free(owned);
+    if (st != TTS_OK) {
+        job_message(b, j, tts_last_error()[0] ? tts_last_error() : tts_status_message(st));
+        return exit_code(st, EXIT_INPUT);
+    }
+    audio_writer *w = NULL;
+    st = audio_writer_open(j->out_path, tts_voice_sample_rate(b->voice), &w);
+    if (st != TTS_OK) {
+        job_message(b, j, audio_last_error()[0] ? audio_last_error() : tts_status_message(st));
+        return exit_code(st, EXIT_OUTPUT);
+    }
+    tts_chunk ch;
+    int code = EXIT_OK;
+    double secs = 0;
+    for (;;) {
+        if (interrupted) { code = EXIT_INTERRUPTED; break; }
+        st = tts_synth_next(syn, &ch);
+        if (st != TTS_OK) {
+            code = exit_code(st, EXIT_VOICE);
+            if (st != TTS_ERR_CANCELLED) {
+                snprintf(err, sizeof err, "sentence %zu failed: %s", ch.sentence + 1, tts_last_error());
+                job_message(b, j, err);
+            }
+            break;
+        }
+        if (ch.done) break;
+        if (ch.warning != TTS_OK) {
+            snprintf(err, sizeof err, "sentence %zu: %s; synthesized in pieces: \"%.60s\"", ch.sentence + 1,
+                     tts_status_message(ch.warning), ch.text);
+            job_message(b, j, err);
+        }
+        st = audio_writer_write(w, ch.samples, ch.n_samples);
+        if (st != TTS_OK) {
+            job_message(b, j, audio_last_error()[0] ? audio_last_error() : tts_status_message(st));
+            code = exit_code(st, EXIT_OUTPUT);
+            break;
+        }
+        double s = (double)ch.n_samples / ch.sample_rate;
+        secs += s;
+        pthread_mutex_lock(&b->lock);
+        b->audio_s += s;
+        draw_bar(b, 0);
+        pthread_mutex_unlock(&b->lock);
+    }
+    if (code != EXIT_OK) {
+        audio_writer_abort(w);  /* removes the temporary file: no partial output */
+        pthread_mutex_lock(&b->lock);
+        b->audio_s -= secs;
+        pthread_mutex_unlock(&b->lock);
+        return code;
+    }
+    st = audio_writer_close(w);
+    if (st != TTS_OK) {
+        job_message(b, j, audio_last_error()[0] ? audio_last_error() : tts_status_message(st));
+        pthread_mutex_lock(&b->lock);
+        b->audio_s -= secs;
+        pthread_mutex_unlock(&b->lock);
+        return exit_code(st, EXIT_OUTPUT);
+    }
+    j->seconds = secs;
+    if (verbose) {
+        snprintf(err, sizeof err, "wrote %s (%.2f s)", j->out_path, secs);
+        job_message(b, j, err);
+    }
+    return EXIT_OK;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    batch *b = w->b;
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->n || interrupted) break;
+        job *j = &b->jobs[i];
+        if (j->code > 0) {  /* refused before the run (duplicate output name) */
+            pthread_mutex_lock(&b->lock);
+            b->done++;
+            b->failed++;
+            pthread_mutex_unlock(&b->lock);
+            continue;
+        }
+        int code = run_job(b, w->syn, j);
+        j->code = code;
+        pthread_mutex_lock(&b->lock);
+        if (code != EXIT_INTERRUPTED) {
+            b->done++;
+            if (code != EXIT_OK) b->failed++;
+        }
+        draw_bar(b, 1);
+        pthread_mutex_unlock(&b->lock);
+    }
+    return NULL;
+}
+
+/* "dir/story.txt" -> "story" (the last extension dropped). */
+static char *stem_of(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    return strndup(base, n);
+}
+
+static int cmp_out(const void *a, const void *b)
+{
+    const job *x = *(const job *const *)a, *y = *(const job *const *)b;
+    int c = strcmp(x->out_path, y->out_path);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+/* A line "ID|text" or "ID|text|normalized" -> a job; NULL text on a bad line. */
+static int parse_line(char *line, const char *file, size_t lineno, const char *out_dir,
+                      const char *ext, job *j)
+{
+    char label[1200];
+    snprintf(label, sizeof label, "%s:%zu", file, lineno);
+    j->label = strdup(label);
+    j->code = -1;
+    char *bar = strchr(line, '|');
+    const char *why = NULL;
+    if (!bar) {
+        why = "no '|' (want ID|text)";
+    } else {
+        *bar = 0;
+        const char *id = line;
+        char *t = bar + 1, *t2 = strchr(t, '|');
+        if (t2) {
+            *t2++ = 0;
+            if (!blank(t2)) t = t2;  /* the normalized text when there is one */
+        }
+        if (!*id || strchr(id, '/') || id[0] == '.' || strlen(id) > 200)
+            why = "the ID must be a plain file name (no '/', not starting with '.')";
+        else if (blank(t))
+            why = "no text after the ID";
+        if (!why) {
+            size_t n = strlen(out_dir) + strlen(id) + strlen(ext) + 3;
+            j->out_path = malloc(n);
+            j->text = strdup(t);
+            if (j->out_path) snprintf(j->out_path, n, "%s/%s.%s", out_dir, id, ext);
+            snprintf(label, sizeof label, "%s:%zu (%s)", file, lineno, id);
+            free(j->label);
+            j->label = strdup(label);
+        }
+    }
+    if (why) {
+        fprintf(stderr, "%s: %s: %s\n", progname, label, why);
+        j->code = EXIT_INPUT;
+        return -1;
+    }
+    return 0;
+}
+
+/* Jobs from the lines of each file (NULL: standard input). */
+static int lines_jobs(char **files, int n_files, const char *out_dir, const char *ext, job **out, size_t *n_out)
+{
+    job *jobs = NULL;
+    size_t n = 0, cap = 0;
+    int code = EXIT_OK;
+    for (int f = 0; f < (n_files ? n_files : 1); f++) {
+        const char *path = n_files ? files[f] : "-";
+        char err[1200];
+        char *all = read_text_file(path, err, sizeof err);
+        if (!all) {
+            fprintf(stderr, "%s: %s\n", progname, err);
+            if (code == EXIT_OK) code = EXIT_INPUT;
+            continue;
+        }
+        size_t lineno = 0;
+        for (char *line = all, *next; line; line = next) {
+            next = strchr(line, '\n');
+            if (next) *next++ = 0;
+            lineno++;
+            size_t len = strlen(line);
+            if (len && line[len - 1] == '\r') line[--len] = 0;
+            if (blank(line)) continue;
+            if (n == cap) {
+                job *p = realloc(jobs, (cap = cap ? 2 * cap : 64) * sizeof *p);
+                if (!p) { free(all); *out = jobs; *n_out = n; return EXIT_INTERNAL; }
+                jobs = p;
+            }
+            job *j = &jobs[n++];
+            memset(j, 0, sizeof *j);
+            if (parse_line(line, strcmp(path, "-") ? path : "stdin", lineno, out_dir, ext, j) &&
+                code == EXIT_OK)
+                code = EXIT_INPUT;
+        }
+        free(all);
+    }
+    *out = jobs;
+    *n_out = n;
+    return code;
+}
+
+static int run_batch(char **inputs, int n_inputs, int lines, const char *out_dir, const char *format,
+                     int n_threads, const char *voice_name, const user_opts *u)
+{
+    /* the output folder */
+    struct stat sb;
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "%s: cannot create the output folder '%s': %s\n", progname, out_dir, strerror(errno));
+        return EXIT_OUTPUT;
+    }
+    if (stat(out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "%s: '%s' is not a folder\n", progname, out_dir);
+        return EXIT_OUTPUT;
+    }
+    /* the jobs */
+    batch b = {0};
+    int first_code = EXIT_OK;  /* of inputs refused before the run */
+    if (lines) {
+        first_code = lines_jobs(inputs, n_inputs, out_dir, format, &b.jobs, &b.n);
+    } else {
+        b.jobs = calloc((size_t)n_inputs, sizeof *b.jobs);
+        if (!b.jobs) return fail(EXIT_INTERNAL, TTS_ERR_NOMEM, "batch", NULL);
+        for (int i = 0; i < n_inputs; i++) {
+            job *j = &b.jobs[b.n++];
+            char *stem = stem_of(inputs[i]);
+            size_t len = strlen(out_dir) + (stem ? strlen(stem) : 0) + strlen(format) + 3;
+            j->label = strdup(inputs[i]);
+            j->in_path = inputs[i];
+            j->out_path = malloc(len);
+            j->code = -1;
+            if (stem && j->out_path) snprintf(j->out_path, len, "%s/%s.%s", out_dir, stem, format);
+            free(stem);
+            if (!*inputs[i] || !strcmp(inputs[i], "-")) {
+                fprintf(stderr, "%s: batch input must be a file name, not '%s'\n", progname, inputs[i]);
+                j->code = EXIT_USAGE;
+            }
+        }
+    }
+    int code = EXIT_OK;
+    for (size_t i = 0; i < b.n; i++)
+        if (b.jobs[i].code < 0 && (!b.jobs[i].label || !b.jobs[i].out_path)) {
+            code = fail(EXIT_INTERNAL, TTS_ERR_NOMEM, "batch", NULL);
+            goto free_jobs;
+        }
+    /* two inputs, one output name: the later ones fail rather than overwrite */
+    job **order = malloc((b.n ? b.n : 1) * sizeof *order);
+    if (!order) { code = fail(EXIT_INTERNAL, TTS_ERR_NOMEM, "batch", NULL); goto free_jobs; }
+    size_t n_named = 0;
+    for (size_t i = 0; i < b.n; i++) if (b.jobs[i].code < 0) order[n_named++] = &b.jobs[i];
+    qsort(order, n_named, sizeof *order, cmp_out);
+    for (size_t i = 1; i < n_named; i++)
+        if (strcmp(order[i]->out_path, order[i - 1]->out_path) == 0) {
+            fprintf(stderr, "%s: %s: same output name as %s (%s): skipped\n", progname, order[i]->label,
+                    order[i - 1]->label, order[i]->out_path);
+            order[i]->code = EXIT_INPUT;
+        }
+    free(order);
+    if (b.n == 0) {
+        fprintf(stderr, "%s: no input to synthesize\n", progname);
+        code = first_code != EXIT_OK ? first_code : EXIT_INPUT;
+        goto free_jobs;
+    }
+
+    /* the voice and one synthesizer per thread */
+    tts_voice *voice = NULL;
+    tts_options o;
+    code = load_voice(voice_name, u, &voice, &o);
+    if (code != EXIT_OK) goto free_jobs;
+    b.voice = voice;
+    if ((size_t)n_threads > b.n) n_threads = (int)b.n;
+    if (n_threads > 1) openblas_set_num_threads(1);  /* parallel over files, not inside products */
+    worker w[MAX_JOBS];
+    pthread_t tid[MAX_JOBS];
+    int started = 0;
+    for (int i = 0; i < n_threads; i++) w[i] = (worker){&b, NULL};
+    for (int i = 0; i < n_threads; i++) {
+        tts_status st = tts_synth_create(voice, &o, &w[i].syn);
+        if (st != TTS_OK) {
+            code = fail(exit_code(st, EXIT_VOICE), st, "synthesizer", tts_last_error());
+            goto free_synths;
+        }
+        active[i] = w[i].syn;
+        n_active = i + 1;
+    }
+    pthread_mutex_init(&b.lock, NULL);
+    b.bar = !quiet && isatty(STDERR_FILENO);
+    b.t0 = now_seconds();
+    for (started = 0; started < n_threads; started++)
+        if (pthread_create(&tid[started], NULL, worker_main, &w[started]) != 0) break;
+    if (started == 0) worker_main(&w[0]);
+    for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
+    double wall = now_seconds() - b.t0;
+    n_active = 0;
+    if (b.bar) fputs("\r\033[K", stderr);
+    pthread_mutex_destroy(&b.lock);
+
+    /* the summary and the exit code */
+    size_t ok = 0, failed = 0, not_done = 0;
+    for (size_t i = 0; i < b.n; i++) {
+        int c = b.jobs[i].code;
+        if (c == EXIT_OK) ok++;
+        else if (c < 0 || c == EXIT_INTERRUPTED) not_done++;
+        else failed++;
+        if (code == EXIT_OK && c > 0 && c != EXIT_INTERRUPTED) code = c;
+    }
+    if (code == EXIT_OK) code = first_code;
+    if (!quiet) {
+        fprintf(stderr, "%s: %zu of %zu %s written to %s", progname, ok, b.n, lines ? "lines" : "files",
+                out_dir);
+        if (failed) fprintf(stderr, ", %zu failed", failed);
+        if (not_done) fprintf(stderr, ", %zu not finished (interrupted)", not_done);
+        fprintf(stderr, "; %.1f s of audio in %.1f s", b.audio_s, wall);
+        if (b.audio_s > 0)
+            fprintf(stderr, " (real-time factor %.3f, %d thread%s)", wall / b.audio_s, n_threads,
+                    n_threads > 1 ? "s" : "");
+        fputc('\n', stderr);
+    }
+free_synths:
+    n_active = 0;
+    for (int i = 0; i < n_threads; i++) tts_synth_free(w[i].syn);
+    tts_voice_free(voice);
+free_jobs:
+    for (size_t i = 0; i < b.n; i++) {
+        free(b.jobs[i].label);
+        free(b.jobs[i].text);
+        free(b.jobs[i].out_path);
+    }
+    free(b.jobs);
+    return interrupted ? EXIT_INTERRUPTED : code;
+}
+
 /* ---- main ---- */
+
+static int parse_float(const char *flag, const char *arg, float lo, float hi, float *out)
+{
+    char *end;
+    float v = strtof(arg, &end);
+    if (*end || end == arg || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "%s: %s wants a number from %g to %g, not '%s'\n", progname, flag, (double)lo,
+                (double)hi, arg);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_int(const char *flag, const char *arg, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || *end || end == arg || v < lo || v > hi) {
+        fprintf(stderr, "%s: %s wants a whole number from %ld to %ld, not '%s'\n", progname, flag, lo,
+                hi, arg);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -427,23 +1011,30 @@ int main(int argc, char **argv)
     const char *text_file = NULL;   /* -f */
     const char *vocode_in = NULL;   /* --vocode */
     const char *device = NULL;      /* --device: system default */
-    const char *voice = NULL;       /* --voice: $TTS_VOICE, then the search path */
-    int raw = 0, phonemes = 0, list_devices = 0;
-    int gl_iters = 32;              /* Griffin-Lim iterations */
-    float power = 1.2f;             /* magnitude sharpening */
-    tts_options user = {0};         /* --speed, --volume, --sentence-silence, --gl-iters:
+    const char *voice = NULL;       /* --voice: $TTS_VOICE, then slt */
+    const char *out_dir = NULL;     /* --out-dir: none = one text, one output */
+    const char *format = NULL;      /* --format: wav */
+    int raw = 0, phonemes = 0, list_devices = 0, list_voices = 0, lines = 0;
+    int jobs = 1;                   /* -j */
+    int gl_iters = 32;              /* Griffin-Lim iterations (--vocode) */
+    float power = 1.2f;             /* magnitude sharpening (--vocode) */
+    user_opts user = {0};           /* --speed, --volume, --sentence-silence, --gl-iters:
                                        the voice's defaults unless given */
-    int have_opts[4] = {0};
 
     enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_POWER, OPT_SPEED,
-           OPT_VOLUME, OPT_SILENCE };
+           OPT_VOLUME, OPT_SILENCE, OPT_LIST_VOICES, OPT_LINES, OPT_FORMAT };
     static const struct option longopts[] = {
         {"file", required_argument, 0, 'f'},
+        {"lines", no_argument, 0, OPT_LINES},
         {"output", required_argument, 0, 'o'},
         {"output-raw", no_argument, 0, OPT_RAW},
+        {"out-dir", required_argument, 0, 'O'},
+        {"format", required_argument, 0, OPT_FORMAT},
+        {"jobs", required_argument, 0, 'j'},
         {"device", required_argument, 0, 'd'},
         {"list-devices", no_argument, 0, OPT_LIST},
         {"voice", required_argument, 0, 'm'},
+        {"list-voices", no_argument, 0, OPT_LIST_VOICES},
         {"phonemes", no_argument, 0, OPT_PHONEMES},
         {"vocode", required_argument, 0, OPT_VOCODE},
         {"gl-iters", required_argument, 0, OPT_GL},
@@ -458,58 +1049,52 @@ int main(int argc, char **argv)
         {0, 0, 0, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "f:o:d:m:vqhV", longopts, NULL)) != -1) {
-        char *end;
+    while ((c = getopt_long(argc, argv, "f:o:O:j:d:m:vqhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': text_file = optarg; break;
         case 'o': out_path = optarg; break;
+        case 'O': out_dir = optarg; break;
         case 'd': device = optarg; break;
         case 'm': voice = optarg; break;
         case 'v': verbose = 1; break;
         case 'q': quiet = 1; break;
         case OPT_RAW: raw = 1; break;
         case OPT_LIST: list_devices = 1; break;
+        case OPT_LIST_VOICES: list_voices = 1; break;
+        case OPT_LINES: lines = 1; break;
         case OPT_PHONEMES: phonemes = 1; break;
         case OPT_VOCODE: vocode_in = optarg; break;
-        case OPT_GL: {
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || v < 1 || v > 1000) {
-                fprintf(stderr, "%s: --gl-iters wants a whole number from 1 to 1000, not '%s'\n",
-                        progname, optarg);
+        case OPT_FORMAT:
+            if (strcmp(optarg, "wav") && strcmp(optarg, "flac") && strcmp(optarg, "ogg")) {
+                fprintf(stderr, "%s: --format wants wav, flac or ogg, not '%s'\n", progname, optarg);
                 return EXIT_USAGE;
             }
-            gl_iters = (int)v;
-            user.gl_iters = (int)v;
-            have_opts[3] = 1;
+            format = optarg;
             break;
-        }
+        case 'j':
+            if (parse_int("--jobs", optarg, 1, MAX_JOBS, &jobs)) return EXIT_USAGE;
+            break;
+        case OPT_GL:
+            if (parse_int("--gl-iters", optarg, 1, 1000, &gl_iters)) return EXIT_USAGE;
+            user.o.gl_iters = gl_iters;
+            user.have_gl = 1;
+            break;
         case OPT_SPEED:
+            if (parse_float("--speed", optarg, 0.25f, 4.0f, &user.o.speed)) return EXIT_USAGE;
+            user.have_speed = 1;
+            break;
         case OPT_VOLUME:
-        case OPT_SILENCE: {
-            float v = strtof(optarg, &end);
-            float lo = c == OPT_SPEED ? 0.25f : 0.0f, hi = c == OPT_SPEED ? 4.0f : c == OPT_VOLUME ? 4.0f : 10.0f;
-            const char *nm = c == OPT_SPEED ? "--speed" : c == OPT_VOLUME ? "--volume" : "--sentence-silence";
-            if (*end || end == optarg || !(v >= lo && v <= hi)) {
-                fprintf(stderr, "%s: %s wants a number from %g to %g, not '%s'\n", progname, nm,
-                        (double)lo, (double)hi, optarg);
-                return EXIT_USAGE;
-            }
-            if (c == OPT_SPEED) { user.speed = v; have_opts[0] = 1; }
-            if (c == OPT_VOLUME) { user.volume = v; have_opts[1] = 1; }
-            if (c == OPT_SILENCE) { user.sentence_silence = v; have_opts[2] = 1; }
+            if (parse_float("--volume", optarg, 0.0f, 4.0f, &user.o.volume)) return EXIT_USAGE;
+            user.have_volume = 1;
             break;
-        }
-        case OPT_POWER: {
-            float v = strtof(optarg, &end);
-            if (*end || end == optarg || !(v >= 0.5f && v <= 3.0f)) {
-                fprintf(stderr, "%s: --power wants a number from 0.5 to 3, not '%s'\n", progname,
-                        optarg);
+        case OPT_SILENCE:
+            if (parse_float("--sentence-silence", optarg, 0.0f, 10.0f, &user.o.sentence_silence))
                 return EXIT_USAGE;
-            }
-            power = v;
+            user.have_silence = 1;
             break;
-        }
+        case OPT_POWER:
+            if (parse_float("--power", optarg, 0.5f, 3.0f, &power)) return EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V': printf("tts %s\n", TTS_VERSION); return EXIT_OK;
         default:
@@ -519,28 +1104,29 @@ int main(int argc, char **argv)
     }
 
     /* validate */
-    if (raw && out_path) {
-        fprintf(stderr, "%s: --output-raw and -o cannot be used together\n", progname);
-        return EXIT_USAGE;
-    }
-    if (vocode_in && phonemes) {
-        fprintf(stderr, "%s: --vocode and --phonemes cannot be used together\n", progname);
-        return EXIT_USAGE;
-    }
-    if (vocode_in && (optind < argc || text_file)) {
-        fprintf(stderr, "%s: --vocode takes no text\n", progname);
-        return EXIT_USAGE;
-    }
-    if (text_file && optind < argc) {
-        fprintf(stderr, "%s: give the text either as arguments or with -f, not both\n", progname);
+    const char *conflict = NULL;
+    if (raw && out_path) conflict = "--output-raw and -o cannot be used together";
+    else if (vocode_in && phonemes) conflict = "--vocode and --phonemes cannot be used together";
+    else if (vocode_in && (optind < argc || text_file)) conflict = "--vocode takes no text";
+    else if (text_file && optind < argc && !out_dir) conflict = "give the text either as arguments or with -f, not both";
+    else if (out_dir && (out_path || raw)) conflict = "--out-dir writes one file per input: not with -o or --output-raw";
+    else if (out_dir && (phonemes || vocode_in)) conflict = "--out-dir is for synthesis, not --phonemes or --vocode";
+    else if (lines && !out_dir) conflict = "--lines writes OUTDIR/ID.wav: give --out-dir";
+    else if (format && !out_dir) conflict = "--format is for --out-dir; -o takes the format from its extension";
+    else if (jobs > 1 && !out_dir) conflict = "-j is for batch synthesis with --out-dir";
+    else if (out_dir && !lines && optind == argc && !text_file)
+        conflict = "--out-dir wants input files (or --lines for ID|text lines)";
+    if (conflict) {
+        fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", progname, conflict, progname);
         return EXIT_USAGE;
     }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
+    sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error (EPIPE), not a silent death */
 
     /* run */
@@ -549,7 +1135,28 @@ int main(int argc, char **argv)
         if (st != TTS_OK) return fail(exit_code(st, EXIT_DEVICE), st, "devices", audio_last_error());
         return EXIT_OK;
     }
+    add_program_voice_dirs();
+    if (list_voices) return run_list_voices();
     if (vocode_in) return run_vocode(vocode_in, out_path, raw, device, gl_iters, power);
+
+    if (out_dir) {
+        /* batch: the FILE arguments (and -f FILE) are inputs */
+        int n_in = argc - optind + (text_file ? 1 : 0);
+        char **in = malloc(((size_t)n_in + 1) * sizeof *in);
+        if (!in) return fail(EXIT_INTERNAL, TTS_ERR_NOMEM, "batch", NULL);
+        int k = 0;
+        if (text_file) in[k++] = (char *)text_file;
+        for (int i = optind; i < argc; i++) in[k++] = argv[i];
+        if (lines && k == 1 && !strcmp(in[0], "-")) k = 0;
+        if (lines && k == 0 && isatty(STDIN_FILENO)) {
+            free(in);
+            fprintf(stderr, "%s: --lines: no input files and standard input is a terminal\n", progname);
+            return EXIT_USAGE;
+        }
+        int code = run_batch(in, k, lines, out_dir, format ? format : "wav", jobs, voice, &user);
+        free(in);
+        return interrupted ? EXIT_INTERRUPTED : code;
+    }
 
     /* the text: arguments, -f FILE, or standard input */
     char *text = NULL;
@@ -559,16 +1166,11 @@ int main(int argc, char **argv)
                     progname, progname);
             return EXIT_USAGE;
         }
-        FILE *fp = text_file && strcmp(text_file, "-") ? fopen(text_file, "rb") : stdin;
-        if (!fp) {
-            fprintf(stderr, "%s: cannot open '%s': %s\n", progname, text_file, strerror(errno));
-            return EXIT_INPUT;
-        }
-        text = read_stream(fp);
-        if (fp != stdin) fclose(fp);
+        char err[1200];
+        text = read_text_file(text_file ? text_file : "-", err, sizeof err);
         if (!text) {
-            fprintf(stderr, "%s: cannot read the text: %s\n", progname, strerror(errno));
-            return EXIT_INPUT;
+            fprintf(stderr, "%s: %s\n", progname, err);
+            return interrupted ? EXIT_INTERRUPTED : EXIT_INPUT;
         }
     } else {
         size_t len = 1;
@@ -581,17 +1183,12 @@ int main(int argc, char **argv)
             strcat(text, argv[i]);
         }
     }
-
-    size_t k = 0;
-    while (text[k] == ' ' || text[k] == '\t' || text[k] == '\n' || text[k] == '\r') k++;
-    if (!text[k]) {
+    if (blank(text)) {
         fprintf(stderr, "%s: the text is empty: nothing to speak\n", progname);
         free(text);
         return EXIT_INPUT;
     }
-    add_program_voice_dir();
-    int code = phonemes ? run_phonemes(text)
-                        : run_speak(text, voice, out_path, raw, device, &user, have_opts);
+    int code = phonemes ? run_phonemes(text) : run_speak(text, voice, out_path, raw, device, &user);
     free(text);
     return interrupted ? EXIT_INTERRUPTED : code;
 }
