@@ -3,6 +3,8 @@
 #   make            library (static + shared) and programs: build/tts, build/tts-train
 #   make test       build and run every cmocka suite (tests/test_*.c); fails on any failure
 #   make asan       the same suites under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       build the libFuzzer targets (tests/fuzz/, clang) and run each for
+#                   FUZZ_SECONDS (60); FUZZ_TARGETS=fuzz_text picks some
 #   make bench      benchmarks (GEMM, vocoder, synthesis)
 #   make eval       intelligibility evaluation of the shipped voice (see scripts/eval.sh)
 #
@@ -37,8 +39,13 @@ TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(sort $(wildcard tests/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:tests/%.c=$(BUILD)/tests/%)
+# fuzz targets: linked with tests/fuzz/replay.c for `make test` (replays the
+# saved regression inputs), with libFuzzer for `make fuzz`
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/%)
 
-.PHONY: all test asan bench eval clean install setup
+.PHONY: all test asan fuzz fuzz-build bench eval clean install setup
 all: $(BUILD)/libtts.a $(BUILD)/libtts.so $(BUILD)/tts $(BUILD)/tts-train
 
 $(BUILD)/%.o: %.c
@@ -61,17 +68,43 @@ $(BUILD)/tts-train: $(BUILD)/src/cli/tts_train.o $(BUILD)/libtts.a
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
+$(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libtts.a
+	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
+
 # Tests run from the top folder; each suite's name is printed before it runs.
-test: all $(TEST_BIN)
+test: all $(TEST_BIN) $(FUZZ_REPLAY)
 	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; \
 	  OPENBLAS_NUM_THREADS=1 ./$$t || fail=1; done; \
 	  for t in $(wildcard tests/test_*.sh); do echo "== $$t"; \
 	  OPENBLAS_NUM_THREADS=1 bash $$t $(BUILD)/tts || fail=1; done; \
 	  if [ $$fail -ne 0 ]; then echo "SOME TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
+# ASan + UBSan over every suite; a finding fails the test that hit it.  Leaks
+# inside the uninstrumented espeak-ng are suppressed (tests/lsan.supp).
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+           LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 asan:
-	$(MAKE) BUILD=build-asan CC=clang OPT=-O1 \
+	$(SAN_ENV) $(MAKE) BUILD=build-asan CC=clang OPT=-O1 \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+
+# libFuzzer: the library instrumented for coverage, each target linked with
+# -fsanitize=fuzzer.  Corpora grow in build-fuzz/corpus/NAME, seeded from
+# tests/fuzz/corpus/NAME and the saved crashes in tests/fuzz/regressions/NAME.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+fuzz-build:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  $(FUZZ_TARGETS:%=build-fuzz/tests/fuzz/%.fuzz)
+build-fuzz/tests/fuzz/%.fuzz: build-fuzz/tests/fuzz/%.o build-fuzz/libtts.a
+	$(CC) -pthread $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do c=build-fuzz/corpus/$$t; mkdir -p $$c; \
+	  echo "== $$t for $(FUZZ_SECONDS) s"; \
+	  $(SAN_ENV) nice -n 19 build-fuzz/tests/fuzz/$$t.fuzz -max_total_time=$(FUZZ_SECONDS) \
+	    -dict=tests/fuzz/$$t.dict -artifact_prefix=build-fuzz/$$t- $$c \
+	    $$(ls -d tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t 2>/dev/null) || exit 1; done
 
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do OPENBLAS_NUM_THREADS=1 ./$$b || exit 1; done
@@ -83,6 +116,9 @@ setup:
 	bash scripts/setup.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d)
+
+# The numeric kernels are worth -O3 (vectorized loops with reductions).
+$(BUILD)/src/nn/%.o $(BUILD)/src/model/%.o $(BUILD)/src/dsp/%.o: ALL_CFLAGS += -O3 -fno-trapping-math

@@ -174,7 +174,7 @@ static double gru_loss(void *p)
 {
     gru_ctx *c = p;
     gru_cell_forward(c->hn, c->cache, c->gx, c->gh, c->x, c->h, c->wih, c->whh, c->bih, c->bhh,
-                     c->B, c->NI, c->H);
+                     c->B, c->NI, c->H, NULL);
     return gc_dot(c->hn, c->R, (size_t)c->B * c->H);
 }
 static void test_gru(void **state)
@@ -187,7 +187,7 @@ static void test_gru(void **state)
     double *dx = zeros(B * NI), *dh = zeros(B * H), *dgx = zeros(B * G), *dgh = zeros(B * G);
     double *dwih = zeros(G * NI), *dwhh = zeros(G * H), *dbih = zeros(G), *dbhh = zeros(G);
     gru_loss(&c);
-    gru_cell_backward(dx, dh, dgx, dgh, c.R, c.cache, c.h, c.wih, c.whh, B, NI, H);
+    gru_cell_backward(dx, dh, dgx, dgh, c.R, c.cache, c.h, c.wih, c.whh, B, NI, H, NULL);
     gru_weight_grads(dwih, dwhh, dbih, dbhh, dgx, dgh, c.x, c.h, B, NI, H);
     int bad = gc_check("gru", "x", c.x, B * NI, dx, gru_loss, &c, 1)
             + gc_check("gru", "h", c.h, B * H, dh, gru_loss, &c, 1)
@@ -211,7 +211,7 @@ static double att_loss(void *p)
 {
     att_ctx *c = p;
     attention_forward(c->a, c->ctx, c->f, c->s, c->col, c->scratch, c->q, c->m, c->pm,
-                      c->aprev, c->cprev, c->wloc, c->uloc, c->wq, c->v, c->len, c->d);
+                      c->aprev, c->cprev, c->wloc, c->uloc, c->wq, c->v, c->len, c->d, NULL);
     return gc_dot(c->a, c->Ra, (size_t)c->d.B * c->d.N) + gc_dot(c->ctx, c->Rc, (size_t)c->d.B * c->d.D);
 }
 static void test_attention(void **state)
@@ -223,7 +223,7 @@ static void test_attention(void **state)
     c.aprev = vec(BN, 0.5); c.cprev = vec(BN, 1); c.wloc = vec(d.F * d.K * 2, 1);
     c.uloc = vec(d.A * d.F, 1); c.wq = vec(d.A * d.Q, 1); c.v = vec(d.A, 1);
     c.a = zeros(BN); c.ctx = zeros(d.B * d.D); c.f = zeros(BN * d.F); c.s = zeros(BN * d.A);
-    c.col = zeros(BN * d.K * 2); c.scratch = zeros(d.B * d.A + BN * 2);
+    c.col = zeros(BN * d.K * 2); c.scratch = zeros(d.B * d.A + 2 * (d.N + d.K));
     c.Ra = vec(BN, 1); c.Rc = vec(d.B * d.D, 1);
     double *dq = zeros(d.B * d.Q), *dm = zeros(BN * d.D), *dpm = zeros(BN * d.A),
            *dap = zeros(BN), *dcp = zeros(BN), *dwloc = zeros(d.F * d.K * 2),
@@ -233,7 +233,7 @@ static void test_attention(void **state)
     /* masked positions get no weight */
     for (int n = 4; n < 7; n++) assert_true(c.a[7 + n] == 0);
     attention_backward(dq, dm, dpm, dap, dcp, dwloc, duloc, dwq, dv, ds, c.Rc, c.Ra, c.a, c.f,
-                       c.s, c.col, c.q, c.m, c.wloc, c.uloc, c.wq, c.v, c.len, d);
+                       c.s, c.col, c.q, c.m, c.wloc, c.uloc, c.wq, c.v, c.len, d, NULL);
     int bad = gc_check("attention", "q", c.q, d.B * d.Q, dq, att_loss, &c, 1)
             + gc_check("attention", "m", c.m, BN * d.D, dm, att_loss, &c, 1)
             + gc_check("attention", "pm", c.pm, BN * d.A, dpm, att_loss, &c, 1)

@@ -117,6 +117,7 @@ static tts_status load_model_into(tts_voice *v, const char *model_path)
     if (st != TTS_OK) return tts_error_set(st, "%s", err);
     st = check_symbols(v->model, model_path);
     if (st != TTS_OK) return st;
+    taco_pack(v->model, 0);  /* on failure synthesis runs unpacked, only slower */
     st = text_frontend_init(v->espeak_voice);
     if (st != TTS_OK) return tts_error_set(st, "espeak-ng cannot load the voice '%s'", v->espeak_voice);
     return TTS_OK;

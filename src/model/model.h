@@ -78,6 +78,17 @@ typedef struct taco_weights {
     real *post_w[TACO_MAX_CONV], *post_b[TACO_MAX_CONV];
 } taco_weights;
 
+/* Packed copies of the decoder-step weights for the AVX-512 kernel (gemm.h):
+ * wih^T, whh^T (forward) and wih, whh (backward) of both GRUs, and the
+ * attention query weights.  Made by taco_pack (float builds only); NULL
+ * entries fall back to OpenBLAS. */
+struct nn_packed;
+typedef struct taco_packed {
+    const struct nn_packed *arnn[4], *drnn[4];
+    const struct nn_packed *query[2];
+    void *storage;
+} taco_packed;
+
 typedef struct taco_model {
     taco_config cfg;
     int n_params;
@@ -87,6 +98,7 @@ typedef struct taco_model {
     taco_weights w;
     float mel_mean[TACO_MAX_MELS], mel_std[TACO_MAX_MELS]; /* per-band normalization */
     void *file;             /* the mapped safetensors file when loaded, else NULL */
+    taco_packed *packed;    /* packed decoder weights, or NULL */
 } taco_model;
 
 /* Fill the parameter table from cfg (no allocation of weights). Returns 0,
@@ -118,6 +130,12 @@ tts_status taco_model_save(const taco_model *m, const char *path, const char *co
 /* Copy the stored block "<name>.<param>" of a file opened by taco_model_load
  * (with copy != 0) into dst; TTS_ERR_MODEL_MISMATCH if absent. */
 tts_status taco_model_read_extra(const taco_model *m, const char *name, real *dst, char *err, size_t errlen);
+/* (Re)pack the decoder-step weights after they change: forward copies, and
+ * backward ones too when with_backward (training).  Returns 0, -1 on
+ * allocation failure (the model then runs unpacked). */
+int taco_pack(taco_model *m, int with_backward);
+void taco_unpack(taco_model *m);
+
 /* A metadata string of the loaded file, or NULL. */
 const char *taco_model_meta(const taco_model *m, const char *key);
 

@@ -19,6 +19,10 @@
 
 #define ST_MAX_HEADER (64u << 20)
 
+/* A whole number from 0 to 2^53: exact as a double, safe to convert to an
+ * integer type (converting a larger double is undefined behaviour). */
+static int whole_count(double v) { return v >= 0 && v <= 9007199254740992.0 && v == (double)(int64_t)v; }
+
 static void set_err(char *err, size_t n, const char *fmt, const char *a, const char *b)
 {
     if (err && n) snprintf(err, n, fmt, a, b);
@@ -155,7 +159,7 @@ tts_status st_open(const char *path, st_file *f, char *err, size_t errlen)
         }
         double b = cJSON_GetArrayItem(of, 0)->valuedouble, e = cJSON_GetArrayItem(of, 1)->valuedouble;
         if (!cJSON_IsNumber(cJSON_GetArrayItem(of, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(of, 1)) ||
-            !(b >= 0) || !(e >= b) || b != (double)(uint64_t)b || e != (double)(uint64_t)e) {
+            !whole_count(b) || !whole_count(e) || !(e >= b)) {
             set_err(err, errlen, "tensor '%s' in %s: bad data_offsets", it->string, path);
             st_close(f);
             return TTS_ERR_MODEL_FORMAT;
@@ -168,7 +172,7 @@ tts_status st_open(const char *path, st_file *f, char *err, size_t errlen)
         double count = 1;
         cJSON *d;
         cJSON_ArrayForEach(d, sh) {
-            if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble != (double)(int64_t)d->valuedouble) {
+            if (!cJSON_IsNumber(d) || !whole_count(d->valuedouble)) {
                 set_err(err, errlen, "tensor '%s' in %s: bad shape", it->string, path);
                 st_close(f);
                 return TTS_ERR_MODEL_FORMAT;

@@ -216,7 +216,7 @@ static size_t ws_layout(taco_train_ws *w, const taco_config *c, int B, int N, in
     T_(xatt, SB * (P2 + D)); T_(hatt, (SB + B) * Ha); T_(catt, SB * 4 * Ha);
     T_(gx, (size_t)B * 3 * (Ha > Hd ? Ha : Hd)); T_(gh, (size_t)B * 3 * (Ha > Hd ? Ha : Hd));
     T_(align, SB * N); T_(actx, SB * D); T_(af, SB * N * F); T_(as, SB * N * A);
-    T_(acol, SB * N * 2 * K); T_(ascr, (size_t)B * A + BN * 2); T_(cum, BN);
+    T_(acol, SB * N * 2 * K); T_(ascr, (size_t)B * A + 2 * ((size_t)N + K)); T_(cum, BN);
     T_(xdec, SB * (Ha + D)); T_(hdec, (SB + B) * Hd); T_(cdec, SB * 4 * Hd);
     T_(xout, SB * (Hd + D)); T_(y, SB * R);
     T_(mel0, BT * M); T_(stop, BT); T_(stopt, BT); T_(stopm, BT);
@@ -356,13 +356,15 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
         }
         real *ha_prev = w->hatt + (size_t)s * B * Ha, *ha = ha_prev + (size_t)B * Ha;
         gru_cell_forward(ha, w->catt + (size_t)s * B * 4 * Ha, w->gx, w->gh, xa, ha_prev,
-                         W->arnn_wih, W->arnn_whh, W->arnn_bih, W->arnn_bhh, B, P2 + D, Ha);
+                         W->arnn_wih, W->arnn_whh, W->arnn_bih, W->arnn_bhh, B, P2 + D, Ha,
+                         m->packed ? m->packed->arnn : NULL);
         real *a = w->align + (size_t)s * BN, *ctx = w->actx + (size_t)s * B * D;
         const real *aprev = s ? a - BN : w->d_aprev;  /* d_aprev is zero here: used as zeros */
         if (!s) memset(w->d_aprev, 0, sizeof(real) * BN);
         attention_forward(a, ctx, w->af + (size_t)s * BN * ad.F, w->as + (size_t)s * BN * A,
                           w->acol + (size_t)s * BN * 2 * ad.K, w->ascr, ha, w->enc, w->pm, aprev,
-                          w->cum, W->loc_w, W->loc_dense, W->query_w, W->att_v, bt->nlen, ad);
+                          w->cum, W->loc_w, W->loc_dense, W->query_w, W->att_v, bt->nlen, ad,
+                          m->packed ? m->packed->query[0] : NULL);
         for (size_t j = 0; j < BN; j++) w->cum[j] += a[j];
         real *xd = w->xdec + (size_t)s * B * (Ha + D);
         real *xo = w->xout + (size_t)s * B * (Hd + D);
@@ -372,7 +374,8 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
         }
         real *hd_prev = w->hdec + (size_t)s * B * Hd, *hd = hd_prev + (size_t)B * Hd;
         gru_cell_forward(hd, w->cdec + (size_t)s * B * 4 * Hd, w->gx, w->gh, xd, hd_prev,
-                         W->drnn_wih, W->drnn_whh, W->drnn_bih, W->drnn_bhh, B, Ha + D, Hd);
+                         W->drnn_wih, W->drnn_whh, W->drnn_bih, W->drnn_bhh, B, Ha + D, Hd,
+                         m->packed ? m->packed->drnn : NULL);
         for (int b = 0; b < B; b++) {
             memcpy(xo + (size_t)b * (Hd + D), hd + (size_t)b * Hd, sizeof(real) * Hd);
             memcpy(xo + (size_t)b * (Hd + D) + Hd, ctx + (size_t)b * D, sizeof(real) * D);
@@ -506,7 +509,8 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
         memcpy(w->gx, w->d_hdec, sizeof(real) * B * Hd);   /* dhn */
         memset(w->d_hdec, 0, sizeof(real) * B * Hd);
         gru_cell_backward(w->d_xdec_row, w->d_hdec, dgxd, dghd, w->gx, w->cdec + (size_t)s * B * 4 * Hd,
-                          hd_prev, W->drnn_wih, W->drnn_whh, B, Ha + D, Hd);
+                          hd_prev, W->drnn_wih, W->drnn_whh, B, Ha + D, Hd,
+                          m->packed ? m->packed->drnn : NULL);
         for (int b = 0; b < B; b++) {
             const real *row = w->d_xdec_row + (size_t)b * (Ha + D);
             for (int j = 0; j < Ha; j++) w->d_hatt[(size_t)b * Ha + j] += row[j];
@@ -524,7 +528,8 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
                            G.loc_w, G.loc_dense, G.query_w, G.att_v, w->d_ascr, w->d_ctx, da, a,
                            w->af + (size_t)s * BN * ad.F, w->as + (size_t)s * BN * A,
                            w->acol + (size_t)s * BN * 2 * ad.K, ha, w->enc, W->loc_w,
-                           W->loc_dense, W->query_w, W->att_v, bt->nlen, ad);
+                           W->loc_dense, W->query_w, W->att_v, bt->nlen, ad,
+                           m->packed ? m->packed->query[1] : NULL);
         for (size_t j = 0; j < BN; j++) w->d_cum[j] += dcp_buf[j];
         /* attention rnn */
         real *ha_prev = w->hatt + (size_t)s * B * Ha;
@@ -533,7 +538,8 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
         memcpy(w->gh, w->d_hatt, sizeof(real) * B * Ha);
         memset(w->d_hatt, 0, sizeof(real) * B * Ha);
         gru_cell_backward(w->d_xatt_row, w->d_hatt, dgxa, dgha, w->gh, w->catt + (size_t)s * B * 4 * Ha,
-                          ha_prev, W->arnn_wih, W->arnn_whh, B, P2 + D, Ha);
+                          ha_prev, W->arnn_wih, W->arnn_whh, B, P2 + D, Ha,
+                          m->packed ? m->packed->arnn : NULL);
         for (int b = 0; b < B; b++) {
             const real *row = w->d_xatt_row + (size_t)b * (P2 + D);
             real *dp2 = w->d_p2 + ((size_t)s * B + b) * P2;

@@ -102,7 +102,7 @@ static int alloc_bufs(taco_infer_state *s, int max_n)
     s->f = xalloc((size_t)N * F, &fail);
     s->s = xalloc((size_t)N * A, &fail);
     s->acol = xalloc((size_t)N * 2 * K, &fail);
-    s->ascr = xalloc((size_t)A + 2 * N, &fail);
+    s->ascr = xalloc((size_t)A + 2 * ((size_t)N + K), &fail);
     s->xout = xalloc(Hd + D, &fail);
     s->y = xalloc((size_t)c->r * (M + 1), &fail);
     s->mel0 = xalloc((size_t)T * M, &fail);
@@ -203,10 +203,11 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
         dropout_forward(s->xatt, s->p2, s->mask2, P2);
         memcpy(s->xatt + P2, s->ctx, sizeof(real) * D);
         gru_cell_forward(s->hatt2, s->gcache, s->gx, s->gh, s->xatt, s->hatt, W->arnn_wih, W->arnn_whh,
-                         W->arnn_bih, W->arnn_bhh, 1, P2 + D, Ha);
+                         W->arnn_bih, W->arnn_bhh, 1, P2 + D, Ha, m->packed ? m->packed->arnn : NULL);
         memcpy(s->hatt, s->hatt2, sizeof(real) * Ha);
         attention_forward(s->a, s->ctx, s->f, s->s, s->acol, s->ascr, s->hatt, s->enc, s->pm, s->aprev,
-                          s->cum, W->loc_w, W->loc_dense, W->query_w, W->att_v, len, ad);
+                          s->cum, W->loc_w, W->loc_dense, W->query_w, W->att_v, len, ad,
+                          m->packed ? m->packed->query[0] : NULL);
         /* monotonic window around the previous focus */
         int lo = focus - 1 < 0 ? 0 : focus - 1, hi = focus + 4 < n ? focus + 4 : n;
         real sum = 0;
@@ -227,7 +228,7 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
         memcpy(s->xdec, s->hatt, sizeof(real) * Ha);
         memcpy(s->xdec + Ha, s->ctx, sizeof(real) * D);
         gru_cell_forward(s->hdec2, s->gcache, s->gx, s->gh, s->xdec, s->hdec, W->drnn_wih, W->drnn_whh,
-                         W->drnn_bih, W->drnn_bhh, 1, Ha + D, Hd);
+                         W->drnn_bih, W->drnn_bhh, 1, Ha + D, Hd, m->packed ? m->packed->drnn : NULL);
         memcpy(s->hdec, s->hdec2, sizeof(real) * Hd);
         memcpy(s->xout, s->hdec, sizeof(real) * Hd);
         memcpy(s->xout + Hd, s->ctx, sizeof(real) * D);

@@ -9,6 +9,7 @@
 #include "model/safetensors.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,8 @@ static tts_status config_parse(const char *json, taco_config *cfg, float *mean, 
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < sizeof int_fields / sizeof *int_fields; i++) {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(o, int_fields[i].name);
-        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble) {
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= -2147483648.0 && v->valuedouble <= 2147483647.0) ||
+            v->valuedouble != (double)(int)v->valuedouble) {
             snprintf(err, errlen, "model config: '%s' is missing or not an integer", int_fields[i].name);
             cJSON_Delete(o);
             return TTS_ERR_MODEL_FORMAT;
@@ -75,7 +77,8 @@ static tts_status config_parse(const char *json, taco_config *cfg, float *mean, 
     }
     for (int i = 0; i < cfg->n_mels; i++) {
         cJSON *a = cJSON_GetArrayItem(mn, i), *b = cJSON_GetArrayItem(sd, i);
-        if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !(b->valuedouble > 0)) {
+        if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !(b->valuedouble > 0) ||
+            !(fabs(a->valuedouble) < 1e30) || !(b->valuedouble < 1e30)) {
             snprintf(err, errlen, "model config: mel_mean/mel_std entry %d is invalid", i);
             cJSON_Delete(o);
             return TTS_ERR_MODEL_FORMAT;
@@ -103,6 +106,7 @@ tts_status taco_model_new(const taco_config *cfg, taco_model **out)
 void taco_model_free(taco_model *m)
 {
     if (!m) return;
+    taco_unpack(m);
     if (m->file) {
         st_file *f = m->file;
         int mapped = f->data && (const uint8_t *)m->data >= f->data &&

@@ -8,10 +8,21 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "nn/nn.h"
+#ifndef NN_DOUBLE
+#include "nn/gemm.h"
+#endif
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
+
+/* The hottest loops get AVX2 and AVX-512 clones picked at load time (GCC's
+ * function multiversioning); other compilers build the baseline only. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(NN_DOUBLE)
+#define NN_HOT __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
+#else
+#define NN_HOT
+#endif
 
 /* math in the element type: float code must not round-trip through double */
 #if defined(NN_DOUBLE)
@@ -30,7 +41,8 @@
 static inline float fast_tanhf(float x)
 {
     const float lim = 7.90531110763549805f;
-    x = x > lim ? lim : x < -lim ? -lim : x;
+    x = x < -lim ? -lim : x;  /* two plain selects: the loop stays vectorizable */
+    x = x > lim ? lim : x;
     float x2 = x * x;
     float p = -2.76076847742355e-16f;
     p = p * x2 + 2.00018790482477e-13f;
@@ -89,6 +101,32 @@ NN_API void nn_gemm(int ta, int tb, int M, int N, int K, const real *A, int lda,
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
 #endif
+}
+
+/* out (N,O) = beta*out + inp (N,I) · B where B is packed (float builds) or
+ * given as w: transposed (w is (O,I)) when tw, else w is (I,O). */
+static void step_product(real *out, const real *inp, const real *w, int tw, const struct nn_packed *pk,
+                         int N, int NI, int O, real beta)
+{
+#ifndef NN_DOUBLE
+    if (pk) { nn_gemm_packed(N, inp, NI, pk, beta, out, O); return; }
+#endif
+    (void)pk;
+    nn_gemm(0, tw, N, O, NI, inp, NI, w, tw ? NI : O, beta, out, O);
+}
+
+/* a · b with eight partial sums, so the compiler can vectorize it without
+ * reassociating a single sum */
+static inline real dot(const real *a, const real *b, int n)
+{
+    real acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += a[i + k] * b[i + k];
+    real sum = 0;
+    for (; i < n; i++) sum += a[i] * b[i];
+    for (int k = 0; k < 8; k++) sum += acc[k];
+    return sum;
 }
 
 /* column sums of dout (N,O) added to db (O) */
@@ -182,7 +220,7 @@ NN_API void relu_backward(real *dinp, const real *dout, const real *out, size_t 
     for (size_t i = 0; i < n; i++) if (out[i] > 0) dinp[i] += dout[i];
 }
 
-NN_API void tanh_forward(real *out, const real *inp, size_t n)
+NN_HOT NN_API void tanh_forward(real *out, const real *inp, size_t n)
 {
     for (size_t i = 0; i < n; i++) out[i] = R_TANH(inp[i]);
 }
@@ -243,7 +281,7 @@ NN_API void lstm_cache_point(lstm_cache *c, real *mem, int B, int T, int H)
     c->cprev = mem + 6 * n;    // (B,T,H)
 }
 
-NN_API void lstm_forward(real *h_out, lstm_cache *cache, real *scratch, const real *x,
+NN_HOT NN_API void lstm_forward(real *h_out, lstm_cache *cache, real *scratch, const real *x,
                          const real *wih, const real *whh, const real *bih, const real *bhh,
                          const int *len, int B, int T, int NI, int H, int reverse)
 {
@@ -327,13 +365,19 @@ NN_API void lstm_backward(real *dx, real *dwih, real *dwhh, real *dbih, real *db
 
 /* ------------------------------------------------------------------ GRU */
 
-NN_API void gru_cell_forward(real *hn, real *cache, real *gx, real *gh, const real *x,
+NN_HOT NN_API void gru_cell_forward(real *hn, real *cache, real *gx, real *gh, const real *x,
                              const real *h, const real *wih, const real *whh,
-                             const real *bih, const real *bhh, int B, int NI, int H)
+                             const real *bih, const real *bhh, int B, int NI, int H,
+                             const struct nn_packed *const *pk)
 {
     // x (B,NI), h (B,H) -> hn (B,H); cache (B,4H) = r, z, n, Whn h + bhn
-    linear_forward(gx, x, wih, bih, B, NI, 3 * H);
-    linear_forward(gh, h, whh, bhh, B, H, 3 * H);
+    step_product(gx, x, wih, 1, pk ? pk[0] : NULL, B, NI, 3 * H, 0);
+    step_product(gh, h, whh, 1, pk ? pk[1] : NULL, B, H, 3 * H, 0);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < 3 * H; j++) {
+            gx[(size_t)b * 3 * H + j] += bih[j];
+            gh[(size_t)b * 3 * H + j] += bhh[j];
+        }
     for (int b = 0; b < B; b++) {
         const real *ax = gx + (size_t)b * 3 * H, *ah = gh + (size_t)b * 3 * H;
         const real *hb = h + (size_t)b * H;
@@ -348,9 +392,10 @@ NN_API void gru_cell_forward(real *hn, real *cache, real *gx, real *gh, const re
     }
 }
 
-NN_API void gru_cell_backward(real *dx, real *dh, real *dgx, real *dgh, const real *dhn,
+NN_HOT NN_API void gru_cell_backward(real *dx, real *dh, real *dgx, real *dgh, const real *dhn,
                               const real *cache, const real *h, const real *wih,
-                              const real *whh, int B, int NI, int H)
+                              const real *whh, int B, int NI, int H,
+                              const struct nn_packed *const *pk)
 {
     for (int b = 0; b < B; b++) {
         const real *cb = cache + (size_t)b * 4 * H, *hb = h + (size_t)b * H;
@@ -365,12 +410,12 @@ NN_API void gru_cell_backward(real *dx, real *dh, real *dgx, real *dgh, const re
             ah[j] = dr; ah[H + j] = dz; ah[2 * H + j] = dn * r;
         }
     }
-    if (dx) nn_gemm(0, 0, B, NI, 3 * H, dgx, 3 * H, wih, NI, 1, dx, NI);
+    if (dx) step_product(dx, dgx, wih, 0, pk ? pk[2] : NULL, B, 3 * H, NI, 1);
     if (dh) {
         for (int b = 0; b < B; b++)
             for (int j = 0; j < H; j++)
                 dh[(size_t)b * H + j] += dhn[(size_t)b * H + j] * cache[(size_t)b * 4 * H + H + j];
-        nn_gemm(0, 0, B, H, 3 * H, dgh, 3 * H, whh, H, 1, dh, H);
+        step_product(dh, dgh, whh, 0, pk ? pk[3] : NULL, B, 3 * H, H, 1);
     }
 }
 
@@ -384,39 +429,39 @@ NN_API void gru_weight_grads(real *dwih, real *dwhh, real *dbih, real *dbhh,
 
 /* ------------------------------------------------------------ attention */
 
-NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real *col, real *scratch,
+NN_HOT NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real *col, real *scratch,
                               const real *q, const real *m, const real *pm,
                               const real *aprev, const real *cprev, const real *wloc,
                               const real *uloc, const real *wq, const real *v,
-                              const int *len, attn_dims d)
+                              const int *len, attn_dims d, const struct nn_packed *pwq)
 {
     int B = d.B, N = d.N, D = d.D, A = d.A, F = d.F, K = d.K, half = K / 2;
     real *pq = scratch;  // (B,A)
-    // location features: col (B*N, K*2) from [aprev, cprev], f = col wloc^T
-    for (int b = 0; b < B; b++)
+    // location features: col (B*N, K*2) from [aprev, cprev], f = col wloc^T.
+    // The two channels are interleaved into a zero-padded row once per item,
+    // so each position's window is one contiguous copy.
+    real *pad = scratch + (size_t)B * A;  // ((N + K - 1) * 2)
+    for (int b = 0; b < B; b++) {
+        memset(pad, 0, sizeof(real) * 2 * (N + K - 1));
         for (int n = 0; n < N; n++) {
-            real *row = col + ((size_t)b * N + n) * K * 2;
-            for (int k = 0; k < K; k++) {
-                int ns = n + k - half;
-                int ok = ns >= 0 && ns < N;
-                row[2 * k] = ok ? aprev[(size_t)b * N + ns] : 0;
-                row[2 * k + 1] = ok ? cprev[(size_t)b * N + ns] : 0;
-            }
+            pad[2 * (n + half)] = aprev[(size_t)b * N + n];
+            pad[2 * (n + half) + 1] = cprev[(size_t)b * N + n];
         }
+        for (int n = 0; n < N; n++)
+            memcpy(col + ((size_t)b * N + n) * K * 2, pad + 2 * n, sizeof(real) * 2 * K);
+    }
     linear_forward(f, col, wloc, NULL, B * N, 2 * K, F);
     linear_forward(s, f, uloc, NULL, B * N, F, A);
-    linear_forward(pq, q, wq, NULL, B, d.Q, A);
+    step_product(pq, q, wq, 1, pwq, B, d.Q, A, 0);
     for (int b = 0; b < B; b++) {
         real *ab = a + (size_t)b * N;
         real mx = -INFINITY;
         for (int n = 0; n < N; n++) {
             real *sr = s + ((size_t)b * N + n) * A;
             const real *pr = pm + ((size_t)b * N + n) * A;
-            real e = 0;
-            for (int j = 0; j < A; j++) {
-                sr[j] = R_TANH(sr[j] + pr[j] + pq[(size_t)b * A + j]);
-                e += v[j] * sr[j];
-            }
+            const real *qb = pq + (size_t)b * A;
+            for (int j = 0; j < A; j++) sr[j] = R_TANH(sr[j] + pr[j] + qb[j]);  /* vectorizes */
+            real e = dot(v, sr, A);
             ab[n] = e;
             if (n < len[b] && e > mx) mx = e;
         }
@@ -430,13 +475,14 @@ NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real *col, r
     }
 }
 
-NN_API void attention_backward(real *dq, real *dm, real *dpm, real *daprev, real *dcprev,
+NN_HOT NN_API void attention_backward(real *dq, real *dm, real *dpm, real *daprev, real *dcprev,
                                real *dwloc, real *duloc, real *dwq, real *dv,
                                real *dscratch, const real *dctx, const real *da,
                                const real *a, const real *f, const real *s,
                                const real *col, const real *q, const real *m,
                                const real *wloc, const real *uloc, const real *wq,
-                               const real *v, const int *len, attn_dims d)
+                               const real *v, const int *len, attn_dims d,
+                               const struct nn_packed *pwq_b)
 {
     int B = d.B, N = d.N, D = d.D, A = d.A, F = d.F, K = d.K, half = K / 2;
     real *dpre = dscratch;                        // (B,N,A)
@@ -469,7 +515,8 @@ NN_API void attention_backward(real *dq, real *dm, real *dpm, real *daprev, real
             if (dpm) for (int j = 0; j < A; j++) dpm[((size_t)b * N + n) * A + j] += dr[j];
         }
     }
-    linear_backward(dq, dwq, NULL, dpq, q, wq, B, d.Q, A);
+    if (dq) step_product(dq, dpq, wq, 0, pwq_b, B, A, d.Q, 1);
+    linear_backward(NULL, dwq, NULL, dpq, q, wq, B, d.Q, A);
     memset(df, 0, sizeof(real) * (size_t)B * N * F);
     linear_backward(df, duloc, NULL, dpre, f, uloc, B * N, F, A);
     memset(dcol, 0, sizeof(real) * (size_t)B * N * 2 * K);

@@ -23,6 +23,8 @@
 #ifndef NN_REAL
 #define NN_REAL float
 #endif
+
+struct nn_packed;  /* packed weights for the decoder step (gemm.h); float builds only */
 #ifndef NN_API
 #define NN_API
 #endif
@@ -102,12 +104,16 @@ NN_API void lstm_backward(real *dx, real *dwih, real *dwhh, real *dbih, real *db
  * Backward writes the pre-activation gradients dgx (B,3H), dgh (B,3H), and
  * accumulates dx, dh; weight gradients are left to the caller, who forms them
  * for all time steps at once with gru_weight_grads. */
+/* pk (may be NULL) holds packed copies: pk[0] = wih^T, pk[1] = whh^T for
+ * forward, pk[2] = wih, pk[3] = whh for backward; NULL entries use OpenBLAS. */
 NN_API void gru_cell_forward(real *hn, real *cache, real *gx, real *gh, const real *x,
                              const real *h, const real *wih, const real *whh,
-                             const real *bih, const real *bhh, int B, int NI, int H);
+                             const real *bih, const real *bhh, int B, int NI, int H,
+                             const struct nn_packed *const *pk);
 NN_API void gru_cell_backward(real *dx, real *dh, real *dgx, real *dgh, const real *dhn,
                               const real *cache, const real *h, const real *wih,
-                              const real *whh, int B, int NI, int H);
+                              const real *whh, int B, int NI, int H,
+                              const struct nn_packed *const *pk);
 /* dW += dG(N,3H)^T X(N,NI) etc. for N = steps*B rows gathered by the caller. */
 NN_API void gru_weight_grads(real *dwih, real *dwhh, real *dbih, real *dbhh,
                              const real *dgx, const real *dgh, const real *x,
@@ -120,13 +126,14 @@ NN_API void gru_weight_grads(real *dwih, real *dwhh, real *dbih, real *dbhh,
  * query proj wq (A,Q), energy vector v (A).
  *   f = conv([aprev,cprev]) (B,N,F), e = v·tanh(q wq^T + pm + f uloc^T)
  *   a = softmax over n < len[b], ctx = Σ a m (B,D)
- * cache: f (B,N,F), s = tanh(.) (B,N,A), col (B*N, K*2).  scratch (B*A + B*N*2). */
+ * cache: f (B,N,F), s = tanh(.) (B,N,A), col (B*N, K*2).  scratch (B*A + 2*(N+K)). */
 typedef struct attn_dims { int B, N, D, A, Q, F, K; } attn_dims;
+/* pwq: packed wq^T (forward) or NULL; pwq_b: packed wq (backward) or NULL */
 NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real *col, real *scratch,
                               const real *q, const real *m, const real *pm,
                               const real *aprev, const real *cprev, const real *wloc,
                               const real *uloc, const real *wq, const real *v,
-                              const int *len, attn_dims d);
+                              const int *len, attn_dims d, const struct nn_packed *pwq);
 /* da (B,N) is the upstream gradient of a (from losses and later steps);
  * dscratch (B*N*A + B*N*F + B*N*2*K + B*N*2 + B*A). */
 NN_API void attention_backward(real *dq, real *dm, real *dpm, real *daprev, real *dcprev,
@@ -135,7 +142,8 @@ NN_API void attention_backward(real *dq, real *dm, real *dpm, real *daprev, real
                                const real *a, const real *f, const real *s,
                                const real *col, const real *q, const real *m,
                                const real *wloc, const real *uloc, const real *wq,
-                               const real *v, const int *len, attn_dims d);
+                               const real *v, const int *len, attn_dims d,
+                               const struct nn_packed *pwq_b);
 
 /* ---- losses: return the loss, write d(loss)/d(pred) * scale into dpred ----
  * masked over rows: rows (b,t) with t < len[b] of (B,T,C) count. */

@@ -14,6 +14,7 @@
 #include "train/dataset.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,18 +64,23 @@ static int read_cache(const char *path, const cache_hdr *want, dataset *d)
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
     cache_hdr h;
-    if (fread(&h, sizeof h, 1, f) != 1 || memcmp(&h, want, offsetof(cache_hdr, n_items)) != 0 ||
-        h.n_items > 10000000) {
+    struct stat fs;
+    if (fstat(fileno(f), &fs) != 0 || fread(&h, sizeof h, 1, f) != 1 ||
+        memcmp(&h, want, offsetof(cache_hdr, n_items)) != 0 || h.n_items > 10000000) {
         fclose(f);
         return -1;
     }
+    uint64_t left = (uint64_t)fs.st_size - sizeof h; /* bytes not yet read: bounds every count */
     d->items = calloc(h.n_items ? h.n_items : 1, sizeof *d->items);
     if (!d->items) { fclose(f); return -1; }
     for (uint64_t i = 0; i < h.n_items; i++) {
         ds_item it = {0};
         int32_t nn[2];
-        if (fread(it.id, sizeof it.id, 1, f) != 1 || fread(nn, sizeof nn, 1, f) != 1 || nn[0] < 1 ||
+        if (fread(it.id, sizeof it.id, 1, f) != 1 || fread(nn, sizeof nn, 1, f) != 1 || nn[0] < 3 ||
             nn[1] < 1 || nn[0] > 100000 || nn[1] > 1000000) goto bad;
+        uint64_t item_bytes = sizeof it.id + sizeof nn + 4 * ((uint64_t)nn[0] + (uint64_t)nn[1] * h.n_mels);
+        if (item_bytes > left) goto bad;  /* a truncated or corrupt cache: no huge allocation */
+        left -= item_bytes;
         it.id[sizeof it.id - 1] = 0;
         it.n_ids = nn[0];
         it.n_frames = nn[1];
@@ -85,6 +91,10 @@ static int read_cache(const char *path, const cache_hdr *want, dataset *d)
             free(it.ids); free(it.mel);
             goto bad;
         }
+        int ok = it.ids[0] == TEXT_SYM_BOS && it.ids[it.n_ids - 1] == TEXT_SYM_EOS;
+        for (int k = 0; ok && k < it.n_ids; k++) ok = it.ids[k] >= 0 && (uint32_t)it.ids[k] < h.n_symbols;
+        for (size_t k = 0; ok && k < (size_t)it.n_frames * h.n_mels; k++) ok = isfinite(it.mel[k]);
+        if (!ok) { free(it.ids); free(it.mel); goto bad; }  /* never index the embedding out of range */
         d->items[d->n++] = it;
     }
     fclose(f);

@@ -408,6 +408,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
             memset(av, 0, sizeof(float) * m->n_floats);
         }
     }
+    taco_pack(m, 1);
     double nparams = (double)m->n_floats;
     fprintf(log, "tts-train: %.2f M parameters, %zu training and %zu dev utterances, %s at step %ld\n",
             nparams / 1e6, train.n, dev.n, resumed ? "resuming" : "starting", step);
@@ -444,6 +445,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
                 taco_model *back = NULL;
                 if (taco_model_load(ck, 1, &back, err, sizeof err) == TTS_OK) {
                     memcpy(m->data, back->data, sizeof(float) * m->n_floats);
+                    taco_pack(m, 1);
                     taco_model_read_extra(back, "adam_m", am, err, sizeof err);
                     taco_model_read_extra(back, "adam_v", av, err, sizeof err);
                     taco_model_free(back);
@@ -466,6 +468,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         ao.lr = o->adam.lr * (float)lr_scale;
         ao.lr_min = o->adam.lr_min * (float)lr_scale;
         adam_step(&ao, m->data, grad, am, av, m->n_floats, step);
+        taco_pack(m, 1);  /* the packed decoder weights follow every update */
         step++;
         /* progress */
         double a = ema_n < 20 ? 1.0 / ++ema_n : 0.05;
