@@ -35,7 +35,7 @@ static void fuzz_dir_remove(void)
 }
 
 /* A scratch folder for this process: /tmp/tts-fuzz-XXXXXX. */
-static const char *fuzz_scratch(void)
+__attribute__((unused)) static const char *fuzz_scratch(void)
 {
     if (!fuzz_dir[0]) {
         snprintf(fuzz_dir, sizeof fuzz_dir, "/tmp/tts-fuzz-XXXXXX");
@@ -45,7 +45,7 @@ static const char *fuzz_scratch(void)
     return fuzz_dir;
 }
 
-static void fuzz_write(const char *path, const uint8_t *data, size_t n)
+__attribute__((unused)) static void fuzz_write(const char *path, const uint8_t *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
     if (!f || (n && fwrite(data, 1, n, f) != n) || fclose(f) != 0) { perror(path); abort(); }
