@@ -377,7 +377,8 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         st = taco_model_load(o->init_model, 1, &m, err, sizeof err);
         if (st != TTS_OK) { fprintf(log, "tts-train: %s\n", err); goto out; }
     } else {
-        taco_config cfg = taco_config_default((int)text_n_symbols());
+        taco_config cfg = o->config ? *o->config : taco_config_default((int)text_n_symbols());
+        cfg.n_symbols = (int)text_n_symbols();
         cfg.r = o->r;
         cfg.n_mels = train.n_mels;
         st = taco_model_new(&cfg, &m);
