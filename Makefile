@@ -5,7 +5,11 @@
 #   make asan       the same suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       build the libFuzzer targets (tests/fuzz/, clang) and run each for
 #                   FUZZ_SECONDS (60); FUZZ_TARGETS=fuzz_text picks some
-#   make bench      benchmarks (GEMM, vocoder, synthesis)
+#   make bench      benchmarks (GEMM, vocoder, training step, synthesis against
+#                   espeak-ng and flite on one core); make bench-synth: only the last
+#   make install    PREFIX=/usr/local (DESTDIR for staging): programs, libtts.so and
+#                   libtts.a, include/tts.h, tts.pc, the man page, voices and models
+#                   in PREFIX/share/tts; make uninstall removes them
 #   make eval       intelligibility evaluation of the shipped voice (see scripts/eval.sh)
 #
 # Every .c under src/<module>/ (except src/cli/) goes into the library; adding a
@@ -45,7 +49,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/%)
 
-.PHONY: all test asan fuzz fuzz-build bench eval clean install setup
+.PHONY: all test asan fuzz fuzz-build bench bench-synth eval clean install uninstall setup
 all: $(BUILD)/libtts.a $(BUILD)/libtts.so $(BUILD)/tts $(BUILD)/tts-train
 
 $(BUILD)/%.o: %.c
@@ -56,8 +60,9 @@ $(BUILD)/libtts.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+SONAME  := libtts.so.0
 $(BUILD)/libtts.so: $(LIB_OBJ)
-	$(CC) -shared -pthread -o $@ $^ $(LIBS)
+	$(CC) -shared -pthread -Wl,-soname,$(SONAME) -o $@ $^ $(LIBS)
 
 $(BUILD)/tts: $(BUILD)/src/cli/tts.o $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
@@ -72,7 +77,8 @@ $(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(BU
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
 
 # Tests run from the top folder; each suite's name is printed before it runs.
-test: all $(TEST_BIN) $(FUZZ_REPLAY)
+# tool_test_voice writes the random voice the CLI tests synthesize with.
+test: all $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/tool_test_voice
 	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; \
 	  OPENBLAS_NUM_THREADS=1 ./$$t || fail=1; done; \
 	  for t in $(wildcard tests/test_*.sh); do echo "== $$t"; \
@@ -106,8 +112,51 @@ fuzz: fuzz-build
 	    -dict=tests/fuzz/$$t.dict -artifact_prefix=build-fuzz/$$t- $$c \
 	    $$(ls -d tests/fuzz/corpus/$$t tests/fuzz/regressions/$$t 2>/dev/null) || exit 1; done
 
+# Each benchmark runs on one core (bench_synth pins itself and the programs it
+# compares with to one CPU); bench_synth runs last, so its table ends the output.
 bench: all $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do OPENBLAS_NUM_THREADS=1 ./$$b || exit 1; done
+	@for b in $(filter-out %/bench_synth,$(BENCH_BIN)); do OPENBLAS_NUM_THREADS=1 ./$$b || exit 1; done
+	OPENBLAS_NUM_THREADS=1 ./$(BUILD)/tests/bench_synth $(BUILD)/tts
+
+bench-synth: all $(BUILD)/tests/bench_synth
+	OPENBLAS_NUM_THREADS=1 ./$(BUILD)/tests/bench_synth $(BUILD)/tts
+
+# ---- installation ----
+# The voice files name their models as ../models/NAME.safetensors, so voices/
+# and models/ keep their layout under PREFIX/share/tts.  The installed tts
+# also looks for voices in ../share/tts/voices next to itself, so a build
+# installed to another PREFIX finds them; the library searches the PREFIX it
+# was built with (TTS_DATADIR) and $$TTS_VOICE_PATH.
+BINDIR  = $(DESTDIR)$(PREFIX)/bin
+LIBDIR  = $(DESTDIR)$(PREFIX)/lib
+INCDIR  = $(DESTDIR)$(PREFIX)/include
+DATADIR = $(DESTDIR)$(PREFIX)/share/tts
+MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
+install: all
+	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/voices $(DATADIR)/models $(MAN1DIR)
+	install -m 755 $(BUILD)/tts $(BUILD)/tts-train $(BINDIR)/
+	install -m 644 $(BUILD)/libtts.a $(LIBDIR)/
+	install -m 755 $(BUILD)/libtts.so $(LIBDIR)/libtts.so.$(VERSION)
+	ln -sf libtts.so.$(VERSION) $(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(LIBDIR)/libtts.so
+	install -m 644 include/tts.h $(INCDIR)/
+	install -m 644 doc/tts.1 $(MAN1DIR)/
+	for f in voices/*.json; do [ ! -f "$$f" ] || install -m 644 "$$f" $(DATADIR)/voices/; done
+	for f in models/*.safetensors; do [ ! -f "$$f" ] || install -m 644 "$$f" $(DATADIR)/models/; done
+	printf '%s\n' 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' 'libdir=$${exec_prefix}/lib' \
+	  'includedir=$${prefix}/include' 'datadir=$${prefix}/share/tts' '' \
+	  'Name: tts' 'Description: offline neural text-to-speech (libtts)' 'Version: $(VERSION)' \
+	  'Requires.private: $(PKGS)' 'Libs: -L$${libdir} -ltts' \
+	  'Libs.private: -lopenblas -lm -lpthread' 'Cflags: -I$${includedir}' \
+	  >$(LIBDIR)/pkgconfig/tts.pc
+
+uninstall:
+	rm -f $(BINDIR)/tts $(BINDIR)/tts-train $(LIBDIR)/libtts.a $(LIBDIR)/libtts.so \
+	  $(LIBDIR)/$(SONAME) $(LIBDIR)/libtts.so.$(VERSION) $(LIBDIR)/pkgconfig/tts.pc \
+	  $(INCDIR)/tts.h $(MAN1DIR)/tts.1
+	for f in voices/*.json; do rm -f $(DATADIR)/voices/$$(basename "$$f"); done
+	for f in models/*.safetensors; do rm -f $(DATADIR)/models/$$(basename "$$f"); done
+	-rmdir $(DATADIR)/voices $(DATADIR)/models $(DATADIR) 2>/dev/null
 
 eval: all
 	bash scripts/eval.sh

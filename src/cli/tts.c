@@ -124,12 +124,12 @@ static void usage(FILE *out)
 "                          " TTS_DATADIR "/voices, or a voice .json file\n"
 "                                                 (default: $TTS_VOICE, else slt)\n"
 "      --list-voices       list the voices found (name and file), then exit\n"
-"      --speed X           pace, 0.25-4, higher is faster     (default: the voice's, 1)\n"
-"      --volume X          loudness factor, 0-4                (default: the voice's, 1)\n"
+"      --speed X           pace, 0.25-4, higher is faster   (default: 1, or the voice's)\n"
+"      --volume X          loudness factor, 0-4              (default: 1, or the voice's)\n"
 "      --sentence-silence S  seconds of silence after each sentence, 0-10\n"
-"                                                          (default: the voice's, 0.2)\n"
+"                                                        (default: 0.2, or the voice's)\n"
 "Vocoder:\n"
-"      --gl-iters N        Griffin-Lim iterations, 1-1000    (default: the voice's, 32)\n"
+"      --gl-iters N        Griffin-Lim iterations, 1-1000   (default: 32, or the voice's)\n"
 "      --power P           --vocode: magnitude sharpening, 1 = none (default: 1.2)\n"
 "General:\n"
 "  -v, --verbose           more detail on stderr: speed, sentences (--vocode:\n"
@@ -516,6 +516,17 @@ static int load_voice(const char *name, const user_opts *u, tts_voice **voice, t
 
 /* ---- one text: to a file, raw stdout or the speakers ---- */
 
+/* A chunk's warning as one line (the details are in tts_last_error()). */
+static void warning_text(const tts_chunk *ch, char *buf, size_t len)
+{
+    if (ch->warning == TTS_ERR_ATTENTION)
+        snprintf(buf, len, "sentence %zu: %s; it was synthesized in pieces: \"%.60s\"", ch->sentence + 1,
+                 tts_status_message(ch->warning), ch->text);
+    else
+        snprintf(buf, len, "sentence %zu: %s%s%s", ch->sentence + 1, tts_status_message(ch->warning),
+                 tts_last_error()[0] ? ": " : "", tts_last_error());
+}
+
 static int run_speak(const char *text, const char *voice_name, const char *out_path, int raw,
                      const char *device, const user_opts *u)
 {
@@ -553,9 +564,11 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
         }
         if (ch.done) break;
         if (n_sent++ == 0) t_first = now_seconds() - t0;
-        if (ch.warning != TTS_OK)
-            fprintf(stderr, "%s: sentence %zu: %s; it was synthesized in pieces: \"%.60s\"\n", progname,
-                    ch.sentence + 1, tts_status_message(ch.warning), ch.text);
+        if (ch.warning != TTS_OK) {
+            char w[1200];
+            warning_text(&ch, w, sizeof w);
+            fprintf(stderr, "%s: %s\n", progname, w);
+        }
         if (verbose) fprintf(stderr, "%s: [%zu] %s\n", progname, ch.sentence + 1, ch.text);
         audio_s += (double)ch.n_samples / ch.sample_rate;
         st = sink_write(&out, ch.samples, ch.n_samples);
@@ -677,8 +690,7 @@ static int run_job(batch *b, tts_synth *syn, job *j)
         }
         if (ch.done) break;
         if (ch.warning != TTS_OK) {
-            snprintf(err, sizeof err, "sentence %zu: %s; synthesized in pieces: \"%.60s\"", ch.sentence + 1,
-                     tts_status_message(ch.warning), ch.text);
+            warning_text(&ch, err, sizeof err);
             job_message(b, j, err);
         }
         st = audio_writer_write(w, ch.samples, ch.n_samples);

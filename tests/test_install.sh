@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# test_install.sh - libtts as another program sees it: the public header
+# compiles alone under strict C (and C++), `make install` into a temporary
+# PREFIX puts every file in place, a tiny program builds against the
+# installed library through pkg-config (shared and static) and synthesizes
+# with a voice installed under PREFIX/share/tts, the installed tts finds its
+# voices from any folder, the man page renders without warnings, and
+# `make uninstall` removes what install put there.
+#
+#   bash tests/test_install.sh [path/to/tts]      (make test runs it from the top folder)
+# SPDX-License-Identifier: GPL-3.0-or-later
+set -uo pipefail
+
+TTS=${1:-build/tts}
+BUILD=$(dirname "$TTS")
+VOICE_TOOL=$BUILD/tests/tool_test_voice
+tmp=$(mktemp -d /tmp/tts-test-install-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+run() { # run NAME CMD...: passes when CMD exits 0; shows its output otherwise
+  local name=$1
+  shift
+  if "$@" >"$tmp/log" 2>&1; then ok "$name"; else bad "$name"; sed 's/^/     | /' "$tmp/log" | head -15; fi
+}
+
+# the header alone, strict
+for std in c99 c11; do
+  run "tts.h alone: -std=$std -pedantic -Werror -Wall -Wextra" \
+    cc -std=$std -pedantic -Werror -Wall -Wextra -fsyntax-only -x c include/tts.h
+done
+if command -v c++ >/dev/null; then
+  run "tts.h alone as C++" c++ -std=c++11 -pedantic -Werror -Wall -Wextra -fsyntax-only -x c++ include/tts.h
+fi
+
+# make install into a temporary prefix (nothing is rebuilt: `all` is up to date)
+p="$tmp/prefix"
+run "make install PREFIX=$p" make -s --no-print-directory BUILD="$BUILD" PREFIX="$p" install
+for f in bin/tts bin/tts-train lib/libtts.a lib/libtts.so lib/libtts.so.0 include/tts.h \
+         lib/pkgconfig/tts.pc share/man/man1/tts.1; do
+  [ -e "$p/$f" ] && ok "installed $f" || bad "not installed: $f"
+done
+for v in voices/*.json; do
+  [ -f "$v" ] || continue
+  [ -f "$p/share/tts/$v" ] && ok "installed $v" || bad "not installed: $v"
+done
+[ -d "$p/share/tts/models" ] && ok "installed share/tts/models" || bad "no share/tts/models"
+cmp -s include/tts.h "$p/include/tts.h" && ok "installed header is include/tts.h" || bad "header differs"
+
+export PKG_CONFIG_PATH="$p/lib/pkgconfig"
+[ "$(pkg-config --modversion tts 2>/dev/null)" = "$(sed -n 's/^VERSION *:= *//p' Makefile)" ] &&
+  ok "pkg-config --modversion tts" || bad "pkg-config cannot read tts.pc"
+pkg-config --cflags tts | grep -q -- "-I$p/include" && ok "pkg-config --cflags tts" || bad "pkg-config --cflags"
+
+# a random voice installed like a real one: share/tts/voices/NAME.json -> ../models/
+"$VOICE_TOOL" "$p/share/tts" installtestvoice >/dev/null || bad "cannot write a test voice"
+
+# a program of someone else's, strict C99, against the installed library
+cat >"$tmp/prog.c" <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include <tts.h>
+
+int main(int argc, char **argv)
+{
+    tts_voice *voice = NULL;
+    tts_synth *syn = NULL;
+    tts_chunk ch;
+    size_t n = 0;
+    if (tts_voice_load("no-such-voice", &voice) != TTS_ERR_VOICE || !strstr(tts_last_error(), "looked in")) {
+        fprintf(stderr, "missing voice: %s\n", tts_last_error());
+        return 1;
+    }
+    if (argc < 2) return 0;
+    if (tts_voice_load(argv[1], &voice) != TTS_OK || tts_synth_create(voice, NULL, &syn) != TTS_OK ||
+        tts_synth_start(syn, "Hello from another program.") != TTS_OK) {
+        fprintf(stderr, "%s\n", tts_last_error());
+        return 1;
+    }
+    while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done) n += ch.n_samples;
+    tts_synth_free(syn);
+    tts_voice_free(voice);
+    printf("%lu samples\n", (unsigned long)n);
+    return n > 0 ? 0 : 1;
+}
+EOF
+if nm -D "$BUILD/libtts.so" 2>/dev/null | grep -q __asan_init; then
+  echo "skip linking programs: this library is built with AddressSanitizer"
+else
+  # shellcheck disable=SC2046
+  run "a C99 program builds with pkg-config --cflags --libs tts" \
+    cc -std=c99 -pedantic -Wall -Wextra -Werror "$tmp/prog.c" -o "$tmp/prog" $(pkg-config --cflags --libs tts)
+  linked=$(LD_LIBRARY_PATH="$p/lib" ldd "$tmp/prog")
+  if grep -q "$p/lib/libtts.so.0" <<<"$linked"; then
+    ok "it links the installed libtts.so.0"; else bad "not linked to $p/lib/libtts.so.0"; fi
+  run "it runs and synthesizes with an installed voice" \
+    env LD_LIBRARY_PATH="$p/lib" "$tmp/prog" "$p/share/tts/voices/installtestvoice.json"
+  # static libtts, shared dependencies: the packages tts.pc requires, plus OpenBLAS
+  deps=$(pkg-config --print-requires-private tts | tr '\n' ' ')
+  # shellcheck disable=SC2046,SC2086
+  run "the same program links libtts.a statically" \
+    cc -std=c99 "$tmp/prog.c" -o "$tmp/prog_static" $(pkg-config --cflags tts) "$p/lib/libtts.a" \
+    $(pkg-config --libs $deps) -lopenblas -lm -lpthread
+  run "the static program runs" "$tmp/prog_static" "$p/share/tts/voices/installtestvoice.json"
+fi
+
+# the installed program finds the installed voices from anywhere
+( cd "$tmp" && env -u TTS_VOICE_PATH -u TTS_VOICE "$p/bin/tts" --list-voices ) >"$tmp/out" 2>&1
+grep -q "^installtestvoice .*$p/share/tts/voices/installtestvoice.json" "$tmp/out" &&
+  ok "installed tts --list-voices finds share/tts/voices" || { bad "installed --list-voices"; cat "$tmp/out"; }
+run "installed tts synthesizes with an installed voice by name" \
+  sh -c "cd '$tmp' && env -u TTS_VOICE_PATH '$p/bin/tts' -q --voice installtestvoice -o '$tmp/x.wav' 'Hello.'"
+[ -s "$tmp/x.wav" ] && ok "installed tts wrote a file" || bad "installed tts wrote nothing"
+run "installed tts --version" "$p/bin/tts" --version
+
+# the man page
+if command -v man >/dev/null; then
+  LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$p/share/man/man1/tts.1" >"$tmp/man.txt" 2>"$tmp/manerr"
+  [ -s "$tmp/man.txt" ] && [ ! -s "$tmp/manerr" ] && ok "the man page renders without warnings" ||
+    { bad "man page"; head -5 "$tmp/manerr"; }
+  for flag in --out-dir --lines --jobs --format --output-raw --list-voices --sentence-silence \
+              --gl-iters --device --list-devices --speed --volume --phonemes --quiet --version; do
+    grep -q -- "$flag" "$tmp/man.txt" && ok "man page documents $flag" || bad "man page lacks $flag"
+  done
+fi
+
+# make uninstall
+rm -f "$p/share/tts/voices/installtestvoice.json" "$p/share/tts/models/installtestvoice.safetensors"
+run "make uninstall" make -s --no-print-directory BUILD="$BUILD" PREFIX="$p" uninstall
+left=$(find "$p" -type f -o -type l | head -5)
+[ -z "$left" ] && ok "uninstall removed every file" || bad "uninstall left: $left"
+
+echo "test_install: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
