@@ -57,7 +57,9 @@ typedef enum tts_status {
     TTS_ERR_NUMERIC = 16,         /* a NaN or infinite value appeared */
     TTS_ERR_DATASET = 17,         /* a training dataset could not be read */
     TTS_ERR_NO_SPACE = 18,        /* the disk is full */
-    TTS_ERR_INTERNAL = 19         /* a bug: please report it */
+    TTS_ERR_INTERNAL = 19,        /* a bug: please report it */
+    TTS_ERR_UNREADABLE = 20       /* a warning: characters the voice's language cannot read
+                                     (emoji, other scripts) were left out */
 } tts_status;
 
 /* A static English message for a status code; never NULL. */
@@ -120,7 +122,11 @@ typedef struct tts_chunk {
     const char *text;       /* the normalized sentence, same lifetime as samples */
     size_t sentence;        /* 0-based index of the sentence */
     tts_status warning;     /* TTS_OK, or TTS_ERR_ATTENTION when the model failed to align
-                               and the sentence was retried in pieces (audio is still given) */
+                               and the sentence was retried in pieces (audio is still given),
+                               or TTS_ERR_UNREADABLE, once per text (on its first chunk
+                               without another warning), when tts_synth_start left out
+                               characters the voice cannot read; tts_last_error() then
+                               says how many and which was first */
     int done;               /* 1: no more audio (samples NULL, n_samples 0) */
 } tts_chunk;
 

@@ -40,6 +40,8 @@ struct tts_synth {
     float *audio;
     size_t audio_cap;
     int failed;      /* an attention failure in this sentence */
+    size_t n_unreadable;  /* characters left out of the text, not yet reported */
+    uint32_t first_unreadable;
     atomic_int cancel; /* set by tts_synth_cancel (any thread, or a signal handler) */
 };
 
@@ -117,13 +119,24 @@ tts_status tts_synth_start(tts_synth *s, const char *text)
     memset(&s->sents, 0, sizeof s->sents);
     s->next = 0;
     atomic_store_explicit(&s->cancel, 0, memory_order_relaxed);
-    char *norm = NULL;
-    tts_status st = text_normalize(text, &norm);
+    s->n_unreadable = 0;
+    char *readable = NULL, *norm = NULL;
+    tts_status st = core_drop_unreadable(s->voice->espeak_voice, text, &readable, &s->n_unreadable,
+                                         &s->first_unreadable);
+    if (st != TTS_OK) return tts_error_set(st, "out of memory");
+    st = text_normalize(readable, &norm);
+    free(readable);
     if (st != TTS_OK) return tts_error_set(st, "%s", st == TTS_ERR_UTF8 ? "the text is not valid UTF-8" : "cannot normalize the text");
     st = text_split(norm, MAX_SENTENCE_CHARS, &s->sents);
     free(norm);
     if (st != TTS_OK) return tts_error_set(st, "cannot split the text into sentences");
-    if (s->sents.n == 0) return tts_error_set(TTS_ERR_EMPTY_TEXT, "nothing to speak in the text");
+    if (s->sents.n == 0) {
+        if (s->n_unreadable)
+            return tts_error_set(TTS_ERR_EMPTY_TEXT, "nothing to speak: the voice (%s) cannot read any of the "
+                                 "text (%zu characters such as U+%04X left out)", s->voice->espeak_voice,
+                                 s->n_unreadable, (unsigned)s->first_unreadable);
+        return tts_error_set(TTS_ERR_EMPTY_TEXT, "nothing to speak in the text");
+    }
     return TTS_OK;
 }
 
@@ -233,6 +246,13 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     ch->text = text;
     ch->sentence = idx;
     ch->warning = s->failed ? TTS_ERR_ATTENTION : TTS_OK;
+    if (ch->warning == TTS_OK && s->n_unreadable) {  /* reported once per text */
+        ch->warning = TTS_ERR_UNREADABLE;
+        tts_error_set(TTS_OK, "left out %zu character%s the voice (%s) cannot read, the first U+%04X",
+                      s->n_unreadable, s->n_unreadable == 1 ? "" : "s", s->voice->espeak_voice,
+                      (unsigned)s->first_unreadable);
+        s->n_unreadable = 0;
+    }
     return TTS_OK;
 }
 
@@ -245,8 +265,12 @@ tts_status tts_phonemize(const tts_voice *voice, const char *text, char **out)
         tts_status st = text_frontend_init(voice->espeak_voice);
         if (st != TTS_OK) return tts_error_set(st, "espeak-ng cannot load '%s'", voice->espeak_voice);
     }
-    char *norm = NULL;
-    tts_status st = text_normalize(text, &norm);
+    char *readable = NULL, *norm = NULL;
+    size_t n_unreadable = 0;
+    tts_status st = core_drop_unreadable(voice ? voice->espeak_voice : "en-us", text, &readable, &n_unreadable, NULL);
+    if (st != TTS_OK) return tts_error_set(st, "out of memory");
+    st = text_normalize(readable, &norm);
+    free(readable);
     if (st != TTS_OK) return tts_error_set(st, "cannot normalize the text");
     text_sentences ss = {0};
     st = text_split(norm, MAX_SENTENCE_CHARS, &ss);
