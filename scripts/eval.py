@@ -62,7 +62,9 @@ def mel_cepstrum(x, sr=22050, n_fft=1024, hop=256, n_mels=80, n_cep=24):
         _basis[n_mels] = (b, dct)
     b, dct = _basis[n_mels]
     logmel = np.log(np.maximum(mag @ b.T, 1e-5))
-    return (logmel @ dct.T)[:, 1:] * np.sqrt(2.0 / n_mels)  # drop c0 (energy)
+    # the real cepstrum of the mel-warped log spectrum, log S = c0 + 2 sum c_n cos(.),
+    # the scale of the usual mel-cepstral distortion; c0 (level) is left out
+    return (logmel @ dct.T)[:, 1:] / n_mels
 
 
 def mcd_dtw(a, b):
