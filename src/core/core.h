@@ -13,13 +13,6 @@
 tts_status tts_error_set(tts_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tts_error_clear(void);
 
-/* Replace by a space every character the language (an espeak-ng voice name,
- * "en-us") cannot read: other scripts' letters, emoji, pictographs (see
- * script.c).  *out is malloc'd; *n_dropped counts the characters left out,
- * *first (may be NULL) is the first of them. */
-tts_status core_drop_unreadable(const char *lang, const char *text, char **out, size_t *n_dropped,
-                                uint32_t *first);
-
 struct tts_voice {
     char *name;
     char *path;          /* the voice file (or the model file when loaded directly) */

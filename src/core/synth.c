@@ -121,7 +121,7 @@ tts_status tts_synth_start(tts_synth *s, const char *text)
     atomic_store_explicit(&s->cancel, 0, memory_order_relaxed);
     s->n_unreadable = 0;
     char *readable = NULL, *norm = NULL;
-    tts_status st = core_drop_unreadable(s->voice->espeak_voice, text, &readable, &s->n_unreadable,
+    tts_status st = text_drop_unreadable(s->voice->espeak_voice, text, &readable, &s->n_unreadable,
                                          &s->first_unreadable);
     if (st != TTS_OK) return tts_error_set(st, "out of memory");
     st = text_normalize(readable, &norm);
@@ -267,7 +267,7 @@ tts_status tts_phonemize(const tts_voice *voice, const char *text, char **out)
     }
     char *readable = NULL, *norm = NULL;
     size_t n_unreadable = 0;
-    tts_status st = core_drop_unreadable(voice ? voice->espeak_voice : "en-us", text, &readable, &n_unreadable, NULL);
+    tts_status st = text_drop_unreadable(voice ? voice->espeak_voice : "en-us", text, &readable, &n_unreadable, NULL);
     if (st != TTS_OK) return tts_error_set(st, "out of memory");
     st = text_normalize(readable, &norm);
     free(readable);

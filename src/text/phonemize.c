@@ -146,7 +146,16 @@ static void phonemize_locked(const char *s, text_buf *o)
                 o->failed = 1;
                 break;
             }
-            const void *p = clause.data;
+            /* never hand espeak a script the voice cannot read: some
+             * characters make espeak 1.51 switch language and read freed
+             * memory (see script.c) */
+            char *safe = NULL;
+            size_t n_unreadable = 0;
+            if (text_drop_unreadable(espeak_voice, clause.data, &safe, &n_unreadable, NULL) != TTS_OK) {
+                o->failed = 1;
+                break;
+            }
+            const void *p = safe;
             /* espeak may cut a long clause; bound the loop all the same */
             for (size_t guard = 0; p && guard <= clause.len + 1; guard++) {
                 const char *r = espeak_TextToPhonemes(&p, espeakCHARS_UTF8,
@@ -155,6 +164,7 @@ static void phonemize_locked(const char *s, text_buf *o)
                     break;
                 append_ipa(o, r);
             }
+            free(safe);
         }
         if (o->len > before || (o->len && !ends_with_mark(o)))
             text_buf_puts(o, c.punct);

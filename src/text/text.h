@@ -56,6 +56,14 @@ typedef struct text_sentences {
 tts_status text_split(const char *normalized, size_t max_chars, text_sentences *out);
 void text_sentences_free(text_sentences *s);
 
+/* Replace by a space every character the language (an espeak-ng voice name,
+ * "en-us") cannot read: other scripts' letters, emoji, pictographs (see
+ * script.c).  *out is malloc'd; *n_dropped counts the characters left out,
+ * *first (may be NULL) is the first of them.  text_phonemize applies it to
+ * every clause before espeak-ng sees it. */
+tts_status text_drop_unreadable(const char *lang, const char *text, char **out, size_t *n_dropped,
+                              uint32_t *first);
+
 /* IPA (with stress marks) of one sentence; clause punctuation , . ? ! ; : …
  * is kept in the output as symbols, words separated by one space, e.g.
  * "həlˈoʊ, wˈɜːld." for "hello, world.".  Initialises the front end with
