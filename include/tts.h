@@ -75,8 +75,11 @@ typedef struct tts_voice tts_voice;
 
 /* Load a voice: a path to a voice file (voices/NAME.json, which names its
  * model file relative to itself) or a NAME looked up, in order, in the
- * folders of $TTS_VOICE_PATH (colon-separated), ./voices and
- * TTS_DATADIR/voices.  The model's tensors are validated and mapped
+ * folders of $TTS_VOICE_PATH (colon-separated), ./voices,
+ * TTS_DATADIR/voices (the PREFIX it was built for) and share/tts/voices of
+ * the installation the library was loaded from (PREFIX/lib/.. or
+ * PREFIX/bin/..).  TTS_ERR_VOICE when not found; tts_last_error() lists the
+ * folders searched.  The model's tensors are validated and mapped
  * read-only.  Initialises espeak-ng for the voice's language. */
 tts_status tts_voice_load(const char *name_or_path, tts_voice **out);
 void tts_voice_free(tts_voice *voice);

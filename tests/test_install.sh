@@ -3,7 +3,8 @@
 # compiles alone under strict C (and C++), `make install` into a temporary
 # PREFIX puts every file in place, a tiny program builds against the
 # installed library through pkg-config (shared and static) and synthesizes
-# with a voice installed under PREFIX/share/tts, the installed tts finds its
+# with a voice installed under PREFIX/share/tts (also found by name: the
+# library looks in ../share/tts/voices next to itself), the installed tts finds its
 # voices from any folder, the man page renders without warnings, and
 # `make uninstall` removes what install put there.
 #
@@ -97,6 +98,8 @@ else
     ok "it links the installed libtts.so.0"; else bad "not linked to $p/lib/libtts.so.0"; fi
   run "it runs and synthesizes with an installed voice" \
     env LD_LIBRARY_PATH="$p/lib" "$tmp/prog" "$p/share/tts/voices/installtestvoice.json"
+  run "the installed library finds its voices by name (PREFIX/share/tts/voices)" \
+    env -u TTS_VOICE_PATH LD_LIBRARY_PATH="$p/lib" "$tmp/prog" installtestvoice
   # static libtts, shared dependencies: the packages tts.pc requires, plus OpenBLAS
   deps=$(pkg-config --print-requires-private tts | tr '\n' ' ')
   # shellcheck disable=SC2046,SC2086

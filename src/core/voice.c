@@ -6,11 +6,13 @@
  */
 #include <cJSON.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "text/text.h"
@@ -46,6 +48,34 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* PREFIX/share/tts/voices of the installation this library was loaded from
+ * (libtts.so.0 in PREFIX/lib, or a program linked with libtts.a in
+ * PREFIX/bin), so an installation moved to another prefix still finds its
+ * voices.  0 when it cannot tell. */
+static int relocated_voice_dir(char *out, size_t len)
+{
+    char obj[4096] = "";
+    Dl_info info;
+    if (dladdr((void *)&relocated_voice_dir, &info) && info.dli_fname && strstr(info.dli_fname, "libtts.so")) {
+        snprintf(obj, sizeof obj, "%s", info.dli_fname);
+    } else {
+        ssize_t k = readlink("/proc/self/exe", obj, sizeof obj - 1);
+        if (k <= 0) return 0;
+        obj[k] = 0;
+    }
+    char *slash = strrchr(obj, '/');
+    if (!slash || slash == obj) return 0;
+    *slash = 0;
+    slash = strrchr(obj, '/');  /* up from lib/ or bin/ */
+    if (!slash) return 0;
+    *slash = 0;
+    snprintf(out, len, "%s/share/tts/voices", *obj ? obj : "/");
+    char want[4200];
+    snprintf(want, sizeof want, "%s/voices", TTS_DATADIR);
+    struct stat st;
+    return strcmp(out, want) != 0 && stat(out, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* The search folders, in order; returns how many were written. */
 static int search_dirs(char dirs[][4096], int max)
 {
@@ -53,7 +83,7 @@ static int search_dirs(char dirs[][4096], int max)
     const char *env = getenv("TTS_VOICE_PATH");
     if (env && *env) {
         const char *p = env;
-        while (*p && n < max - 2) {
+        while (*p && n < max - 3) {
             const char *c = strchr(p, ':');
             size_t len = c ? (size_t)(c - p) : strlen(p);
             if (len > 0 && len < 4096) { memcpy(dirs[n], p, len); dirs[n][len] = 0; n++; }
@@ -63,6 +93,7 @@ static int search_dirs(char dirs[][4096], int max)
     }
     snprintf(dirs[n++], 4096, "voices");
     snprintf(dirs[n++], 4096, "%s/voices", TTS_DATADIR);
+    if (relocated_voice_dir(dirs[n], 4096)) n++;
     return n;
 }
 
