@@ -213,7 +213,7 @@ tts_status audio_player_open(const char *device, int sample_rate, audio_player *
     *out = NULL;
     tts_status st = pa_start();
     if (st != TTS_OK) return st;
-    PaDeviceIndex dev;
+    PaDeviceIndex dev = paNoDevice;  /* set by pick_device on success */
     st = pick_device(device, &dev);
     if (st != TTS_OK) {
         Pa_Terminate();
