@@ -269,6 +269,19 @@ void audio_writer_abort(audio_writer *w)
     free(w);
 }
 
+/* The descriptor behind /dev/stdout, /dev/stderr, /dev/fd/N or
+ * /proc/self/fd/N, else -1.  These are the caller's open streams: they are
+ * written through the descriptor (at its offset, as `>>` expects), never
+ * replaced by a temporary file and a rename, whatever they point to. */
+static int std_stream_fd(const char *path)
+{
+    if (!strcmp(path, "/dev/stdout")) return STDOUT_FILENO;
+    if (!strcmp(path, "/dev/stderr")) return STDERR_FILENO;
+    const char *num = !strncmp(path, "/dev/fd/", 8) ? path + 8 : !strncmp(path, "/proc/self/fd/", 14) ? path + 14 : NULL;
+    if (!num || !*num || strspn(num, "0123456789") != strlen(num) || strlen(num) > 6) return -1;
+    return atoi(num);
+}
+
 tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **out)
 {
     audio_clear_error();
@@ -285,9 +298,20 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
 
     struct stat st;
     int exists = strcmp(path, "-") == 0 ? 0 : stat(path, &st) == 0;
+    int std_fd = std_stream_fd(path);
     if (!strcmp(path, "-")) {
         w->direct = 1;
         w->fd = STDOUT_FILENO;
+    } else if (std_fd >= 0) { /* /dev/stdout even when it is a regular file: never renamed over */
+        w->direct = 1;
+        w->own_fd = 1;
+        w->fd = fcntl(std_fd, F_DUPFD_CLOEXEC, 3);
+        if (w->fd < 0) {
+            int e = errno;
+            tts_status fs = audio_fail(TTS_ERR_IO, "cannot write '%s': %s", path, strerror(e));
+            audio_writer_abort(w);
+            return fs;
+        }
     } else if (exists && S_ISDIR(st.st_mode)) {
         tts_status fs = audio_fail(TTS_ERR_IO, "cannot write '%s': it is a directory", path);
         audio_writer_abort(w);
