@@ -167,6 +167,9 @@ printf 'caf\xc3 au lait\n' >"$tmp/bad_utf8.txt"
 expect "-f invalid UTF-8" 2 "$TTS" -f "$tmp/bad_utf8.txt" -o "$o/x.wav"
 has "invalid UTF-8 message" "$tmp/err" "UTF-8"
 [ ! -e "$o/x.wav" ] && ok "no output for failed input" || bad "output written for failed input"
+printf 'Hello there.\0 Good morning.' >"$tmp/nul.txt"
+expect "-f with a NUL byte" 0 "$TTS" --phonemes -f "$tmp/nul.txt"
+has "the text after a NUL byte is read" "$tmp/out" "Good morning"
 
 # raw PCM on stdout: 16-bit mono, sentence by sentence, the same samples as the WAV
 expect "--output-raw" 0 "$TTS" --output-raw "$text"

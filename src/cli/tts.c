@@ -218,6 +218,9 @@ static char *read_stream(FILE *fp)
     }
     if (ferror(fp)) { free(s); return NULL; }
     s[n] = '\0';
+    /* a NUL byte is a control character like the others, not the end of the
+     * text: the normalizer drops control characters, the library takes C strings */
+    for (char *z = memchr(s, 0, n); z; z = memchr(z, 0, n - (size_t)(z - s))) *z = ' ';
     return s;
 }
 
