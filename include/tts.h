@@ -130,8 +130,16 @@ typedef struct tts_chunk {
                                without another warning), when tts_synth_start left out
                                characters the voice cannot read; tts_last_error() then
                                says how many and which was first */
+    unsigned stops;         /* how the acoustic model stopped, OR-ed over the pieces of the
+                               sentence: TTS_STOP_GATE (normal), TTS_STOP_END_OF_TEXT (the
+                               stop gate never fired; stopped as the attention rested on the
+                               last symbol), TTS_STOP_FRAME_CAP (an alignment failure) */
     int done;               /* 1: no more audio (samples NULL, n_samples 0) */
 } tts_chunk;
+
+#define TTS_STOP_GATE 1u
+#define TTS_STOP_FRAME_CAP 2u
+#define TTS_STOP_END_OF_TEXT 4u
 
 /* The next sentence's audio.  Returns TTS_OK and fills *chunk (done = 1
  * after the last sentence), or an error for this sentence; after an error

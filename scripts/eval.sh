@@ -58,11 +58,13 @@ while IFS='|' read -r id text; do
     silence 1 0.02 0.3% reverse silence 1 0.02 0.3% reverse pad 0.05 0.05 2>/dev/null || true
   rm -f "$work/teacher/$id.raw.wav"
   espeak-ng -v en-us -w "$work/espeak/$id.wav" -f "$work/text/$id.txt" 2>/dev/null || true
-  if ! "$here/build/tts" --voice "$voice" --sentence-silence 0 -f "$work/text/$id.txt" \
+  if ! "$here/build/tts" -v --voice "$voice" --sentence-silence 0 -f "$work/text/$id.txt" \
        -o "$work/ours/$id.wav" 2> "$work/ours/$id.log"; then
     echo "$id synthesis-error" >> "$work/failures.list"
-  elif grep -q 'failed to align' "$work/ours/$id.log"; then
-    echo "$id attention" >> "$work/failures.list"
+  elif grep -q 'stop:.*frame-cap' "$work/ours/$id.log"; then
+    echo "$id frame-cap" >> "$work/failures.list"
+  elif grep -q 'stop:.*end-of-text' "$work/ours/$id.log"; then
+    echo "$id stop-never-fired" >> "$work/failures.list"
   fi
   # the reference words: our own normalizer's reading of the text
   "$here/build/tts" --phonemes -f "$work/text/$id.txt" 2>/dev/null | awk 'NR % 2 == 1' | tr '\n' ' ' \

@@ -572,7 +572,11 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
             warning_text(&ch, w, sizeof w);
             fprintf(stderr, "%s: %s\n", progname, w);
         }
-        if (verbose) fprintf(stderr, "%s: [%zu] %s\n", progname, ch.sentence + 1, ch.text);
+        if (verbose)
+            fprintf(stderr, "%s: [%zu] %.2f s, stop:%s%s%s: %s\n", progname, ch.sentence + 1,
+                    (double)ch.n_samples / ch.sample_rate, ch.stops & TTS_STOP_GATE ? " gate" : "",
+                    ch.stops & TTS_STOP_END_OF_TEXT ? " end-of-text" : "",
+                    ch.stops & TTS_STOP_FRAME_CAP ? " frame-cap" : "", ch.text);
         audio_s += (double)ch.n_samples / ch.sample_rate;
         st = sink_write(&out, ch.samples, ch.n_samples);
         if (st != TTS_OK) {

@@ -40,6 +40,7 @@ struct tts_synth {
     float *audio;
     size_t audio_cap;
     int failed;      /* an attention failure in this sentence */
+    unsigned stops;  /* TTS_STOP_* of the sentence's pieces */
     size_t n_unreadable;  /* characters left out of the text, not yet reported */
     uint32_t first_unreadable;
     atomic_int cancel; /* set by tts_synth_cancel (any thread, or a signal handler) */
@@ -168,6 +169,8 @@ static tts_status synth_piece(tts_synth *s, const char *text, uint64_t seed, int
     }
     free(ids);
     if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
+    s->stops |= why == TACO_STOP_GATE ? TTS_STOP_GATE : why == TACO_STOP_CAP ? TTS_STOP_FRAME_CAP
+                                                                            : TTS_STOP_END_OF_TEXT;
     if (why == TACO_STOP_CAP) {
         s->failed = 1;
         /* retry in two halves split at the word boundary nearest the middle */
@@ -206,6 +209,7 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     const char *text = s->sents.items[idx].text;
     s->n_mel = 0;
     s->failed = 0;
+    s->stops = 0;
     uint64_t seed = s->o.seed * 0x9E3779B97F4A7C15ull + idx + 1;
     tts_status st = synth_piece(s, text, seed, 0);
     if (st != TTS_OK) return st;
@@ -246,6 +250,7 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     ch->text = text;
     ch->sentence = idx;
     ch->warning = s->failed ? TTS_ERR_ATTENTION : TTS_OK;
+    ch->stops = s->stops;
     if (ch->warning == TTS_OK && s->n_unreadable) {  /* reported once per text */
         ch->warning = TTS_ERR_UNREADABLE;
         tts_error_set(TTS_OK, "left out %zu character%s the voice (%s) cannot read, the first U+%04X",
