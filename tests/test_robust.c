@@ -555,6 +555,12 @@ static void test_model_files(void **state)
     expect_voice("dirmodel", TTS_ERR_IO, "not a regular file");
     write_voice_json("selfmodel", "{\"name\": \"s\", \"model\": \"selfmodel.json\"}");
     expect_voice("selfmodel", TTS_ERR_MODEL_FORMAT, "selfmodel.json");
+    /* a model that is a named pipe with no writer: an error at once, not a hang */
+    char fifo[4200];
+    snprintf(fifo, sizeof fifo, "%s/models/fifo.safetensors", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    write_voice_json("fifomodel", "{\"name\": \"f\", \"model\": \"../models/fifo.safetensors\"}");
+    expect_voice("fifomodel", TTS_ERR_IO, "not a regular file");
 }
 
 static void test_voice_files(void **state)

@@ -97,7 +97,7 @@ void st_close(st_file *f)
 tts_status st_open(const char *path, st_file *f, char *err, size_t errlen)
 {
     memset(f, 0, sizeof *f);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block: fstat rejects it */
     if (fd < 0) { set_err(err, errlen, "%s: %s", path, strerror(errno)); return TTS_ERR_IO; }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
