@@ -46,6 +46,8 @@ static void usage(FILE *f, const trainer_opts *d)
         "  --plot-every N      alignment and mel plots interval (default %d)\n"
         "  --log-every N       progress line interval when not a terminal (default %d)\n"
         "  --seed N            random seed (default %llu)\n"
+        "  --threads N         OpenBLAS threads for the large products (default 1: training\n"
+        "                      is planned on one core)\n"
         "  -q, --quiet         no progress line\n"
         "  -h, --help          this text\n",
         d->name, d->models_dir, d->voices_dir, d->espeak_voice, d->steps, d->batch, d->r,
@@ -89,16 +91,16 @@ int main(int argc, char **argv)
     choose_blas_kernels(argv);
     trainer_opts o = trainer_opts_default();
     enum { O_NAME = 256, O_MODELS, O_VOICES, O_DEV, O_INIT, O_ESPEAK, O_STEPS, O_BATCH, O_MAXF,
-           O_LR, O_GW, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED };
+           O_LR, O_GW, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED, O_THREADS };
     static const struct option longopts[] = {
         {"name", 1, 0, O_NAME}, {"models", 1, 0, O_MODELS}, {"voices", 1, 0, O_VOICES},
         {"dev", 1, 0, O_DEV}, {"init", 1, 0, O_INIT}, {"espeak-voice", 1, 0, O_ESPEAK},
         {"steps", 1, 0, O_STEPS}, {"batch", 1, 0, O_BATCH}, {"max-frames", 1, 0, O_MAXF},
         {"lr", 1, 0, O_LR}, {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL},
         {"ckpt-every", 1, 0, O_CKPT}, {"plot-every", 1, 0, O_PLOT}, {"log-every", 1, 0, O_LOG},
-        {"seed", 1, 0, O_SEED}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     trainer_opts defaults = o;
-    int c;
+    int c, threads = 1;
     long v;
     while ((c = getopt_long(argc, argv, "r:qh", longopts, NULL)) != -1) {
         int bad = 0;
@@ -120,6 +122,7 @@ int main(int argc, char **argv)
         case O_PLOT: bad = parse_int(optarg, 0, 100000000, &v); o.plot_every = (int)v; break;
         case O_LOG: bad = parse_int(optarg, 1, 100000000, &v); o.log_every = (int)v; break;
         case O_SEED: bad = parse_int(optarg, 0, 0x7fffffffL, &v); o.seed = (uint64_t)v; break;
+        case O_THREADS: bad = parse_int(optarg, 1, 64, &v); threads = (int)v; break;
         case 'q': o.quiet = 1; break;
         case 'h': usage(stdout, &defaults); return 0;
         default: usage(stderr, &defaults); return 1;
@@ -133,7 +136,7 @@ int main(int argc, char **argv)
     o.data_dir = argv[optind];
     o.state_dir = argv[optind + 1];
     o.stop = &stop_flag;
-    openblas_set_num_threads(1);  /* training is planned on one core */
+    openblas_set_num_threads(threads);
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
