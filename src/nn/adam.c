@@ -17,7 +17,8 @@ double adam_grad_norm(const float *g, size_t n)
 double adam_lr(const adam_opts *o, long step)
 {
     double lr = o->lr;
-    if (o->warmup > 0 && step < o->warmup) lr *= (double)(step + 1) / o->warmup;
+    long w = step - o->warmup_start;
+    if (o->warmup > 0 && w >= 0 && w < o->warmup) lr *= (double)(w + 1) / o->warmup;
     if (o->decay_steps > 0 && step > o->decay_start)
         lr *= pow(0.5, (double)(step - o->decay_start) / o->decay_steps);
     return lr < o->lr_min ? o->lr_min : lr;

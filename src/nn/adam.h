@@ -10,7 +10,9 @@
 typedef struct adam_opts {
     float lr;           /* 1e-3: peak learning rate */
     float lr_min;       /* 1e-5: floor of the decay */
-    long warmup;        /* 500 steps of linear warm-up */
+    long warmup;        /* 200 steps of linear warm-up */
+    long warmup_start;  /* 0: the step the warm-up starts from (a run continued from
+                           exported weights, without moments, warms up again) */
     long decay_start;   /* 10000: decay begins after this step */
     long decay_steps;   /* 20000: the learning rate halves every decay_steps */
     float beta1, beta2; /* 0.9, 0.999 */

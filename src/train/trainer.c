@@ -169,9 +169,10 @@ static char *symbols_json(void)
 
 static tts_status save_model(const taco_model *m, const char *path, long step, double lr_scale,
                              const trainer_opts *o, const float *adam_m, const float *adam_v,
-                             double dev_loss)
+                             double dev_loss, long warm_from)
 {
-    char step_s[32], lr_s[32], seed_s[32], dev_s[32], prov[512];
+    char step_s[32], lr_s[32], seed_s[32], dev_s[32], warm_s[32], prov[512];
+    snprintf(warm_s, sizeof warm_s, "%ld", warm_from);
     snprintf(step_s, sizeof step_s, "%ld", step);
     snprintf(lr_s, sizeof lr_s, "%.9g", lr_scale);
     snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)o->seed);
@@ -180,11 +181,12 @@ static tts_status save_model(const taco_model *m, const char *path, long step, d
              o->data_dir, step, o->batch, o->r, o->espeak_voice);
     char *syms = symbols_json();
     if (!syms) return TTS_ERR_NOMEM;
-    const char *keys[] = {"step", "lr_scale", "seed", "dev_loss", "symbols", "espeak_voice", "provenance"};
-    const char *vals[] = {step_s, lr_s, seed_s, dev_s, syms, o->espeak_voice, prov};
+    const char *keys[] = {"step", "lr_scale", "seed", "dev_loss", "symbols", "espeak_voice",
+                          "provenance", "warmup_start"};
+    const char *vals[] = {step_s, lr_s, seed_s, dev_s, syms, o->espeak_voice, prov, warm_s};
     const real *extra[2] = {adam_m, adam_v};
     const char *names[2] = {"adam_m", "adam_v"};
-    tts_status st = taco_model_save(m, path, keys, vals, 7, adam_m ? extra : NULL, names, adam_m ? 2 : 0);
+    tts_status st = taco_model_save(m, path, keys, vals, 8, adam_m ? extra : NULL, names, adam_m ? 2 : 0);
     free(syms);
     return st;
 }
@@ -359,7 +361,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
 
     /* model: checkpoint, else initial weights, else random */
     taco_model *m = NULL;
-    long step = 0;
+    long step = 0, warm_from = 0;
     double lr_scale = 1, best_dev = INFINITY;
     float *grad = NULL, *am = NULL, *av = NULL;
     snprintf(path, sizeof path, "%s/ckpt.safetensors", o->state_dir);
@@ -368,14 +370,21 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         st = taco_model_load(path, 1, &m, err, sizeof err);
         if (st != TTS_OK) { fprintf(log, "tts-train: %s\n", err); goto out; }
         const char *s = taco_model_meta(m, "step"), *l = taco_model_meta(m, "lr_scale");
-        const char *dl = taco_model_meta(m, "dev_loss");
+        const char *dl = taco_model_meta(m, "dev_loss"), *wf = taco_model_meta(m, "warmup_start");
+        warm_from = wf ? atol(wf) : 0;
         step = s ? atol(s) : 0;
         lr_scale = l ? atof(l) : 1;
         best_dev = dl ? atof(dl) : INFINITY;
         resumed = 1;
     } else if (o->init_model) {
+        /* exported weights carry their step but no optimizer moments: continue the
+           schedule from that step and warm up again */
         st = taco_model_load(o->init_model, 1, &m, err, sizeof err);
         if (st != TTS_OK) { fprintf(log, "tts-train: %s\n", err); goto out; }
+        const char *s = taco_model_meta(m, "step");
+        step = s ? atol(s) : 0;
+        if (step < 0) step = 0;
+        warm_from = step;
     } else {
         taco_config cfg = o->config ? *o->config : taco_config_default((int)text_n_symbols());
         cfg.n_symbols = (int)text_n_symbols();
@@ -429,6 +438,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     double t_start = now_s(), t_last = t_start;
     long steps_at_start = step;
     adam_opts ao = o->adam;
+    ao.warmup_start = warm_from;
     while (step < o->steps && !(o->stop && *o->stop)) {
         taco_batch b;
         if (batcher_step(&tb, step, o->seed, &b)) { st = TTS_ERR_NOMEM; break; }
@@ -504,7 +514,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
                 best_dev = d;
                 char mp[4200];
                 snprintf(mp, sizeof mp, "%s/%s.safetensors", o->models_dir, o->name);
-                tts_status es = save_model(m, mp, step, lr_scale, o, NULL, NULL, d);
+                tts_status es = save_model(m, mp, step, lr_scale, o, NULL, NULL, d, warm_from);
                 if (es == TTS_OK) es = write_voice_json(o, step, d);
                 if (es != TTS_OK) fprintf(log, "tts-train: export to %s failed: %s\n", mp, tts_status_message(es));
             }
@@ -512,7 +522,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         if ((o->ckpt_every > 0 && step % o->ckpt_every == 0) || final) {
             char ck[4200];
             snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
-            tts_status cs = save_model(m, ck, step, lr_scale, o, am, av, best_dev);
+            tts_status cs = save_model(m, ck, step, lr_scale, o, am, av, best_dev, warm_from);
             if (cs != TTS_OK) fprintf(log, "\ntts-train: checkpoint failed: %s\n", tts_status_message(cs));
             else last_good_step = step;
             if (tsv) fflush(tsv);
