@@ -221,6 +221,14 @@ tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
             out->n_skipped++;
             continue;
         }
+        size_t bad = 0;
+        for (size_t k = 0; k < ns; k++) bad += !isfinite(pcm[k]);
+        if (bad) {
+            if (log) fprintf(log, "dataset: %s: %zu samples are NaN or infinite, skipped\n", wav, bad);
+            free(pcm); free(it.ids);
+            out->n_skipped++;
+            continue;
+        }
         it.n_frames = (int)dsp_n_frames(feat, ns);
         it.mel = malloc(sizeof(float) * (size_t)it.n_frames * p.n_mels);
         if (!it.mel || dsp_logmel(feat, pcm, ns, it.mel) != TTS_OK) {
