@@ -535,8 +535,10 @@ NN_HOT NN_API void attention_backward(real *dq, real *dm, real *dpm, real *dapre
 
 /* --------------------------------------------------------------- losses */
 
-NN_API double l1_loss(real *dpred, const real *pred, const real *target, const int *len,
-                      int B, int T, int C, real scale)
+/* mean |pred - target| (squared = 0) or (pred - target)^2 (squared = 1)
+ * over the rows (b, t < len[b]) */
+static double masked_loss(real *dpred, const real *pred, const real *target, const int *len,
+                          int B, int T, int C, real scale, int squared)
 {
     double sum = 0, count = 0;
     for (int b = 0; b < B; b++) count += (double)(len[b] < T ? len[b] : T) * C;
@@ -546,27 +548,23 @@ NN_API double l1_loss(real *dpred, const real *pred, const real *target, const i
             for (int c = 0; c < C; c++) {
                 size_t i = ((size_t)b * T + t) * C + c;
                 real diff = pred[i] - target[i];
-                sum += fabs(diff);
-                if (dpred) dpred[i] += scale * (diff > 0 ? 1 : diff < 0 ? -1 : 0) / count;
+                sum += squared ? diff * diff : fabs(diff);
+                if (dpred)
+                    dpred[i] += scale * (squared ? 2 * diff : (real)(diff > 0) - (real)(diff < 0)) / count;
             }
     return sum / count;
+}
+
+NN_API double l1_loss(real *dpred, const real *pred, const real *target, const int *len,
+                      int B, int T, int C, real scale)
+{
+    return masked_loss(dpred, pred, target, len, B, T, C, scale, 0);
 }
 
 NN_API double mse_loss(real *dpred, const real *pred, const real *target, const int *len,
                        int B, int T, int C, real scale)
 {
-    double sum = 0, count = 0;
-    for (int b = 0; b < B; b++) count += (double)(len[b] < T ? len[b] : T) * C;
-    if (count == 0) return 0;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < len[b] && t < T; t++)
-            for (int c = 0; c < C; c++) {
-                size_t i = ((size_t)b * T + t) * C + c;
-                real diff = pred[i] - target[i];
-                sum += diff * diff;
-                if (dpred) dpred[i] += scale * 2 * diff / count;
-            }
-    return sum / count;
+    return masked_loss(dpred, pred, target, len, B, T, C, scale, 1);
 }
 
 NN_API double bce_logits_loss(real *dlogit, const real *logit, const real *target,
