@@ -420,6 +420,31 @@ static void test_unreadable_scripts(void **state)
     assert_non_null(strstr(tts_last_error(), "cannot read"));
 }
 
+static void test_espeak_traps(void **state)
+{
+    /* inputs that crash espeak-ng 1.51 itself, found by fuzzing: the front
+     * end must never hand them over as they are */
+    char text[600];
+    snprintf(text, sizeof text, "x.%0300d and Hello i.%0200d", 0, 0);
+    for (char *p = text; *p; p++) if (*p == '0') *p = 'w'; /* x.wwww... (stack smash in espeak) */
+    char *ipa = NULL;
+    assert_int_equal(tts_phonemize(voice, text, &ipa), TTS_OK);
+    assert_true(strlen(ipa) > 100);
+    free(ipa);
+    size_t n = 0;
+    assert_int_equal(speak(voice, text, 0, &n, NULL), TTS_OK);
+    assert_true(n >= 3);
+    /* U+0A76 after a word (use after free in espeak's language switch) */
+    assert_int_equal(tts_phonemize(voice, "Henry \xe0\xa9\xb6 the fifth.", &ipa), TTS_OK);
+    free(ipa);
+    int32_t *ids = NULL;
+    assert_int_equal(text_utterance_ids("Henry\xe0\xa9\xb6 x.wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww"
+                                        "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww"
+                                        "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww.", &ids, &n),
+                     TTS_OK);
+    free(ids);
+}
+
 static void test_huge_numbers(void **state)
 {
     char text[4096];
@@ -946,6 +971,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_enormous_word),
         cmocka_unit_test(test_nothing_to_speak),
         cmocka_unit_test(test_unreadable_scripts),
+        cmocka_unit_test(test_espeak_traps),
         cmocka_unit_test(test_huge_numbers),
         cmocka_unit_test(test_nested_brackets),
         cmocka_unit_test(test_model_files),

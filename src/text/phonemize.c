@@ -131,6 +131,35 @@ static void append_ipa(text_buf *o, const char *r)
     }
 }
 
+/* espeak-ng 1.51 overflows a stack buffer on a letter, a period and about
+ * 165 more letters ("x.wwww...", found by fuzzing; the program aborted with
+ * "stack smashing detected").  No real word is that long, so no word longer
+ * than MAX_WORD_BYTES reaches espeak: longer ones are cut with spaces, at
+ * character boundaries.  Returns a malloc'd copy, or NULL. */
+#define MAX_WORD_BYTES 64
+static char *bound_words(const char *s)
+{
+    size_t n = strlen(s), k = 0, run = 0;
+    char *o = malloc(n + n / MAX_WORD_BYTES + 2);
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ') {
+            run = 0;
+        } else {
+            if (run >= MAX_WORD_BYTES && (c & 0xC0) != 0x80) {
+                o[k++] = ' ';
+                run = 0;
+            }
+            run++;
+        }
+        o[k++] = (char)c;
+    }
+    o[k] = 0;
+    return o;
+}
+
 /* IPA of every clause of s appended to o.  Caller holds espeak_lock. */
 static void phonemize_locked(const char *s, text_buf *o)
 {
@@ -152,6 +181,13 @@ static void phonemize_locked(const char *s, text_buf *o)
             char *safe = NULL;
             size_t n_unreadable = 0;
             if (text_drop_unreadable(espeak_voice, clause.data, &safe, &n_unreadable, NULL) != TTS_OK) {
+                o->failed = 1;
+                break;
+            }
+            char *bounded = bound_words(safe);
+            free(safe);
+            safe = bounded;
+            if (!safe) {
                 o->failed = 1;
                 break;
             }
