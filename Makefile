@@ -20,7 +20,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
-PKGS    := espeak-ng sndfile fftw3f libcjson libpng
+PKGS    := espeak-ng sndfile fftw3f libcjson libpng libxml-2.0
 HAVE_PA := $(shell pkg-config --exists portaudio-2.0 && echo 1)
 ifeq ($(HAVE_PA),1)
 PKGS    += portaudio-2.0

@@ -23,6 +23,12 @@
  * never prints.  Every *_create/_load is matched by a *_free, and every
  * free function accepts NULL.
  *
+ * Markup and pronunciation: tts_synth_start reads plain text, where
+ * [[ IPA ]] spans are spoken as written (espeak-ng's IPA, as tts --phonemes
+ * prints it), or SSML when the text begins with <speak>; tts_synth_start_ssml
+ * reads SSML always.  A tts_lexicon (a user dictionary: word -> IPA or a
+ * respelling) set with tts_synth_set_lexicon applies to every later text.
+ *
  * The status list is append-only: a code never changes its number.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -58,8 +64,11 @@ typedef enum tts_status {
     TTS_ERR_DATASET = 17,         /* a training dataset could not be read */
     TTS_ERR_NO_SPACE = 18,        /* the disk is full */
     TTS_ERR_INTERNAL = 19,        /* a bug: please report it */
-    TTS_ERR_UNREADABLE = 20       /* a warning: characters the voice's language cannot read
+    TTS_ERR_UNREADABLE = 20,      /* a warning: characters the voice's language cannot read
                                      (emoji, other scripts) were left out */
+    TTS_ERR_MARKUP = 21           /* malformed SSML (read as plain text without its tags), an
+                                     unclosed [[, an unsupported value; as a chunk warning, or
+                                     from tts_lexicon_* for a bad dictionary line */
 } tts_status;
 
 /* A static English message for a status code; never NULL. */
@@ -115,18 +124,69 @@ void tts_synth_free(tts_synth *synth);
 /* Begin synthesizing UTF-8 text (any length: it is normalized and split
  * into sentences as it goes; memory is bounded by the longest sentence).
  * TTS_ERR_UTF8 for invalid UTF-8, TTS_ERR_EMPTY_TEXT when nothing in it can
- * be spoken.  A new start abandons the previous text. */
+ * be spoken.  A new start abandons the previous text.  [[ IPA ]] spans are
+ * spoken as written, bypassing espeak-ng (an unclosed "[[" stays text, with
+ * the warning TTS_ERR_MARKUP); text that begins with <speak> is read as SSML
+ * (see tts_synth_start_ssml). */
 tts_status tts_synth_start(tts_synth *synth, const char *text);
+
+/* The same for SSML (a subset of SSML 1.1; the <speak> root may be left
+ * out): <speak>, <p> and <s> (sentence ends; a paragraph ends with at least
+ * 0.5 s of silence), <break time="500ms"|"1.5s" strength="none|x-weak|weak|
+ * medium|strong|x-strong"/> (0, 0.1, 0.2, 0.4, 0.7, 1.2 s; time wins),
+ * <prosody rate="x-slow|slow|medium|fast|x-fast|N%|+N%|-N%|N" volume=
+ * "silent|x-soft|soft|medium|loud|x-loud|+NdB|-NdB|N%"> (factors on the
+ * options' speed and volume, nested ones multiply; pitch is not supported
+ * and ignored), <say-as interpret-as="characters|spell-out|cardinal|number|
+ * ordinal|date|telephone"> (date: format="mdy|dmy|ymd|md|dm|ym|my", mdy by
+ * default), <phoneme alphabet="ipa" ph="...">, <sub alias="...">; <mark>
+ * and other elements are read for their text.  Text that is not well-formed
+ * XML is still spoken, as plain text without its tags, and the first chunk
+ * carries the warning TTS_ERR_MARKUP with the position of the problem in
+ * tts_last_error(); so do unsupported values (the content is spoken).
+ * Returns like tts_synth_start. */
+tts_status tts_synth_start_ssml(tts_synth *synth, const char *ssml);
+
+/* ------------------------------------------------------------ lexicon */
+
+/* A user dictionary, applied before espeak-ng to the words of the text as
+ * normalized (numbers already in words).  One entry per line of its file:
+ *
+ *     # comment
+ *     nginx     /ˈɛndʒɪn ˈɛks/      IPA between slashes (espeak-ng symbols)
+ *     Sean      Shawn               otherwise a respelling, read by espeak-ng
+ *
+ * A word is one token without spaces.  Case: an entry written in lower case
+ * matches the word in any case (ASCII letters); an entry with a capital
+ * matches only that exact spelling and wins over a lower-case one ("US"
+ * vs "us").  A later entry for the same word replaces an earlier one.
+ * Unknown IPA symbols are errors (TTS_ERR_MARKUP with the line number). */
+typedef struct tts_lexicon tts_lexicon;
+
+tts_status tts_lexicon_create(tts_lexicon **out);                       /* empty */
+tts_status tts_lexicon_load(const char *path, tts_lexicon **out);       /* from a file */
+/* Add one entry: word and pronunciation as in a file line. */
+tts_status tts_lexicon_add(tts_lexicon *lex, const char *word, const char *pronunciation);
+size_t tts_lexicon_size(const tts_lexicon *lex);
+void tts_lexicon_free(tts_lexicon *lex);
+
+/* Use lex (NULL: none) for the texts started from now on.  The lexicon is
+ * not copied: it must outlive its use; one lexicon may serve many
+ * synthesizers (it is read-only once in use). */
+tts_status tts_synth_set_lexicon(tts_synth *synth, const tts_lexicon *lex);
 
 typedef struct tts_chunk {
     const float *samples;   /* mono, [-1, 1]; owned by the synthesizer, valid until its next call */
     size_t n_samples;       /* the sentence followed by its silence */
     int sample_rate;        /* Hz */
-    const char *text;       /* the normalized sentence, same lifetime as samples */
+    const char *text;       /* the normalized sentence, same lifetime as samples; IPA
+                               spans show as [[...]]; "" for a pause alone (<break>) */
     size_t sentence;        /* 0-based index of the sentence */
     tts_status warning;     /* TTS_OK, or TTS_ERR_ATTENTION when the model failed to align
                                and the sentence was retried in pieces (audio is still given),
-                               or TTS_ERR_UNREADABLE, once per text (on its first chunk
+                               or TTS_ERR_MARKUP, on the first chunk, when the markup
+                               was malformed or unsupported (tts_last_error() says
+                               where), or TTS_ERR_UNREADABLE, once per text (on its first chunk
                                without another warning), when tts_synth_start left out
                                characters the voice cannot read; tts_last_error() then
                                says how many and which was first */
@@ -154,7 +214,8 @@ tts_status tts_synth_next(tts_synth *synth, tts_chunk *chunk);
 void tts_synth_cancel(tts_synth *synth);
 
 /* Phonemes of text, as the voice's front end produces them: one line per
- * sentence, "normalized text<TAB>IPA".  *out is malloc'd: free() it. */
+ * sentence, "normalized text<TAB>IPA" (markup read as by tts_synth_start;
+ * no lexicon).  *out is malloc'd: free() it. */
 tts_status tts_phonemize(const tts_voice *voice, const char *text, char **out);
 
 #ifdef __cplusplus

@@ -3,6 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libespeak-ng-dev espeak-ng libsndfile1-dev
       portaudio19-dev libcmocka-dev libfftw3-dev libopenblas-dev libcjson-dev libpng-dev
+      libxml2-dev speech-dispatcher
       pocketsphinx pocketsphinx-en-us sox festival festvox-us-slt-hts flite python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -76,6 +76,16 @@ static volatile sig_atomic_t draining = 0;   /* playback: only queued audio is l
 /* the synthesizers a signal cancels; entries are set before n_active grows */
 static tts_synth *volatile active[MAX_JOBS];
 static volatile sig_atomic_t n_active = 0;
+static int ssml_input = 0;              /* --ssml */
+static tts_lexicon *lexicon = NULL;     /* --lexicon */
+
+/* Start text on a synthesizer with the lexicon and the --ssml choice. */
+static tts_status start_text(tts_synth *syn, const char *text)
+{
+    tts_status st = tts_synth_set_lexicon(syn, lexicon);
+    if (st != TTS_OK) return st;
+    return ssml_input ? tts_synth_start_ssml(syn, text) : tts_synth_start(syn, text);
+}
 
 static void on_signal(int sig)
 {
@@ -102,6 +112,13 @@ static void usage(FILE *out)
 "                          with a third field \"ID|text|normalized\" the last is\n"
 "                          used), from the FILEs or standard input; each line\n"
 "                          becomes DIR/ID.wav; needs --out-dir           (default: off)\n"
+"      --ssml              the text is SSML (without --ssml, text that begins with\n"
+"                          <speak> is read as SSML all the same); plain text may\n"
+"                          hold [[ IPA ]] spans, spoken as written   (default: off)\n"
+"      --lexicon FILE      a user dictionary: one \"WORD /IPA/\" or \"WORD respelling\"\n"
+"                          per line, applied before espeak-ng; lower-case entries\n"
+"                          match any case, capitalized ones only themselves\n"
+"                                                                   (default: none)\n"
 "      --phonemes          print each sentence's normalized text and IPA, then exit\n"
 "      --vocode IN         resynthesize the audio file IN: log-mel analysis, then\n"
 "                          Griffin-Lim (a vocoder check; any sample rate, resampled)\n"
@@ -320,25 +337,30 @@ static int run_phonemes(const char *text)
 {
     tts_status st = text_frontend_init("en-us");
     if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot start espeak-ng", NULL);
-    char *norm = NULL;
-    st = text_normalize(text, &norm);
+    text_items items;
+    st = ssml_input || text_is_ssml(text) ? text_markup_ssml(text, &items) : text_markup_plain(text, &items);
+    if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot read the text", NULL);
+    if (items.warning) fprintf(stderr, "%s: markup: %s\n", progname, items.warning);
+    text_utterance u = {0};
+    st = text_utterance_build(&items, "en-us", lexicon, 400, &u);
+    text_items_free(&items);
     if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot normalize the text", NULL);
-    text_sentences sents = {0};
-    st = text_split(norm, 400, &sents);
-    free(norm);
-    if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot split the text", NULL);
     int code = EXIT_OK;
-    for (size_t i = 0; i < sents.n && !interrupted; i++) {
+    for (size_t i = 0; i < u.n && !interrupted; i++) {
+        if (!u.v[i].n_segs) {
+            printf("<pause %.2f s>\n", (double)u.v[i].pause);
+            continue;
+        }
         char *ipa = NULL;
-        st = text_phonemize(sents.items[i].text, &ipa);
+        st = text_usent_ipa(&u.v[i], &ipa);
         if (st != TTS_OK) {
             code = fail(exit_code(st, EXIT_INPUT), st, "cannot phonemize", NULL);
             break;
         }
-        printf("%s\n    %s\n", sents.items[i].text, ipa);
+        printf("%s\n    %s\n", u.v[i].text, ipa);
         free(ipa);
     }
-    text_sentences_free(&sents);
+    text_utterance_free(&u);
     if (fflush(stdout) != 0 && code == EXIT_OK) {
         fprintf(stderr, "%s: cannot write to standard output: %s\n", progname, strerror(errno));
         code = EXIT_OUTPUT;
@@ -543,7 +565,7 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
     if (st != TTS_OK) { code = fail(exit_code(st, EXIT_VOICE), st, "synthesizer", tts_last_error()); goto done; }
     active[0] = syn;
     n_active = 1;
-    st = tts_synth_start(syn, text);
+    st = start_text(syn, text);
     if (st != TTS_OK) { code = fail(exit_code(st, EXIT_INPUT), st, "text", tts_last_error()); goto done; }
     /* the output opens before any work: a bad path or no device fails at once */
     st = sink_open(&out, out_path, raw, device, tts_voice_sample_rate(voice));
@@ -669,7 +691,7 @@ static int run_job(batch *b, tts_synth *syn, job *j)
         text = owned = read_text_file(j->in_path, err, sizeof err);
         if (!text) { job_message(b, j, err); return EXIT_INPUT; }
     }
-    tts_status st = tts_synth_start(syn, text);
+    tts_status st = start_text(syn, text);
     free(owned);
     if (st != TTS_OK) {
         job_message(b, j, tts_last_error()[0] ? tts_last_error() : tts_status_message(st));
@@ -996,6 +1018,16 @@ free_jobs:
 
 /* ---- main ---- */
 
+/* --lexicon FILE into the global lexicon (freed by main). */
+static int load_lexicon(const char *path)
+{
+    if (!path) return EXIT_OK;
+    tts_status st = tts_lexicon_load(path, &lexicon);
+    if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "lexicon", tts_last_error());
+    if (verbose) fprintf(stderr, "%s: lexicon %s: %zu entries\n", progname, path, tts_lexicon_size(lexicon));
+    return EXIT_OK;
+}
+
 static int parse_float(const char *flag, const char *arg, float lo, float hi, float *out)
 {
     char *end;
@@ -1040,8 +1072,9 @@ int main(int argc, char **argv)
     user_opts user = {0};           /* --speed, --volume, --sentence-silence, --gl-iters:
                                        the voice's defaults unless given */
 
+    const char *lexicon_path = NULL; /* --lexicon: none */
     enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_POWER, OPT_SPEED,
-           OPT_VOLUME, OPT_SILENCE, OPT_LIST_VOICES, OPT_LINES, OPT_FORMAT };
+           OPT_VOLUME, OPT_SILENCE, OPT_LIST_VOICES, OPT_LINES, OPT_FORMAT, OPT_SSML, OPT_LEXICON };
     static const struct option longopts[] = {
         {"file", required_argument, 0, 'f'},
         {"lines", no_argument, 0, OPT_LINES},
@@ -1055,6 +1088,8 @@ int main(int argc, char **argv)
         {"voice", required_argument, 0, 'm'},
         {"list-voices", no_argument, 0, OPT_LIST_VOICES},
         {"phonemes", no_argument, 0, OPT_PHONEMES},
+        {"ssml", no_argument, 0, OPT_SSML},
+        {"lexicon", required_argument, 0, OPT_LEXICON},
         {"vocode", required_argument, 0, OPT_VOCODE},
         {"gl-iters", required_argument, 0, OPT_GL},
         {"power", required_argument, 0, OPT_POWER},
@@ -1082,6 +1117,8 @@ int main(int argc, char **argv)
         case OPT_LIST_VOICES: list_voices = 1; break;
         case OPT_LINES: lines = 1; break;
         case OPT_PHONEMES: phonemes = 1; break;
+        case OPT_SSML: ssml_input = 1; break;
+        case OPT_LEXICON: lexicon_path = optarg; break;
         case OPT_VOCODE: vocode_in = optarg; break;
         case OPT_FORMAT:
             if (strcmp(optarg, "wav") && strcmp(optarg, "flac") && strcmp(optarg, "ogg")) {
@@ -1156,6 +1193,7 @@ int main(int argc, char **argv)
     }
     add_program_voice_dirs();
     if (list_voices) return run_list_voices();
+
     if (vocode_in) return run_vocode(vocode_in, out_path, raw, device, gl_iters, power);
 
     if (out_dir) {
@@ -1172,8 +1210,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: --lines: no input files and standard input is a terminal\n", progname);
             return EXIT_USAGE;
         }
-        int code = run_batch(in, k, lines, out_dir, format ? format : "wav", jobs, voice, &user);
+        int code = load_lexicon(lexicon_path);
+        if (code == EXIT_OK) code = run_batch(in, k, lines, out_dir, format ? format : "wav", jobs, voice, &user);
         free(in);
+        tts_lexicon_free(lexicon);
         return interrupted ? EXIT_INTERRUPTED : code;
     }
 
@@ -1207,7 +1247,9 @@ int main(int argc, char **argv)
         free(text);
         return EXIT_INPUT;
     }
-    int code = phonemes ? run_phonemes(text) : run_speak(text, voice, out_path, raw, device, &user);
+    int code = load_lexicon(lexicon_path);
+    if (code == EXIT_OK) code = phonemes ? run_phonemes(text) : run_speak(text, voice, out_path, raw, device, &user);
     free(text);
+    tts_lexicon_free(lexicon);
     return interrupted ? EXIT_INTERRUPTED : code;
 }

@@ -26,6 +26,7 @@ const char *tts_status_message(tts_status status)
     case TTS_ERR_NO_SPACE: return "no space left on the device";
     case TTS_ERR_INTERNAL: return "internal error";
     case TTS_ERR_UNREADABLE: return "characters the voice cannot read were left out";
+    case TTS_ERR_MARKUP: return "malformed or unsupported markup";
     }
     return "unknown status code";
 }

@@ -3,6 +3,11 @@
  * text, then for each sentence phonemize, run the acoustic model, change the
  * pace, vocode with Griffin-Lim, and shape the edges.
  *
+ * Markup (SSML, [[IPA]]) and the lexicon are read by the text front end
+ * (src/text/markup.c, utterance.c): a sentence arrives here as segments of
+ * text and IPA, with its own speed and volume factors and the silence after
+ * it; a pause alone (<break> before any speech) is a chunk of silence.
+ *
  * Loudness is the model's own: no sentence is normalized on its own, so
  * sentences keep their relative levels; each sentence is faded in and out
  * over 5 ms so chunk edges never click.  When the model fails to align a
@@ -11,6 +16,7 @@
  * TTS_ERR_ATTENTION as a warning: noise is never emitted as speech.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -30,8 +36,10 @@ struct tts_synth {
     tts_options o;
     taco_infer_state *inf;
     dsp_features *dsp;
-    text_sentences sents;
+    text_utterance utt;
     size_t next;
+    const tts_lexicon *lex;  /* the user dictionary, or NULL */
+    char *markup_warning;    /* reported on the first chunk, then freed */
     float *mel;      /* accumulated log-mel of the sentence (frames, M) */
     size_t mel_cap;  /* in frames */
     size_t n_mel;
@@ -105,33 +113,50 @@ void tts_synth_free(tts_synth *s)
     if (!s) return;
     taco_infer_free(s->inf);
     dsp_features_free(s->dsp);
-    text_sentences_free(&s->sents);
+    text_utterance_free(&s->utt);
+    free(s->markup_warning);
     free(s->mel);
     free(s->mel2);
     free(s->audio);
     free(s);
 }
 
-tts_status tts_synth_start(tts_synth *s, const char *text)
+static tts_status start_text(tts_synth *s, const char *text, int ssml)
 {
     tts_error_clear();
     if (!s || !text) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_start: NULL argument");
-    text_sentences_free(&s->sents);
-    memset(&s->sents, 0, sizeof s->sents);
+    text_utterance_free(&s->utt);
     s->next = 0;
     atomic_store_explicit(&s->cancel, 0, memory_order_relaxed);
+    free(s->markup_warning);
+    s->markup_warning = NULL;
     s->n_unreadable = 0;
-    char *readable = NULL, *norm = NULL;
-    tts_status st = text_drop_unreadable(s->voice->espeak_voice, text, &readable, &s->n_unreadable,
-                                         &s->first_unreadable);
-    if (st != TTS_OK) return tts_error_set(st, "out of memory");
-    st = text_normalize(readable, &norm);
-    free(readable);
-    if (st != TTS_OK) return tts_error_set(st, "%s", st == TTS_ERR_UTF8 ? "the text is not valid UTF-8" : "cannot normalize the text");
-    st = text_split(norm, MAX_SENTENCE_CHARS, &s->sents);
-    free(norm);
-    if (st != TTS_OK) return tts_error_set(st, "cannot split the text into sentences");
-    if (s->sents.n == 0) {
+    text_items items;
+    tts_status st = ssml || text_is_ssml(text) ? text_markup_ssml(text, &items) : text_markup_plain(text, &items);
+    if (st != TTS_OK)
+        return tts_error_set(st, "%s", st == TTS_ERR_UTF8 ? "the text is not valid UTF-8" : "cannot read the markup");
+    st = text_utterance_build(&items, s->voice->espeak_voice, s->lex, MAX_SENTENCE_CHARS, &s->utt);
+    if (st == TTS_OK && items.warning) {
+        char buf[700];
+        if (items.n_warnings > 1)
+            snprintf(buf, sizeof buf, "%s (and %zu more markup problems)", items.warning, items.n_warnings - 1);
+        else
+            snprintf(buf, sizeof buf, "%s", items.warning);
+        s->markup_warning = strdup(buf);
+    }
+    text_items_free(&items);
+    if (st != TTS_OK)
+        return tts_error_set(st, "%s", st == TTS_ERR_UTF8 ? "the text is not valid UTF-8" : "cannot normalize the text");
+    if (!s->markup_warning && s->utt.n_unknown_ipa) {
+        char buf[200];
+        snprintf(buf, sizeof buf, "left out %zu IPA symbol%s the voice does not know, the first U+%04X",
+                 s->utt.n_unknown_ipa, s->utt.n_unknown_ipa == 1 ? "" : "s", (unsigned)s->utt.first_unknown_ipa);
+        s->markup_warning = strdup(buf);
+    }
+    s->n_unreadable = s->utt.n_unreadable;
+    s->first_unreadable = s->utt.first_unreadable;
+    if (s->utt.n_speech == 0) {
+        text_utterance_free(&s->utt);
         if (s->n_unreadable)
             return tts_error_set(TTS_ERR_EMPTY_TEXT, "nothing to speak: the voice (%s) cannot read any of the "
                                  "text (%zu characters such as U+%04X left out)", s->voice->espeak_voice,
@@ -141,19 +166,79 @@ tts_status tts_synth_start(tts_synth *s, const char *text)
     return TTS_OK;
 }
 
-/* Synthesize text (one sentence or a piece of one) and append its frames
- * to s->mel.  depth bounds the retries in halves. */
+tts_status tts_synth_start(tts_synth *s, const char *text)
+{
+    return start_text(s, text, 0);
+}
+
+tts_status tts_synth_start_ssml(tts_synth *s, const char *ssml)
+{
+    return start_text(s, ssml, 1);
+}
+
+tts_status tts_synth_set_lexicon(tts_synth *s, const tts_lexicon *lex)
+{
+    tts_error_clear();
+    if (!s) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_set_lexicon: NULL synthesizer");
+    s->lex = lex;
+    return TTS_OK;
+}
+
+tts_status tts_lexicon_add(tts_lexicon *lex, const char *word, const char *pronunciation)
+{
+    tts_error_clear();
+    char err[300];
+    tts_status st = text_lexicon_add(lex, word, pronunciation, err, sizeof err);
+    if (st == TTS_ERR_INVALID_ARG)
+        return tts_error_set(st, "tts_lexicon_add: want a word without spaces and a pronunciation");
+    if (st != TTS_OK) return tts_error_set(st, "lexicon entry '%.60s': %s", word, err[0] ? err : tts_status_message(st));
+    return TTS_OK;
+}
+
+tts_status tts_lexicon_load(const char *path, tts_lexicon **out)
+{
+    tts_error_clear();
+    if (!path || !out) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_lexicon_load: NULL argument");
+    *out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return tts_error_set(TTS_ERR_IO, "cannot open the lexicon '%s': %s", path, strerror(errno));
+    tts_lexicon *lex = NULL;
+    tts_status st = tts_lexicon_create(&lex);
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t got;
+    while (st == TTS_OK && (got = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        if (memchr(line, 0, (size_t)got)) {
+            st = tts_error_set(TTS_ERR_MARKUP, "%s:%zu: a NUL byte (is this a text file?)", path, lineno);
+            break;
+        }
+        char err[300];
+        st = text_lexicon_parse_line(lex, line, err, sizeof err);
+        if (st != TTS_OK)
+            tts_error_set(st, "%s:%zu: %s", path, lineno, err[0] ? err : tts_status_message(st));
+    }
+    if (st == TTS_OK && ferror(fp)) st = tts_error_set(TTS_ERR_IO, "cannot read the lexicon '%s'", path);
+    if (st == TTS_ERR_NOMEM) tts_error_set(st, "out of memory");
+    free(line);
+    fclose(fp);
+    if (st != TTS_OK) {
+        tts_lexicon_free(lex);
+        return st;
+    }
+    *out = lex;
+    return TTS_OK;
+}
+
+/* Synthesize the IPA of a sentence (or of a piece of one) and append its
+ * frames to s->mel.  depth bounds the retries in halves. */
 static tts_status synth_piece(tts_synth *s, const char *text, uint64_t seed, int depth)
 {
     if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
-    char *ipa = NULL;
-    tts_status st = text_phonemize(text, &ipa);
-    if (st != TTS_OK) return tts_error_set(st, "espeak-ng failed on: %.80s", text);
     int32_t *ids = NULL;
     size_t n = 0, dropped = 0;
-    st = text_encode(ipa, &ids, &n, &dropped);
-    free(ipa);
-    if (st != TTS_OK) return tts_error_set(st, "cannot encode the phonemes of: %.80s", text);
+    tts_status st = text_encode(text, &ids, &n, &dropped);
+    if (st != TTS_OK) return tts_error_set(st, "cannot encode the phonemes: %.80s", text);
     /* symbols newer than the model are dropped like unknown ones */
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -204,19 +289,34 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     memset(ch, 0, sizeof *ch);
     ch->sample_rate = s->voice->sample_rate;
     if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
-    if (s->next >= s->sents.n) { ch->done = 1; return TTS_OK; }
+    if (s->next >= s->utt.n) { ch->done = 1; return TTS_OK; }
     size_t idx = s->next++;
-    const char *text = s->sents.items[idx].text;
+    const text_usent *u = &s->utt.v[idx];
+    const char *text = u->text;
     s->n_mel = 0;
     s->failed = 0;
     s->stops = 0;
+    /* the sentence's prosody on the options */
+    float speed = s->o.speed * u->rate, volume = s->o.volume * u->volume;
+    speed = speed < 0.25f ? 0.25f : speed > 4.0f ? 4.0f : speed;
+    volume = volume < 0.0f ? 0.0f : volume > 4.0f ? 4.0f : volume;
+    float pause = u->pause >= 0 ? u->pause : s->o.sentence_silence;
+    if (pause < u->min_pause) pause = u->min_pause;
+    if (pause > 60.0f) pause = 60.0f;
     uint64_t seed = s->o.seed * 0x9E3779B97F4A7C15ull + idx + 1;
-    tts_status st = synth_piece(s, text, seed, 0);
+    tts_status st = TTS_OK;
+    if (u->n_segs) {
+        char *ipa = NULL;
+        st = text_usent_ipa(u, &ipa);
+        if (st != TTS_OK) return tts_error_set(st, "espeak-ng failed on: %.80s", text);
+        st = synth_piece(s, ipa, seed, 0);
+        free(ipa);
+    }
     if (st != TTS_OK) return st;
     int M = s->voice->model->cfg.n_mels, hop = dsp_params_default().hop;
     /* pace: resample the frame sequence in time (linear interpolation) */
     size_t nf = s->n_mel;
-    size_t nf2 = nf ? (size_t)((double)nf / s->o.speed + 0.5) : 0;
+    size_t nf2 = nf ? (size_t)((double)nf / speed + 0.5) : 0;
     if (nf && nf2 < 1) nf2 = 1;
     if (grow(&s->mel2, &s->mel2_cap, nf2 * M)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
     for (size_t t = 0; t < nf2; t++) {
@@ -227,7 +327,7 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
             s->mel2[t * M + c] = (1 - w) * s->mel[i0 * M + c] + w * s->mel[i1 * M + c];
     }
     size_t n_speech = nf2 * (size_t)hop;
-    size_t n_sil = (size_t)(s->o.sentence_silence * ch->sample_rate);
+    size_t n_sil = (size_t)(pause * ch->sample_rate);
     if (grow(&s->audio, &s->audio_cap, n_speech + n_sil + 1)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
     if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     if (nf2) {
@@ -238,7 +338,7 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     size_t fade = (size_t)(FADE_SECONDS * ch->sample_rate);
     if (fade * 2 > n_speech) fade = n_speech / 2;
     for (size_t i = 0; i < n_speech; i++) {
-        float v = s->audio[i] * s->o.volume;
+        float v = s->audio[i] * volume;
         if (!isfinite(v)) return tts_error_set(TTS_ERR_NUMERIC, "the vocoder produced NaN");
         if (i < fade) v *= (float)i / fade;
         if (i >= n_speech - fade) v *= (float)(n_speech - 1 - i) / fade;
@@ -251,7 +351,12 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     ch->sentence = idx;
     ch->warning = s->failed ? TTS_ERR_ATTENTION : TTS_OK;
     ch->stops = s->stops;
-    if (ch->warning == TTS_OK && s->n_unreadable) {  /* reported once per text */
+    if (ch->warning == TTS_OK && s->markup_warning) {  /* reported once per text */
+        ch->warning = TTS_ERR_MARKUP;
+        tts_error_set(TTS_OK, "%s", s->markup_warning);
+        free(s->markup_warning);
+        s->markup_warning = NULL;
+    } else if (ch->warning == TTS_OK && s->n_unreadable) {  /* reported once per text */
         ch->warning = TTS_ERR_UNREADABLE;
         tts_error_set(TTS_OK, "left out %zu character%s the voice (%s) cannot read, the first U+%04X",
                       s->n_unreadable, s->n_unreadable == 1 ? "" : "s", s->voice->espeak_voice,
@@ -270,33 +375,30 @@ tts_status tts_phonemize(const tts_voice *voice, const char *text, char **out)
         tts_status st = text_frontend_init(voice->espeak_voice);
         if (st != TTS_OK) return tts_error_set(st, "espeak-ng cannot load '%s'", voice->espeak_voice);
     }
-    char *readable = NULL, *norm = NULL;
-    size_t n_unreadable = 0;
-    tts_status st = text_drop_unreadable(voice ? voice->espeak_voice : "en-us", text, &readable, &n_unreadable, NULL);
-    if (st != TTS_OK) return tts_error_set(st, "out of memory");
-    st = text_normalize(readable, &norm);
-    free(readable);
+    text_items items;
+    tts_status st = text_is_ssml(text) ? text_markup_ssml(text, &items) : text_markup_plain(text, &items);
+    if (st != TTS_OK) return tts_error_set(st, "cannot read the text");
+    text_utterance u = {0};
+    st = text_utterance_build(&items, voice ? voice->espeak_voice : "en-us", NULL, MAX_SENTENCE_CHARS, &u);
+    text_items_free(&items);
     if (st != TTS_OK) return tts_error_set(st, "cannot normalize the text");
-    text_sentences ss = {0};
-    st = text_split(norm, MAX_SENTENCE_CHARS, &ss);
-    free(norm);
-    if (st != TTS_OK) return tts_error_set(st, "cannot split the text");
     size_t cap = 256, len = 0;
     char *buf = malloc(cap);
-    for (size_t i = 0; buf && i < ss.n; i++) {
+    for (size_t i = 0; buf && i < u.n; i++) {
+        if (!u.v[i].n_segs) continue;
         char *ipa = NULL;
-        st = text_phonemize(ss.items[i].text, &ipa);
+        st = text_usent_ipa(&u.v[i], &ipa);
         if (st != TTS_OK) break;
-        size_t need = len + strlen(ss.items[i].text) + strlen(ipa) + 3;
+        size_t need = len + strlen(u.v[i].text) + strlen(ipa) + 3;
         if (need > cap) {
             char *nb = realloc(buf, cap = need * 2);
             if (!nb) { free(ipa); free(buf); buf = NULL; break; }
             buf = nb;
         }
-        len += (size_t)sprintf(buf + len, "%s\t%s\n", ss.items[i].text, ipa);
+        len += (size_t)sprintf(buf + len, "%s\t%s\n", u.v[i].text, ipa);
         free(ipa);
     }
-    text_sentences_free(&ss);
+    text_utterance_free(&u);
     if (!buf) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
     if (st != TTS_OK) { free(buf); return tts_error_set(st, "espeak-ng failed"); }
     buf[len] = 0;

@@ -94,6 +94,103 @@ const char *text_symbol(size_t id);
 /* Id of the symbol for one Unicode code point, or -1 when it has none. */
 int32_t text_symbol_id(uint32_t codepoint);
 
+/* ---- Markup and pronunciation (markup.c, lexicon.c, utterance.c) ----
+ *
+ *   SSML / plain text with [[IPA]] ─► text_items ─► text_utterance_build
+ *        (normalize, split, lexicon) ─► text_usent list ─► text_usent_ipa
+ *
+ * The markup parsers turn the input into a flat list of items: raw text to
+ * normalize, literal IPA, pauses and sentence ends, each with the prosody
+ * (speed and volume factors) in effect.  The utterance builder turns the
+ * items into sentences of segments (normalized text or IPA); a sentence
+ * never mixes two prosodies. */
+
+typedef enum text_item_kind {
+    TEXT_ITEM_TEXT,   /* s: raw UTF-8 text, to be normalized */
+    TEXT_ITEM_IPA,    /* s: espeak-ng IPA, bypasses espeak-ng */
+    TEXT_ITEM_BREAK,  /* seconds: a pause (ends the sentence) */
+    TEXT_ITEM_END     /* end of a sentence (<s>, <p>); seconds: the least pause after
+                         it, < 0 for the synthesizer's sentence silence */
+} text_item_kind;
+
+typedef struct text_item {
+    text_item_kind kind;
+    char *s;
+    float seconds;
+    float rate;    /* speed factor in effect, 1 = as set */
+    float volume;  /* volume factor in effect, 1 = as set */
+} text_item;
+
+typedef struct text_items {
+    text_item *v;
+    size_t n, cap;
+    char *warning;    /* the first markup problem with its position, or NULL */
+    size_t n_warnings;
+} text_items;
+void text_items_free(text_items *it);
+
+/* Nonzero when text begins with an SSML document: <speak> after optional
+ * white space, a byte-order mark, an XML declaration and comments. */
+int text_is_ssml(const char *text);
+
+/* Plain text with inline phonemes: "[[ h@l'oU ]]" spans become IPA items
+ * (an unclosed "[[" is a warning and stays text).  Invalid UTF-8 gives
+ * TTS_ERR_UTF8. */
+tts_status text_markup_plain(const char *text, text_items *out);
+
+/* The SSML subset (see markup.c).  Text that is not well-formed XML is
+ * read as plain text without its tags, and out->warning says where the
+ * markup broke ("line 1, column 17: ...").  Unsupported values are
+ * warnings too; the content is still spoken. */
+tts_status text_markup_ssml(const char *ssml, text_items *out);
+
+/* A user dictionary (lexicon.c): word -> IPA or respelling.  The public
+ * tts_lexicon is this type. */
+tts_status text_lexicon_parse_line(tts_lexicon *lex, const char *line, char *err, size_t errlen);
+tts_status text_lexicon_add(tts_lexicon *lex, const char *word, const char *pronunciation,
+                            char *err, size_t errlen);
+/* The pronunciation of word (n bytes): *ipa 1 when it is IPA; NULL when the
+ * word has no entry. */
+const char *text_lexicon_lookup(const tts_lexicon *lex, const char *word, size_t n, int *ipa);
+
+/* One segment of a sentence: normalized text for espeak-ng, or IPA. */
+typedef struct text_seg {
+    int ipa;
+    char *s;
+} text_seg;
+
+/* A sentence of an utterance. */
+typedef struct text_usent {
+    char *text;       /* for display: the segments, IPA as [[...]] */
+    text_seg *segs;
+    size_t n_segs;    /* 0: a pause alone */
+    float rate, volume;
+    float pause;      /* seconds of silence after it; < 0: the synthesizer's sentence silence */
+    float min_pause;  /* at least this silence (a paragraph end), 0 for none */
+} text_usent;
+
+typedef struct text_utterance {
+    text_usent *v;
+    size_t n, cap;
+    size_t n_speech;          /* sentences with segments */
+    size_t n_unreadable;      /* characters left out (text_drop_unreadable) */
+    uint32_t first_unreadable;
+    size_t n_unknown_ipa;     /* IPA code points no symbol stands for */
+    uint32_t first_unknown_ipa;
+} text_utterance;
+
+/* Normalize, split (pieces of at most max_chars bytes, see text_split) and
+ * apply the lexicon (may be NULL) to items; lang is the espeak voice whose
+ * script is readable ("en-us").  Free with text_utterance_free (accepts
+ * NULL). */
+tts_status text_utterance_build(const text_items *items, const char *lang, const tts_lexicon *lex,
+                                size_t max_chars, text_utterance *out);
+void text_utterance_free(text_utterance *u);
+
+/* The IPA of a sentence: its text segments phonemized, its IPA segments as
+ * they are, joined by spaces.  *ipa is malloc'd. */
+tts_status text_usent_ipa(const text_usent *s, char **ipa);
+
 /* ---- Helpers shared by the files of src/text/ (not for other modules) ---- */
 
 /* A growable NUL-terminated string.  An allocation failure sets .failed and
