@@ -99,6 +99,7 @@ expect "only punctuation" 2 say -o "$tmp/a.wav" "...!!!???;;;,,,--- ..."
 
 expect "a 100,000-character word (--phonemes)" 0 "$TTS" -m "$V" --phonemes -f "$tmp/word.txt"
 [ "$(wc -c <"$tmp/out")" -gt 100000 ] && ok "the enormous word is read in pieces" || bad "the enormous word: $(wc -c <"$tmp/out") bytes of phonemes"
+expect "a letter, a period and 170 letters (crashed espeak-ng)" 0 "$TTS" --phonemes "x.$(printf 'w%.0s' $(seq 170))"
 expect "numbers with hundreds of digits" 0 say -o "$tmp/digits.wav" -f "$tmp/digits.txt"
 is_wav "$tmp/digits.wav" && ok "hundreds of digits: a WAV" || bad "hundreds of digits: no WAV"
 expect "deeply nested brackets and quotes" 0 say -o "$tmp/nested.wav" -f "$tmp/nested.txt"
