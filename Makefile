@@ -50,7 +50,7 @@ FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/%)
 
 .PHONY: all test asan fuzz fuzz-build bench bench-synth eval clean install uninstall setup
-all: $(BUILD)/libtts.a $(BUILD)/libtts.so $(BUILD)/tts $(BUILD)/tts-train
+all: $(BUILD)/libtts.a $(BUILD)/libtts.so $(BUILD)/tts $(BUILD)/tts-train $(BUILD)/sd_tts
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -68,6 +68,10 @@ $(BUILD)/tts: $(BUILD)/src/cli/tts.o $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tts-train: $(BUILD)/src/cli/tts_train.o $(BUILD)/libtts.a
+	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
+
+# the speech-dispatcher output module (src/cli/sd_tts.c)
+$(BUILD)/sd_tts: $(BUILD)/src/cli/sd_tts.o $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libtts.a

@@ -207,8 +207,8 @@ typedef struct tts_chunk {
 tts_status tts_synth_next(tts_synth *synth, tts_chunk *chunk);
 
 /* Ask synth to stop (Ctrl-C): the tts_synth_next running in another thread
- * returns TTS_ERR_CANCELLED at its next stage boundary (within one sentence's
- * acoustic model or vocoder pass), and so does every later call until the
+ * returns TTS_ERR_CANCELLED within one acoustic-model step or Griffin-Lim
+ * iteration (a few milliseconds), and so does every later call until the
  * next tts_synth_start.  Only sets a flag: safe from another thread or a
  * signal handler.  Accepts NULL. */
 void tts_synth_cancel(tts_synth *synth);

@@ -104,6 +104,9 @@ tts_status tts_synth_create(const tts_voice *voice, const tts_options *opts, tts
         tts_synth_free(s);
         return tts_error_set(st != TTS_OK ? st : TTS_ERR_NOMEM, "cannot allocate a synthesizer");
     }
+    /* a cancel ends the decoder loop and Griffin-Lim within one step */
+    taco_infer_set_cancel(s->inf, &s->cancel);
+    dsp_features_set_cancel(s->dsp, &s->cancel);
     *out = s;
     return TTS_OK;
 }
@@ -333,6 +336,7 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     if (nf2) {
         st = dsp_griffin_lim(s->dsp, s->mel2, nf2, s->o.gl_iters, 1.2f, s->audio);
         if (st != TTS_OK) return tts_error_set(st, "the vocoder failed");
+        if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     }
     /* volume, clipping, edge fades */
     size_t fade = (size_t)(FADE_SECONDS * ch->sample_rate);

@@ -18,6 +18,7 @@
 
 #include <fftw3.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct dsp_features {
     dsp_params p;
+    const atomic_int *cancel;  /* nonzero: Griffin-Lim stops early (dsp_features_set_cancel) */
     size_t n_bins;
     float *window;       /* (n_fft) periodic Hann of win samples, centered */
     float *swindow;      /* (n_fft) synthesis window: window / n_fft (FFTW's c2r is unnormalized) */
@@ -565,6 +567,7 @@ tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frame
     /* The form of librosa's griffinlim(): with beta = a/(1+a) this is
      * Perraudin's fast Griffin-Lim with momentum a. */
     for (int it = 0; it < n_iters; it++) {
+        if (f->cancel && atomic_load_explicit(f->cancel, memory_order_relaxed)) break;
         istft_frames(f, angles, n_frames, f->ws_iwsum, x);
         stft_frames(f, x, n_samples, n_frames, rebuilt);
         project_magnitude(mag, rebuilt, it > 0 ? tprev : NULL, beta, n_cells, angles);
@@ -578,6 +581,11 @@ tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frame
         audio[i] = v > 1.0f ? 1.0f : (v < -1.0f ? -1.0f : v);
     }
     return TTS_OK;
+}
+
+void dsp_features_set_cancel(dsp_features *f, const atomic_int *flag)
+{
+    f->cancel = flag;
 }
 
 tts_status dsp_griffin_lim(dsp_features *f, const float *logmel, size_t n_frames,

@@ -27,6 +27,8 @@
 #ifndef TTS_DSP_H
 #define TTS_DSP_H
 
+#include <stdatomic.h>
+
 #include "tts.h"
 
 typedef struct dsp_params {
@@ -63,6 +65,11 @@ tts_status dsp_logmel(dsp_features *f, const float *audio, size_t n_samples, flo
 /* Griffin-Lim: log-mel (n_frames, n_mels) -> audio of n_frames*hop samples.
  * power sharpens the magnitude (1.0 = none); momentum 0.99 fast GL.
  * Equivalent to dsp_mel_to_linear() then dsp_griffin_lim_mag(). */
+/* A flag (may be NULL) checked before every Griffin-Lim iteration: when it
+ * is set, the iterations stop early (the caller checks the flag and drops
+ * the audio). */
+void dsp_features_set_cancel(dsp_features *f, const atomic_int *flag);
+
 tts_status dsp_griffin_lim(dsp_features *f, const float *logmel, size_t n_frames,
                            int n_iters, float power, float *audio);
 

@@ -20,6 +20,8 @@
 #ifndef TTS_MODEL_H
 #define TTS_MODEL_H
 
+#include <stdatomic.h>
+
 #include "nn/nn.h"
 
 #define TACO_MAX_CONV 8
@@ -192,6 +194,10 @@ typedef struct taco_infer_state taco_infer_state;
 
 /* Buffers for inputs up to max_n symbols; allocated once. */
 int taco_infer_create(const taco_model *m, int max_n, taco_infer_state **out);
+/* A flag (may be NULL) checked before every decoder step: when it is set,
+ * taco_infer ends the sentence early (the caller checks the flag and drops
+ * the result), so a cancel takes effect within one step. */
+void taco_infer_set_cancel(taco_infer_state *s, const atomic_int *flag);
 void taco_infer_free(taco_infer_state *s);
 /* Synthesize log-mel frames (denormalized: ready for the vocoder) for
  * ids[0..n).  *mel (frames, M) is owned by s and valid until the next call.  max_frames_per_symbol bounds

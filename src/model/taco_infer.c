@@ -16,6 +16,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 struct taco_infer_state {
@@ -31,7 +32,13 @@ struct taco_infer_state {
     /* outputs (max_steps * r frames) */
     real *mel0, *mel, *pcol, *pbuf[2], *align;
     int n_frames, n_steps, n;
+    const atomic_int *cancel;  /* nonzero: end the decoder loop early (taco_infer_set_cancel) */
 };
+
+void taco_infer_set_cancel(taco_infer_state *s, const atomic_int *flag)
+{
+    s->cancel = flag;
+}
 
 static void *xalloc(size_t n_floats, int *fail)
 {
@@ -192,6 +199,7 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
     int focus = 0, at_end = 0, frames = 0, step;
     taco_stop_reason why = TACO_STOP_CAP;
     for (step = 0; step < cap_steps; step++) {
+        if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed)) break;
         /* prenet with dropout */
         linear_forward(s->p1, s->x, W->pre1_w, W->pre1_b, 1, M, P1);
         relu_forward(s->p1, s->p1, P1);
