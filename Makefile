@@ -9,7 +9,10 @@
 #                   espeak-ng and flite on one core); make bench-synth: only the last
 #   make install    PREFIX=/usr/local (DESTDIR for staging): programs, libtts.so and
 #                   libtts.a, include/tts.h, tts.pc, the man page, voices and models
-#                   in PREFIX/share/tts; make uninstall removes them
+#                   in PREFIX/share/tts, the speech-dispatcher module sd_tts in
+#                   SDMODDIR (PREFIX/lib/speech-dispatcher-modules) with its tts.conf
+#                   and AddModule line in PREFIX/share/tts/speech-dispatcher;
+#                   make uninstall removes them
 #   make eval       intelligibility evaluation of the shipped voice (see scripts/eval.sh)
 #
 # Every .c under src/<module>/ (except src/cli/) goes into the library; adding a
@@ -136,8 +139,19 @@ LIBDIR  = $(DESTDIR)$(PREFIX)/lib
 INCDIR  = $(DESTDIR)$(PREFIX)/include
 DATADIR = $(DESTDIR)$(PREFIX)/share/tts
 MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
+# speech-dispatcher: Debian's server looks for modules in
+# /usr/lib/speech-dispatcher-modules; the AddModule line names the module by
+# its absolute path, so any SDMODDIR works.
+SDMODDIR ?= $(PREFIX)/lib/speech-dispatcher-modules
+SDDIR   = $(DATADIR)/speech-dispatcher
 install: all
 	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/voices $(DATADIR)/models $(MAN1DIR)
+	install -d $(DESTDIR)$(SDMODDIR) $(SDDIR)
+	install -m 755 $(BUILD)/sd_tts $(DESTDIR)$(SDMODDIR)/
+	install -m 644 doc/speech-dispatcher/tts.conf $(SDDIR)/
+	printf '%s\n' '# add to speechd.conf (and "DefaultModule tts" to make it the default)' \
+	  'AddModule "tts" "$(SDMODDIR)/sd_tts" "$(PREFIX)/share/tts/speech-dispatcher/tts.conf"' \
+	  >$(SDDIR)/speechd.conf.add
 	install -m 755 $(BUILD)/tts $(BUILD)/tts-train $(BINDIR)/
 	install -m 644 $(BUILD)/libtts.a $(LIBDIR)/
 	install -m 755 $(BUILD)/libtts.so $(LIBDIR)/libtts.so.$(VERSION)
@@ -157,7 +171,9 @@ install: all
 uninstall:
 	rm -f $(BINDIR)/tts $(BINDIR)/tts-train $(LIBDIR)/libtts.a $(LIBDIR)/libtts.so \
 	  $(LIBDIR)/$(SONAME) $(LIBDIR)/libtts.so.$(VERSION) $(LIBDIR)/pkgconfig/tts.pc \
-	  $(INCDIR)/tts.h $(MAN1DIR)/tts.1
+	  $(INCDIR)/tts.h $(MAN1DIR)/tts.1 $(DESTDIR)$(SDMODDIR)/sd_tts $(SDDIR)/tts.conf \
+	  $(SDDIR)/speechd.conf.add
+	-rmdir $(SDDIR) $(DESTDIR)$(SDMODDIR) 2>/dev/null
 	for f in voices/*.json; do rm -f $(DATADIR)/voices/$$(basename "$$f"); done
 	for f in models/*.safetensors; do rm -f $(DATADIR)/models/$$(basename "$$f"); done
 	-rmdir $(DATADIR)/voices $(DATADIR)/models $(DATADIR) 2>/dev/null

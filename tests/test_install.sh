@@ -40,7 +40,8 @@ fi
 p="$tmp/prefix"
 run "make install PREFIX=$p" make -s --no-print-directory BUILD="$BUILD" PREFIX="$p" install
 for f in bin/tts bin/tts-train lib/libtts.a lib/libtts.so lib/libtts.so.0 include/tts.h \
-         lib/pkgconfig/tts.pc share/man/man1/tts.1; do
+         lib/pkgconfig/tts.pc share/man/man1/tts.1 lib/speech-dispatcher-modules/sd_tts \
+         share/tts/speech-dispatcher/tts.conf share/tts/speech-dispatcher/speechd.conf.add; do
   [ -e "$p/$f" ] && ok "installed $f" || bad "not installed: $f"
 done
 for v in voices/*.json; do
@@ -49,6 +50,9 @@ for v in voices/*.json; do
 done
 [ -d "$p/share/tts/models" ] && ok "installed share/tts/models" || bad "no share/tts/models"
 cmp -s include/tts.h "$p/include/tts.h" && ok "installed header is include/tts.h" || bad "header differs"
+grep -q "^AddModule \"tts\" \"$p/lib/speech-dispatcher-modules/sd_tts\" \"$p/share/tts/speech-dispatcher/tts.conf\"" \
+  "$p/share/tts/speech-dispatcher/speechd.conf.add" && ok "speechd.conf.add names the installed module" ||
+  bad "speechd.conf.add: $(cat "$p/share/tts/speech-dispatcher/speechd.conf.add")"
 
 export PKG_CONFIG_PATH="$p/lib/pkgconfig"
 [ "$(pkg-config --modversion tts 2>/dev/null)" = "$(sed -n 's/^VERSION *:= *//p' Makefile)" ] &&
@@ -57,6 +61,12 @@ pkg-config --cflags tts | grep -q -- "-I$p/include" && ok "pkg-config --cflags t
 
 # a random voice installed like a real one: share/tts/voices/NAME.json -> ../models/
 "$VOICE_TOOL" "$p/share/tts" installtestvoice >/dev/null || bad "cannot write a test voice"
+# the installed speech-dispatcher module finds it by name (PREFIX/lib/speech-dispatcher-modules
+# -> ../../share/tts/voices) and answers INIT
+printf 'INIT\nQUIT\n' | (cd / && env -u TTS_VOICE_PATH TTS_VOICE=installtestvoice \
+  "$p/lib/speech-dispatcher-modules/sd_tts") >"$tmp/sd.out" 2>&1
+grep -q "^299 OK LOADED SUCCESSFULLY" "$tmp/sd.out" && grep -q "^210 OK QUIT" "$tmp/sd.out" &&
+  ok "installed sd_tts loads a voice by name and quits" || { bad "installed sd_tts:"; sed 's/^/     | /' "$tmp/sd.out"; }
 
 # a program of someone else's, strict C99, against the installed library
 cat >"$tmp/prog.c" <<'EOF'
