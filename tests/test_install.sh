@@ -97,7 +97,7 @@ int main(int argc, char **argv)
     return n > 0 ? 0 : 1;
 }
 EOF
-if nm -D "$BUILD/libtts.so" 2>/dev/null | grep -q __asan_init; then
+if nm -D "$BUILD/libtts.so" 2>/dev/null | grep __asan_init >/dev/null; then # not -q: with pipefail, nm would die of SIGPIPE
   echo "skip linking programs: this library is built with AddressSanitizer"
 else
   # shellcheck disable=SC2046
