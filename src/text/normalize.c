@@ -903,7 +903,7 @@ static size_t try_dotted(const char *s, size_t i, text_buf *o)
     size_t n = 0, j = i;
     while (is_alpha(s[j]) && s[j + 1] == '.' && is_alpha(s[j + 2]) &&
            (s[j + 3] == '.' || !is_wordc(s[j + 3]))) {
-        if (n >= sizeof letters - 1)
+        if (n >= sizeof letters - 2) /* room for the last letter and the NUL */
             return 0;
         letters[n++] = s[j];
         j += 2;
