@@ -613,31 +613,10 @@ static void read_config(const char *path)
     if (cfg.gl_iters > 1000) cfg.gl_iters = 1000;
 }
 
-/* Voices next to the installed module: PREFIX/lib/speech-dispatcher-modules
- * -> PREFIX/share/tts/voices; a build tree: build/ -> voices/. */
-static void add_program_voice_dirs(void)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash) return;
-    *slash = 0;
-    const char *old = getenv("TTS_VOICE_PATH");
-    size_t len = (old ? strlen(old) : 0) + 3 * strlen(exe) + 128;
-    char *path = malloc(len);
-    if (!path) return;
-    snprintf(path, len, "%s%s%s/../voices:%s/../../share/tts/voices:%s/../share/tts/voices",
-             old && *old ? old : "", old && *old ? ":" : "", exe, exe, exe);
-    setenv("TTS_VOICE_PATH", path, 1);
-    free(path);
-}
 
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    add_program_voice_dirs();
     read_config(argc > 1 ? argv[1] : NULL);
     char *l = read_line();
     if (!l || strcmp(l, "INIT")) {

@@ -454,32 +454,7 @@ done:
     return code;
 }
 
-
 /* ---- voices ---- */
-
-/* Voices are looked up in $TTS_VOICE_PATH, ./voices and the installed data
- * folder (see tts_voice_load).  The folders next to the program are added to
- * $TTS_VOICE_PATH, so a fresh build (build/tts -> voices/) and an
- * installation moved to another prefix (bin/tts -> share/tts/voices) find
- * their voices from any working directory. */
-static void add_program_voice_dirs(void)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash) return;
-    *slash = 0;
-    const char *old = getenv("TTS_VOICE_PATH");
-    size_t len = (old ? strlen(old) : 0) + 2 * strlen(exe) + 64;
-    char *path = malloc(len);
-    if (!path) return;
-    snprintf(path, len, "%s%s%s/../voices:%s/../share/tts/voices", old && *old ? old : "",
-             old && *old ? ":" : "", exe, exe);
-    setenv("TTS_VOICE_PATH", path, 1);
-    free(path);
-}
 
 typedef struct voice_seen {
     char **paths;
@@ -1191,7 +1166,6 @@ int main(int argc, char **argv)
         if (st != TTS_OK) return fail(exit_code(st, EXIT_DEVICE), st, "devices", audio_last_error());
         return EXIT_OK;
     }
-    add_program_voice_dirs();
     if (list_voices) return run_list_voices();
 
     if (vocode_in) return run_vocode(vocode_in, out_path, raw, device, gl_iters, power);

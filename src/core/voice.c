@@ -76,6 +76,29 @@ static int relocated_voice_dir(char *out, size_t len)
     return strcmp(out, want) != 0 && stat(out, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Folders beside the running program, when they exist: a build tree
+ * (build/tts -> voices/), an installation (bin/tts -> share/tts/voices) and
+ * the speech-dispatcher module (lib/speech-dispatcher-modules/sd_tts ->
+ * share/tts/voices).  Returns how many were written. */
+static int program_voice_dirs(char dirs[][4096], int max)
+{
+    static const char *const rel[] = {"../voices", "../share/tts/voices", "../../share/tts/voices"};
+    char exe[4096];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k <= 0) return 0;
+    exe[k] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return 0;
+    *slash = 0;
+    int n = 0;
+    for (size_t i = 0; i < sizeof rel / sizeof *rel && n < max; i++) {
+        struct stat st;
+        snprintf(dirs[n], 4096, "%s/%s", exe, rel[i]);
+        if (stat(dirs[n], &st) == 0 && S_ISDIR(st.st_mode)) n++;
+    }
+    return n;
+}
+
 /* The search folders, in order; returns how many were written. */
 static int search_dirs(char dirs[][4096], int max)
 {
@@ -83,7 +106,7 @@ static int search_dirs(char dirs[][4096], int max)
     const char *env = getenv("TTS_VOICE_PATH");
     if (env && *env) {
         const char *p = env;
-        while (*p && n < max - 3) {
+        while (*p && n < max - 6) {
             const char *c = strchr(p, ':');
             size_t len = c ? (size_t)(c - p) : strlen(p);
             if (len > 0 && len < 4096) { memcpy(dirs[n], p, len); dirs[n][len] = 0; n++; }
@@ -91,6 +114,7 @@ static int search_dirs(char dirs[][4096], int max)
             p = c + 1;
         }
     }
+    n += program_voice_dirs(dirs + n, max - 3 - n);
     snprintf(dirs[n++], 4096, "voices");
     snprintf(dirs[n++], 4096, "%s/voices", TTS_DATADIR);
     if (relocated_voice_dir(dirs[n], 4096)) n++;
@@ -229,8 +253,8 @@ tts_status tts_voice_load(const char *name_or_path, tts_voice **out)
             return tts_error_set(TTS_ERR_VOICE, "%s: no such voice file", path);
         }
     } else {
-        char dirs[8][4096];
-        int n = search_dirs(dirs, 8), found = 0;
+        char dirs[12][4096];
+        int n = search_dirs(dirs, 12), found = 0;
         char looked[2048] = "";
         for (int i = 0; i < n && !found; i++) {
             snprintf(path, sizeof path, "%s/%s.json", dirs[i], name_or_path);
@@ -281,8 +305,8 @@ void tts_options_default(const tts_voice *v, tts_options *out)
 
 int tts_voice_list(void (*fn)(const char *name, const char *path, void *user), void *user)
 {
-    char dirs[8][4096];
-    int n = search_dirs(dirs, 8), count = 0;
+    char dirs[12][4096];
+    int n = search_dirs(dirs, 12), count = 0;
     for (int i = 0; i < n; i++) {
         DIR *d = opendir(dirs[i]);
         if (!d) continue;
