@@ -29,24 +29,8 @@ static tts_voice *voice;
 
 #define RATE 22050
 
-static int setup(void **state)
-{
-    if (!mkdtemp(dir)) return -1;
-    if (test_voice_write(dir, "testvoice", 0, voice_path, sizeof voice_path)) return -1;
-    if (tts_voice_load(voice_path, &voice) != TTS_OK) {
-        fprintf(stderr, "cannot load the test voice: %s\n", tts_last_error());
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tts_voice_free(voice);
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+static int setup(void **state) { return test_voice_open(dir, voice_path, sizeof voice_path, &voice); }
+static int teardown(void **state) { return test_voice_close(dir, voice); }
 
 /* The utterance of SSML (ssml 1) or plain text, with a lexicon (may be NULL). */
 static text_utterance build(const char *text, int ssml, const tts_lexicon *lex, char **warning)

@@ -16,21 +16,7 @@ tmp=$(mktemp -d /tmp/tts-test-markup-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 pass=0
 fail=0
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-
-# expect NAME WANTED_EXIT CMD... : stdout in $tmp/out, stderr in $tmp/err
-expect() {
-  local name=$1 want=$2
-  shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  local rc=$?
-  if [ "$rc" -eq "$want" ]; then ok "$name (exit $rc)"; else
-    bad "$name: exit $rc, wanted $want"; sed 's/^/     | /' "$tmp/err" | head -5; fi
-}
-has() { # has NAME FILE PATTERN
-  if grep -q -- "$3" "$2"; then ok "$1"; else bad "$1: '$3' not in $(basename "$2")"; sed 's/^/     | /' "$2" | head -5; fi
-}
+. "$(dirname "$0")/checks.sh"
 
 [ -x "$TTS" ] || { echo "FAIL no executable at $TTS"; exit 1; }
 expect "--help" 0 "$TTS" --help

@@ -138,4 +138,27 @@ static int test_voice_write(const char *dir, const char *name, int full_size, ch
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* The fixture of the suites that synthesize: make the folder dir (a
+ * mkdtemp template), write the test voice "testvoice" there and load it.
+ * Returns 0, or -1 with a message on stderr. */
+static inline int test_voice_open(char *dir, char *voice_path, size_t voice_path_len, tts_voice **voice)
+{
+    if (!mkdtemp(dir)) return -1;
+    if (test_voice_write(dir, "testvoice", 0, voice_path, voice_path_len)) return -1;
+    if (tts_voice_load(voice_path, voice) != TTS_OK) {
+        fprintf(stderr, "cannot load the test voice: %s\n", tts_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+/* Free the voice and remove the folder. */
+static inline int test_voice_close(const char *dir, tts_voice *voice)
+{
+    tts_voice_free(voice);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 #endif
