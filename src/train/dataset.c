@@ -36,14 +36,6 @@ void dataset_free(dataset *d)
     memset(d, 0, sizeof *d);
 }
 
-typedef struct cache_hdr {
-    char magic[8];
-    uint32_t version, sample_rate, n_fft, hop, n_mels, n_symbols;
-    uint64_t meta_size;
-    int64_t meta_mtime;
-    uint64_t n_items;
-} cache_hdr;
-
 static void fill_hdr(cache_hdr *h, const dsp_params *p, const struct stat *st, uint64_t n)
 {
     memset(h, 0, sizeof *h);

@@ -9,6 +9,7 @@
 #ifndef TTS_DATASET_H
 #define TTS_DATASET_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "tts.h"
@@ -33,6 +34,16 @@ typedef struct dataset {
  * text, wrong sample rate, too long) are reported on log by file name and
  * skipped.  Utterances over max_frames frames are skipped (0 = no limit).
  * TTS_ERR_DATASET when metadata.csv cannot be read or nothing is usable. */
+/* The feature cache's header (its layout is in dataset.c); tests and
+ * fuzzers that write caches use it too. */
+typedef struct cache_hdr {
+    char magic[8];
+    uint32_t version, sample_rate, n_fft, hop, n_mels, n_symbols;
+    uint64_t meta_size;
+    int64_t meta_mtime;
+    uint64_t n_items;
+} cache_hdr;
+
 tts_status dataset_load(const char *dir, const char *cache_path, int max_frames, dataset *out, FILE *log);
 void dataset_free(dataset *d);
 

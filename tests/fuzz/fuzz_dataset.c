@@ -52,14 +52,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* The cache header, as src/train/dataset.c lays it out (version 2). */
-typedef struct cache_hdr {
-    char magic[8];
-    uint32_t version, sample_rate, n_fft, hop, n_mels, n_symbols;
-    uint64_t meta_size;
-    int64_t meta_mtime;
-    uint64_t n_items;
-} cache_hdr;
 
 static void check(const dataset *d, tts_status st)
 {
