@@ -187,7 +187,7 @@ setup:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d) $(wildcard $(BUILD)/src/cli/*.d)
 
 # The numeric kernels are worth -O3 (vectorized loops with reductions).
 $(BUILD)/src/nn/%.o $(BUILD)/src/model/%.o $(BUILD)/src/dsp/%.o: ALL_CFLAGS += -O3 -fno-trapping-math

@@ -108,6 +108,8 @@ typedef struct tts_options {
     float sentence_silence; /* seconds of silence after each sentence, 0.2; 0..10 */
     int gl_iters;           /* Griffin-Lim iterations, 32; 1..1000 (quality vs speed) */
     uint64_t seed;          /* prenet-dropout seed, 0 = fixed default: same text, same audio */
+    float sharpen;          /* Griffin-Lim magnitude sharpening, 1.0 = none; 0.5..3
+                               (values above 1 emphasize spectral peaks) */
 } tts_options;
 
 /* The voice's defaults (from its voice file). */

@@ -331,13 +331,13 @@ static void test_options(void **state)
     o.gl_iters = 1;
     run(&o, "Hello.");
     tts_options_default(NULL, &o); /* the library's defaults without a voice */
-    assert_true(o.speed == 1.0f && o.gl_iters == 32);
+    assert_true(o.speed == 1.0f && o.gl_iters == 32 && o.sharpen == 1.0f);
 }
 
 static void test_bad_options(void **state)
 {
-    tts_options bad[9];
-    for (int i = 0; i < 9; i++) tts_options_default(voice, &bad[i]);
+    tts_options bad[12];
+    for (int i = 0; i < 12; i++) tts_options_default(voice, &bad[i]);
     bad[0].speed = 0.0f;
     bad[1].speed = 5.0f;
     bad[2].speed = NAN;
@@ -347,7 +347,10 @@ static void test_bad_options(void **state)
     bad[6].sentence_silence = 11.0f;
     bad[7].gl_iters = 0;
     bad[8].gl_iters = 1001;
-    for (int i = 0; i < 9; i++) {
+    bad[9].sharpen = 0.4f;
+    bad[10].sharpen = 3.5f;
+    bad[11].sharpen = NAN;
+    for (int i = 0; i < 12; i++) {
         tts_synth *syn = (tts_synth *)&syn;
         assert_int_equal(tts_synth_create(voice, &bad[i], &syn), TTS_ERR_INVALID_ARG);
         assert_null(syn);

@@ -59,7 +59,7 @@ has() { # has NAME FILE PATTERN
 expect "--help" 0 "$TTS" --help
 for flag in --file --lines --output --output-raw --out-dir --format --jobs --device \
             --list-devices --voice --list-voices --speed --volume --sentence-silence --phonemes \
-            --vocode --gl-iters --power --verbose --quiet --help --version "Exit status" \
+            --vocode --gl-iters --sharpen --verbose --quiet --help --version "Exit status" \
             "default: 32" "default: 1)" "default: wav" "default: 0.2" "130"; do
   has "--help lists $flag" "$tmp/out" "$flag"
 done
@@ -96,7 +96,7 @@ if flite -voice slt -t "The birch canoe slid on the smooth planks. Glue the shee
   has "--vocode -v prints spectral convergence" "$tmp/err" "spectral convergence"
   [ -s "$tmp/v.wav" ] && [ "$(head -c 4 "$tmp/v.wav")" = RIFF ] && ok "--vocode wrote a WAV" || bad "--vocode output"
   sox "$tmp/slt16.wav" -r 22050 "$tmp/slt.wav"
-  expect "--vocode 22050 Hz input, 32 iterations" 0 "$TTS" -v --power 1 --gl-iters 32 \
+  expect "--vocode 22050 Hz input, 32 iterations" 0 "$TTS" -v --sharpen 1 --gl-iters 32 \
     --vocode "$tmp/slt.wav" -o "$tmp/v.flac"
   read -r sc_target sc_true < <(sed -n 's/.*target \(-\?[0-9.]*\) dB, vs input STFT \(-\?[0-9.]*\) dB/\1 \2/p' "$tmp/err")
   echo "     SC at 32 iterations: $sc_target dB vs mel-inverted target, $sc_true dB vs input STFT"

@@ -147,7 +147,8 @@ static void usage(FILE *out)
 "                                                        (default: 0.2, or the voice's)\n"
 "Vocoder:\n"
 "      --gl-iters N        Griffin-Lim iterations, 1-1000   (default: 32, or the voice's)\n"
-"      --power P           --vocode: magnitude sharpening, 1 = none (default: 1.2)\n"
+"      --sharpen P         Griffin-Lim magnitude sharpening, 0.5-3, 1 = none\n"
+"                          (default: 1, or the voice's)\n"
 "General:\n"
 "  -v, --verbose           more detail on stderr: speed, sentences (--vocode:\n"
 "                          spectral convergence)                      (default: off)\n"
@@ -429,7 +430,7 @@ static int run_vocode(const char *in_path, const char *out_path, int raw, const 
             dsp_spectral_convergence(f, truth, nt, y, n, &sc_true) == TTS_OK) {
             double secs = (double)n / p.sample_rate;
             fprintf(stderr,
-                    "vocode: %.2f s, %zu frames, %d Griffin-Lim iterations, power %.2f\n"
+                    "vocode: %.2f s, %zu frames, %d Griffin-Lim iterations, sharpening %.2f\n"
                     "vocode: spectral convergence vs mel-inverted target %.2f dB, "
                     "vs input STFT %.2f dB\n"
                     "vocode: %.3f s, real-time factor %.4f\n",
@@ -495,7 +496,7 @@ static int run_list_voices(void)
 /* The options the user gave (have[i]) over the voice's defaults. */
 typedef struct user_opts {
     tts_options o;
-    int have_speed, have_volume, have_silence, have_gl;
+    int have_speed, have_volume, have_silence, have_gl, have_sharpen;
 } user_opts;
 
 static int load_voice(const char *name, const user_opts *u, tts_voice **voice, tts_options *o)
@@ -510,6 +511,7 @@ static int load_voice(const char *name, const user_opts *u, tts_voice **voice, t
     if (u->have_volume) o->volume = u->o.volume;
     if (u->have_silence) o->sentence_silence = u->o.sentence_silence;
     if (u->have_gl) o->gl_iters = u->o.gl_iters;
+    if (u->have_sharpen) o->sharpen = u->o.sharpen;
     if (verbose) fprintf(stderr, "%s: voice %s\n", progname, tts_voice_name(*voice));
     return EXIT_OK;
 }
@@ -1043,7 +1045,7 @@ int main(int argc, char **argv)
     int raw = 0, phonemes = 0, list_devices = 0, list_voices = 0, lines = 0;
     int jobs = 1;                   /* -j */
     int gl_iters = 32;              /* Griffin-Lim iterations (--vocode) */
-    float power = 1.2f;             /* magnitude sharpening (--vocode) */
+    float power = 1.0f;             /* magnitude sharpening (--sharpen) */
     user_opts user = {0};           /* --speed, --volume, --sentence-silence, --gl-iters:
                                        the voice's defaults unless given */
 
@@ -1067,7 +1069,7 @@ int main(int argc, char **argv)
         {"lexicon", required_argument, 0, OPT_LEXICON},
         {"vocode", required_argument, 0, OPT_VOCODE},
         {"gl-iters", required_argument, 0, OPT_GL},
-        {"power", required_argument, 0, OPT_POWER},
+        {"sharpen", required_argument, 0, OPT_POWER},
         {"speed", required_argument, 0, OPT_SPEED},
         {"volume", required_argument, 0, OPT_VOLUME},
         {"sentence-silence", required_argument, 0, OPT_SILENCE},
@@ -1124,7 +1126,9 @@ int main(int argc, char **argv)
             user.have_silence = 1;
             break;
         case OPT_POWER:
-            if (parse_float("--power", optarg, 0.5f, 3.0f, &power)) return EXIT_USAGE;
+            if (parse_float("--sharpen", optarg, 0.5f, 3.0f, &power)) return EXIT_USAGE;
+            user.o.sharpen = power;
+            user.have_sharpen = 1;
             break;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V': printf("tts %s\n", TTS_VERSION); return EXIT_OK;

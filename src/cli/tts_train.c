@@ -40,6 +40,8 @@ static void usage(FILE *f, const trainer_opts *d)
         "  -r N                frames per decoder step (default %d; new models only)\n"
         "  --max-frames N      leave out longer utterances (default %d, 0 = none)\n"
         "  --lr X              peak learning rate (default %g)\n"
+        "  --decay-start N     the learning rate decays after step N (default %ld)\n"
+        "  --half-life N       ... halving every N steps (default %ld; 0 = no decay)\n"
         "  --guided-weight X   weight of the guided-attention loss (default %g)\n"
         "  --eval-every N      dev evaluation and export interval (default %d)\n"
         "  --ckpt-every N      checkpoint interval (default %d)\n"
@@ -51,7 +53,7 @@ static void usage(FILE *f, const trainer_opts *d)
         "  -q, --quiet         no progress line\n"
         "  -h, --help          this text\n",
         d->name, d->models_dir, d->voices_dir, d->espeak_voice, d->steps, d->batch, d->r,
-        d->max_frames, (double)d->adam.lr, (double)d->loss.guided_weight, d->eval_every,
+        d->max_frames, (double)d->adam.lr, d->adam.decay_start, d->adam.decay_steps, (double)d->loss.guided_weight, d->eval_every,
         d->ckpt_every, d->plot_every, d->log_every, (unsigned long long)d->seed);
 }
 
@@ -91,12 +93,13 @@ int main(int argc, char **argv)
     choose_blas_kernels(argv);
     trainer_opts o = trainer_opts_default();
     enum { O_NAME = 256, O_MODELS, O_VOICES, O_DEV, O_INIT, O_ESPEAK, O_STEPS, O_BATCH, O_MAXF,
-           O_LR, O_GW, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED, O_THREADS };
+           O_LR, O_DECAY, O_HALF, O_GW, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED, O_THREADS };
     static const struct option longopts[] = {
         {"name", 1, 0, O_NAME}, {"models", 1, 0, O_MODELS}, {"voices", 1, 0, O_VOICES},
         {"dev", 1, 0, O_DEV}, {"init", 1, 0, O_INIT}, {"espeak-voice", 1, 0, O_ESPEAK},
         {"steps", 1, 0, O_STEPS}, {"batch", 1, 0, O_BATCH}, {"max-frames", 1, 0, O_MAXF},
-        {"lr", 1, 0, O_LR}, {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL},
+        {"lr", 1, 0, O_LR}, {"decay-start", 1, 0, O_DECAY}, {"half-life", 1, 0, O_HALF},
+        {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL},
         {"ckpt-every", 1, 0, O_CKPT}, {"plot-every", 1, 0, O_PLOT}, {"log-every", 1, 0, O_LOG},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     trainer_opts defaults = o;
@@ -116,6 +119,8 @@ int main(int argc, char **argv)
         case 'r': bad = parse_int(optarg, 1, 8, &v); o.r = (int)v; break;
         case O_MAXF: bad = parse_int(optarg, 0, 100000, &v); o.max_frames = (int)v; break;
         case O_LR: o.adam.lr = strtof(optarg, NULL); bad = !(o.adam.lr > 0 && o.adam.lr < 1); break;
+        case O_DECAY: bad = parse_int(optarg, 0, 100000000, &v); o.adam.decay_start = v; break;
+        case O_HALF: bad = parse_int(optarg, 0, 100000000, &v); o.adam.decay_steps = v; break;
         case O_GW: o.loss.guided_weight = strtof(optarg, NULL); bad = !(o.loss.guided_weight >= 0); break;
         case O_EVAL: bad = parse_int(optarg, 0, 100000000, &v); o.eval_every = (int)v; break;
         case O_CKPT: bad = parse_int(optarg, 1, 100000000, &v); o.ckpt_every = (int)v; break;

@@ -79,7 +79,7 @@ static int options_valid(const tts_options *o)
 {
     return o->speed >= 0.25f && o->speed <= 4.0f && o->volume >= 0.0f && o->volume <= 4.0f &&
            o->sentence_silence >= 0.0f && o->sentence_silence <= 10.0f && o->gl_iters >= 1 &&
-           o->gl_iters <= 1000;
+           o->gl_iters <= 1000 && o->sharpen >= 0.5f && o->sharpen <= 3.0f;
 }
 
 tts_status tts_synth_create(const tts_voice *voice, const tts_options *opts, tts_synth **out)
@@ -334,7 +334,7 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     if (grow(&s->audio, &s->audio_cap, n_speech + n_sil + 1)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
     if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     if (nf2) {
-        st = dsp_griffin_lim(s->dsp, s->mel2, nf2, s->o.gl_iters, 1.2f, s->audio);
+        st = dsp_griffin_lim(s->dsp, s->mel2, nf2, s->o.gl_iters, s->o.sharpen, s->audio);
         if (st != TTS_OK) return tts_error_set(st, "the vocoder failed");
         if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     }

@@ -163,6 +163,7 @@ static void defaults_init(tts_options *o)
     o->sentence_silence = 0.2f;
     o->gl_iters = 32;
     o->seed = 0;
+    o->sharpen = 1.0f;
 }
 
 static tts_status load_model_into(tts_voice *v, const char *model_path)
@@ -210,6 +211,7 @@ static tts_status load_voice_file(tts_voice *v, const char *path)
         v->defaults.volume = num_in(defs, "volume", 1.0f, 0.0f, 4.0f, &bad);
         v->defaults.sentence_silence = num_in(defs, "sentence_silence", 0.2f, 0.0f, 10.0f, &bad);
         v->defaults.gl_iters = (int)num_in(defs, "gl_iters", 32, 1, 1000, &bad);
+        v->defaults.sharpen = num_in(defs, "sharpen", 1.0f, 0.5f, 3.0f, &bad);
     }
     if (bad) {
         cJSON_Delete(j);

@@ -208,6 +208,7 @@ static tts_status write_voice_json(const trainer_opts *o, long step, double dev_
     cJSON *d = cJSON_AddObjectToObject(v, "defaults");
     cJSON_AddNumberToObject(d, "speed", 1.0);
     cJSON_AddNumberToObject(d, "gl_iters", 32);
+    cJSON_AddNumberToObject(d, "sharpen", 1.0);
     cJSON_AddNumberToObject(d, "sentence_silence", 0.2);
     cJSON_AddNumberToObject(d, "volume", 1.0);
     cJSON_AddStringToObject(v, "license", "GPL-3.0-or-later (weights); training audio distilled from "
@@ -329,10 +330,15 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     char path[4096], err[512];
     tts_status st = text_frontend_init(o->espeak_voice);
     if (st != TTS_OK) { fprintf(log, "tts-train: espeak-ng: %s\n", tts_status_message(st)); return st; }
-    if (mkdir(o->state_dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(log, "tts-train: cannot create the state directory %s: %s\n", o->state_dir, strerror(errno));
-        return TTS_ERR_IO;
-    }
+    /* every folder written to, made (one level) now: a missing export folder
+     * must stop the run at its start, not fail silently hours later */
+    const char *dirs[3][2] = {{o->state_dir, "state"}, {o->models_dir, "models"}, {o->voices_dir, "voices"}};
+    for (int i = 0; i < 3; i++)
+        if (mkdir(dirs[i][0], 0755) != 0 && errno != EEXIST) {
+            fprintf(log, "tts-train: cannot create the %s directory %s: %s\n", dirs[i][1], dirs[i][0],
+                    strerror(errno));
+            return TTS_ERR_IO;
+        }
     snprintf(path, sizeof path, "%s/plots", o->state_dir);
     mkdir(path, 0755);
 
@@ -507,7 +513,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
             double d = dev_loss(m, o, &dev, &dbt, &ws, &dl);
             fprintf(log, "%sdev at step %ld: mel %.4f/%.4f stop %.4f ga %.4f diag %.2f%s\n", tty ? "\n" : "",
                     step, dl.mel_before, dl.mel_after, dl.stop, dl.guided, dl.diag,
-                    d < best_dev ? " (best: exported)" : "");
+                    d < best_dev ? " (best)" : "");
             if (tsv) fprintf(tsv, "# dev %ld\t%.5f\t%.5f\t%.5f\t%.5f\t%.3f\n", step, dl.mel_before,
                              dl.mel_after, dl.stop, dl.guided, dl.diag);
             if (d < best_dev) {
@@ -516,7 +522,11 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
                 snprintf(mp, sizeof mp, "%s/%s.safetensors", o->models_dir, o->name);
                 tts_status es = save_model(m, mp, step, lr_scale, o, NULL, NULL, d, warm_from);
                 if (es == TTS_OK) es = write_voice_json(o, step, d);
-                if (es != TTS_OK) fprintf(log, "tts-train: export to %s failed: %s\n", mp, tts_status_message(es));
+                if (es != TTS_OK)
+                    fprintf(log, "tts-train: export to %s failed: %s (%s)\n", mp, tts_status_message(es),
+                            strerror(errno));
+                else
+                    fprintf(log, "tts-train: exported %s\n", mp);
             }
         }
         if ((o->ckpt_every > 0 && step % o->ckpt_every == 0) || final) {
