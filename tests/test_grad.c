@@ -1,8 +1,9 @@
 /*
  * test_grad.c - every kernel's backward pass against central finite
  * differences in double precision, for every input and every parameter, on
- * small random shapes with a fixed seed.  The kernels are compiled here as
- * double (NN_REAL) and static, apart from the float library copy.
+ * small random shapes with a fixed seed, with padded positions wherever a
+ * kernel takes lengths.  The kernels are compiled here as double (NN_REAL)
+ * and static, apart from the float library copy.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 /* the double copies of library functions this suite does not call */
@@ -92,6 +93,72 @@ static void test_conv1d(void **state)
     assert_int_equal(bad, 0);
     free(c.x); free(c.w); free(c.b); free(c.col); free(c.out); free(c.R);
     free(dx); free(dw); free(db); free(dcol);
+}
+
+/* --------------------------------------------------------- batch norm */
+typedef struct {
+    int B, T, C, batch_stats; int len[3];
+    double *x, *gamma, *beta, *mean, *var, *out, *R;
+} bn_ctx;
+static double bn_loss(void *p)
+{
+    bn_ctx *c = p;
+    if (c->batch_stats) batchnorm_stats(c->mean, c->var, c->x, c->len, c->B, c->T, c->C);
+    batchnorm_forward(c->out, c->x, c->mean, c->var, c->gamma, c->beta, c->len, c->B, c->T, c->C);
+    return gc_dot(c->out, c->R, (size_t)c->B * c->T * c->C);
+}
+static void test_batchnorm(void **state)
+{
+    /* both modes: statistics of the batch (training) and running ones (evaluation) */
+    for (int batch = 1; batch >= 0; batch--) {
+        enum { B = 3, T = 5, C = 4 };
+        bn_ctx c = {B, T, C, batch, {5, 3, 1}};
+        size_t n = B * T * C;
+        c.x = vec(n, 1.5); c.gamma = vec(C, 1); c.beta = vec(C, 1); c.R = vec(n, 1);
+        for (size_t i = 0; i < n; i++) c.x[i] += 0.5 * (double)(i % C);  /* channel means differ */
+        c.mean = vec(C, 1); c.var = vec(C, 1); c.out = zeros(n);
+        for (int k = 0; k < C; k++) c.var[k] = 0.5 + c.var[k] * c.var[k];  /* running: positive */
+        double *dx = zeros(n), *dg = zeros(C), *db = zeros(C), *scr = zeros(2 * C);
+        bn_loss(&c);
+        batchnorm_backward(dx, dg, db, scr, c.R, c.x, c.mean, c.var, c.gamma, c.len, B, T, C, batch);
+        const char *k = batch ? "batchnorm" : "batchnorm(running)";
+        int bad = gc_check(k, "inp", c.x, n, dx, bn_loss, &c, 1)
+                + gc_check(k, "gamma", c.gamma, C, dg, bn_loss, &c, 1)
+                + gc_check(k, "beta", c.beta, C, db, bn_loss, &c, 1);
+        assert_int_equal(bad, 0);
+        /* padded rows output exactly zero and take no gradient */
+        bn_loss(&c);
+        for (int b = 0; b < B; b++)
+            for (int t = c.len[b]; t < T; t++)
+                for (int j = 0; j < C; j++) {
+                    assert_true(c.out[((size_t)b * T + t) * C + j] == 0);
+                    assert_true(dx[((size_t)b * T + t) * C + j] == 0);
+                }
+        if (batch) {
+            /* over the 9 valid rows the output has mean beta, variance gamma^2 (minus eps) */
+            for (int j = 0; j < C; j++) {
+                double s = 0, s2 = 0;
+                for (int b = 0; b < B; b++)
+                    for (int t = 0; t < c.len[b]; t++) {
+                        double y = c.out[((size_t)b * T + t) * C + j];
+                        s += y; s2 += y * y;
+                    }
+                double mu = s / 9, v = s2 / 9 - mu * mu;
+                assert_true(fabs(mu - c.beta[j]) < 1e-9);
+                assert_true(fabs(v - c.gamma[j] * c.gamma[j] * c.var[j] / (c.var[j] + NN_BN_EPS)) < 1e-9);
+            }
+            /* the running update: an explicit step, momentum 0.1, unbiased variance */
+            double rm[C], rv[C];
+            for (int j = 0; j < C; j++) { rm[j] = 0; rv[j] = 1; }
+            batchnorm_update_running(rm, rv, c.mean, c.var, 9, C, NN_BN_MOMENTUM);
+            for (int j = 0; j < C; j++) {
+                assert_true(fabs(rm[j] - 0.1 * c.mean[j]) < 1e-12);
+                assert_true(fabs(rv[j] - (0.9 + 0.1 * c.var[j] * 9 / 8)) < 1e-12);
+            }
+        }
+        free(c.x); free(c.gamma); free(c.beta); free(c.mean); free(c.var); free(c.out); free(c.R);
+        free(dx); free(dg); free(db); free(scr);
+    }
 }
 
 /* -------------------------------------------------------- activations */
@@ -303,7 +370,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),     cmocka_unit_test(test_embedding),
-        cmocka_unit_test(test_conv1d),     cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_conv1d),     cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_activations),
         cmocka_unit_test(test_lstm),       cmocka_unit_test(test_gru),
         cmocka_unit_test(test_attention),  cmocka_unit_test(test_losses),
         cmocka_unit_test(test_checker_catches_errors),

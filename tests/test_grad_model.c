@@ -1,9 +1,13 @@
 /*
  * test_grad_model.c - the whole acoustic model's training pass (encoder,
  * attention decoder, postnet, all four losses) against central finite
- * differences in double precision, on a tiny model.  Dropout masks are drawn
- * from a fixed rng state before every evaluation, so the function is
- * deterministic and its true gradient is what backward must return.
+ * differences in double precision, on a tiny model, with and without batch
+ * norm in the encoder (batch statistics as in training, and running ones as
+ * in evaluation).  Dropout masks are drawn from a fixed rng state before
+ * every evaluation, so the function is deterministic and its true gradient
+ * is what backward must return.  The batch-norm running statistics are
+ * buffers: backward must leave their gradient zero, and a forward pass must
+ * not move them.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 /* the double copies of library functions this suite does not call */
@@ -37,13 +41,15 @@ static double model_loss(void *p)
     return l.total;
 }
 
-static void run_check(int r, int dropout)
+enum { BN_OFF, BN_BATCH, BN_RUNNING };
+
+static void run_check(int r, int dropout, int bn)
 {
     taco_config cfg = {
         .n_symbols = 7, .emb = 3, .enc_convs = 2, .enc_ch = 4, .enc_k = 3, .enc_lstm = 2,
         .att_dim = 3, .loc_filters = 2, .loc_k = 3, .prenet1 = 4, .prenet2 = 3, .att_rnn = 4,
         .dec_rnn = 3, .n_mels = 3, .r = r, .post_convs = 3, .post_ch = 3, .post_k = 3,
-        .enc_dropout = 0.3f, .prenet_dropout = 0.5f,
+        .enc_dropout = 0.3f, .prenet_dropout = 0.5f, .enc_batchnorm = bn != BN_OFF,
     };
     model_ctx c = {0};
     assert_int_equal(taco_layout(&c.m, &cfg), 0);
@@ -55,7 +61,15 @@ static void run_check(int r, int dropout)
     /* nudge every bias off zero so their gradients are exercised generically */
     unsigned long long s = 99;
     for (int i = 0; i < c.m.n_params; i++)
-        if (c.m.params[i].ndim == 1) gc_fill(c.m.data + c.m.params[i].offset, c.m.params[i].size, 0.3, &s);
+        if (c.m.params[i].ndim == 1 && !c.m.params[i].buffer)
+            gc_fill(c.m.data + c.m.params[i].offset, c.m.params[i].size, 0.3, &s);
+    /* batch norm: gamma around 1, running statistics away from (0, 1) */
+    for (int i = 0; bn && i < cfg.enc_convs; i++) {
+        gc_fill(c.m.w.bn_mean[i], cfg.enc_ch, 0.5, &s);
+        gc_fill(c.m.w.bn_var[i], cfg.enc_ch, 0.5, &s);
+        for (int j = 0; j < cfg.enc_ch; j++) { c.m.w.bn_gamma[i][j] += 1; c.m.w.bn_var[i][j] += 1; }
+    }
+    assert_true(bn ? c.m.n_trained < c.m.n_floats : c.m.n_trained == c.m.n_floats);
 
     enum { B = 2, N = 5 };
     int T = 4 * r;
@@ -69,6 +83,7 @@ static void run_check(int r, int dropout)
     c.opts.guided_weight = 2;
     c.opts.guided_g = 0.3f;
     c.opts.dropout = dropout;
+    c.opts.bn_running = bn == BN_RUNNING;
     c.seed = 7;
 
     double *grad = calloc(c.m.n_floats, sizeof(double));
@@ -76,13 +91,31 @@ static void run_check(int r, int dropout)
     taco_loss l;
     assert_int_equal(taco_train_step(&c.m, grad, &c.batch, &c.opts, &rng, &c.ws, &l), 0);
     assert_true(isfinite(l.total) && l.total > 0 && l.guided > 0 && l.stop > 0);
+    double *before = malloc(sizeof(double) * c.m.n_floats);
+    memcpy(before, c.m.data, sizeof(double) * c.m.n_floats);
     int bad = 0;
     for (int i = 0; i < c.m.n_params; i++) {
         const taco_param *p = &c.m.params[i];
+        if (p->buffer) {  /* not trained: no gradient (the loss does depend on them when running) */
+            for (size_t j = 0; j < p->size; j++) assert_true(grad[p->offset + j] == 0);
+            continue;
+        }
         bad += gc_check("model", p->name, c.m.data + p->offset, p->size, grad + p->offset,
                         model_loss, &c, 1);
     }
     assert_int_equal(bad, 0);
+    assert_memory_equal(before, c.m.data, sizeof(double) * c.m.n_floats);
+    /* the running statistics (the buffers, last in the block) move only by
+       taco_bn_update, and only after a pass with batch statistics */
+    if (bn) {
+        assert_int_equal(taco_train_step(&c.m, NULL, &c.batch, &c.opts, &(nn_rng){c.seed}, &c.ws, &l), 0);
+        taco_bn_update(&c.m, c.ws);
+        size_t nt = c.m.n_trained, nb = c.m.n_floats - nt;
+        assert_memory_equal(before, c.m.data, sizeof(double) * nt);
+        assert_int_equal(memcmp(before + nt, c.m.data + nt, sizeof(double) * nb) != 0, bn == BN_BATCH);
+    }
+    memcpy(c.m.data, before, sizeof(double) * c.m.n_floats);
+    free(before);
     /* the check is sensitive: a 1% error in one tensor's gradient is caught */
     const taco_param *q = &c.m.params[c.m.n_params / 2];
     for (size_t j = 0; j < q->size; j++) grad[q->offset + j] *= 1.01;
@@ -93,9 +126,12 @@ static void run_check(int r, int dropout)
     free(grad); free(mel); free(c.m.data);
 }
 
-static void test_model_r2_dropout(void **state) { run_check(2, 1); }
-static void test_model_r3_no_dropout(void **state) { run_check(3, 0); }
-static void test_model_r1(void **state) { run_check(1, 1); }
+static void test_model_r2_dropout(void **state) { run_check(2, 1, BN_OFF); }
+static void test_model_r3_no_dropout(void **state) { run_check(3, 0, BN_OFF); }
+static void test_model_r1(void **state) { run_check(1, 1, BN_OFF); }
+static void test_model_batchnorm_r2_dropout(void **state) { run_check(2, 1, BN_BATCH); }
+static void test_model_batchnorm_r3_no_dropout(void **state) { run_check(3, 0, BN_BATCH); }
+static void test_model_batchnorm_running(void **state) { run_check(2, 1, BN_RUNNING); }
 
 int main(void)
 {
@@ -103,6 +139,9 @@ int main(void)
         cmocka_unit_test(test_model_r2_dropout),
         cmocka_unit_test(test_model_r3_no_dropout),
         cmocka_unit_test(test_model_r1),
+        cmocka_unit_test(test_model_batchnorm_r2_dropout),
+        cmocka_unit_test(test_model_batchnorm_r3_no_dropout),
+        cmocka_unit_test(test_model_batchnorm_running),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

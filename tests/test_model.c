@@ -2,7 +2,10 @@
  * test_model.c - the acoustic model's files and inference, with a small
  * randomly initialised model written by the test itself: save/load round
  * trip, deterministic inference, the frame cap, one-symbol input, and each
- * kind of broken file returning its own error.
+ * kind of broken file returning its own error.  Batch norm in the encoder:
+ * folded into the convolutions it gives the encoder output of the unfolded
+ * computation with the running statistics; its tensors round-trip exactly;
+ * missing or mis-shaped ones are named; files from before it load without it.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <setjmp.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "model/model.h"
+#include "model/safetensors.h"
 #include "nn/adam.h"
 
 static char dir[] = "/tmp/tts-test-model-XXXXXX";
@@ -30,13 +34,29 @@ static taco_config small_config(void)
     return c;
 }
 
+/* batch norm as after some training: gamma, beta and running statistics
+ * away from their initial 1, 0, 0, 1 */
+static void train_like_batchnorm(taco_model *m, uint64_t seed)
+{
+    nn_rng rng = {seed};
+    for (int i = 0; i < m->cfg.enc_convs; i++)
+        for (int j = 0; j < m->cfg.enc_ch; j++) {
+            m->w.bn_gamma[i][j] = (real)(0.5 + nn_rng_uniform(&rng));
+            m->w.bn_beta[i][j] = (real)(nn_rng_uniform(&rng) - 0.5);
+            m->w.bn_mean[i][j] = (real)(2 * nn_rng_uniform(&rng) - 1);
+            m->w.bn_var[i][j] = (real)(0.2 + 2 * nn_rng_uniform(&rng));
+        }
+}
+
 static taco_model *make_model(void)
 {
     taco_config c = small_config();
+    assert_int_equal(c.enc_batchnorm, 1);  /* new models have batch norm */
     taco_model *m = NULL;
     assert_int_equal(taco_model_new(&c, &m), TTS_OK);
     nn_rng rng = {5};
     taco_init_random(m, &rng);
+    train_like_batchnorm(m, 6);
     for (int i = 0; i < c.n_mels; i++) { m->mel_mean[i] = -3 + 0.1f * i; m->mel_std[i] = 1 + 0.05f * i; }
     return m;
 }
@@ -53,12 +73,22 @@ static void test_round_trip(void **state)
     taco_model *l = NULL;
     assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_OK);
     assert_int_equal(l->n_floats, m->n_floats);
+    assert_int_equal(l->n_trained, m->n_trained);
     assert_memory_equal(l->data, m->data, sizeof(float) * m->n_floats);
+    assert_string_equal(taco_model_meta(l, "version"), "2");  /* with batch norm */
+    /* the batch-norm tensors, buffers included, come back exactly */
+    for (int i = 0; i < m->cfg.enc_convs; i++) {
+        assert_memory_equal(l->w.bn_gamma[i], m->w.bn_gamma[i], sizeof(float) * m->cfg.enc_ch);
+        assert_memory_equal(l->w.bn_beta[i], m->w.bn_beta[i], sizeof(float) * m->cfg.enc_ch);
+        assert_memory_equal(l->w.bn_mean[i], m->w.bn_mean[i], sizeof(float) * m->cfg.enc_ch);
+        assert_memory_equal(l->w.bn_var[i], m->w.bn_var[i], sizeof(float) * m->cfg.enc_ch);
+    }
     assert_memory_equal(l->mel_mean, m->mel_mean, sizeof(float) * 10);
     assert_memory_equal(l->mel_std, m->mel_std, sizeof(float) * 10);
     assert_memory_equal(&l->cfg, &m->cfg, sizeof m->cfg);
     assert_string_equal(taco_model_meta(l, "note"), "round trip");
-    /* saved extra blocks (optimizer moments) come back too */
+    /* saved extra blocks (optimizer moments) come back too, for the trained
+       tensors; the buffers after them have none */
     float *extra = malloc(sizeof(float) * m->n_floats), *back = calloc(m->n_floats, sizeof(float));
     for (size_t i = 0; i < m->n_floats; i++) extra[i] = (float)i * 0.5f;
     const real *blocks[1] = {extra};
@@ -67,7 +97,11 @@ static void test_round_trip(void **state)
     taco_model *l2 = NULL;
     assert_int_equal(taco_model_load(p, 1, &l2, err, sizeof err), TTS_OK);
     assert_int_equal(taco_model_read_extra(l2, "adam_m", back, err, sizeof err), TTS_OK);
-    assert_memory_equal(back, extra, sizeof(float) * m->n_floats);
+    assert_true(m->n_trained < m->n_floats);
+    assert_memory_equal(back, extra, sizeof(float) * m->n_trained);
+    for (size_t i = m->n_trained; i < m->n_floats; i++) assert_true(back[i] == 0);
+    assert_null(taco_model_meta(l2, "nonexistent"));
+    assert_memory_equal(l2->data, m->data, sizeof(float) * m->n_floats);
     assert_int_equal(taco_model_read_extra(l2, "adam_v", back, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
     free(extra); free(back);
     taco_model_free(l2);
@@ -152,7 +186,10 @@ static void test_broken_files(void **state)
     path_of(p, sizeof p, "trunc.safetensors");
     f = fopen(p, "wb"); fwrite(buf, 1, n - 100, f); fclose(f);
     assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_TRUNCATED);
-    assert_non_null(strstr(err, "postnet"));  /* names the tensor that runs past the end */
+    /* names the first tensor that runs past the new end */
+    int cut = 0;
+    while ((m->params[cut].offset + m->params[cut].size) * 4 <= m->n_floats * 4 - 100) cut++;
+    assert_non_null(strstr(err, m->params[cut].name));
     /* truncated inside the header */
     f = fopen(p, "wb"); fwrite(buf, 1, 40, f); fclose(f);
     assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_TRUNCATED);
@@ -214,6 +251,206 @@ static void test_broken_files(void **state)
     taco_model_free(m);
 }
 
+/* The encoder as the model defines it, step by step with the library's
+ * kernels: conv, batch norm with the running statistics, ReLU, then the
+ * BiLSTM; memory (n, 2H) into mem. */
+static void reference_encoder(const taco_model *m, const int32_t *ids, int n, float *mem)
+{
+    const taco_config *c = &m->cfg;
+    const taco_weights *w = &m->w;
+    int E = c->emb, C = c->enc_ch, H = c->enc_lstm, maxc = C > E ? C : E, len[1] = {n};
+    float *x = calloc((size_t)n * maxc, sizeof(float)), *y = calloc((size_t)n * C, sizeof(float));
+    float *col = calloc((size_t)n * c->enc_k * maxc, sizeof(float));
+    float *hf = calloc((size_t)n * H, sizeof(float)), *hb = calloc((size_t)n * H, sizeof(float));
+    float *cache = calloc(lstm_cache_floats(1, n, H), sizeof(float)), *scr = calloc(8 * H, sizeof(float));
+    embedding_forward(x, ids, w->emb, n, E);
+    for (int i = 0; i < c->enc_convs; i++) {
+        conv1d_forward(y, col, x, w->conv_w[i], w->conv_b[i], 1, n, i ? C : E, C, c->enc_k);
+        batchnorm_forward(x, y, w->bn_mean[i], w->bn_var[i], w->bn_gamma[i], w->bn_beta[i], len, 1, n, C);
+        relu_forward(x, x, (size_t)n * C);
+    }
+    lstm_cache lc;
+    lstm_cache_point(&lc, cache, 1, n, H);
+    lstm_forward(hf, &lc, scr, x, w->lf_wih, w->lf_whh, w->lf_bih, w->lf_bhh, len, 1, n, C, H, 0);
+    lstm_forward(hb, &lc, scr, x, w->lb_wih, w->lb_whh, w->lb_bih, w->lb_bhh, len, 1, n, C, H, 1);
+    for (int t = 0; t < n; t++) {
+        memcpy(mem + (size_t)t * 2 * H, hf + (size_t)t * H, sizeof(float) * H);
+        memcpy(mem + (size_t)t * 2 * H + H, hb + (size_t)t * H, sizeof(float) * H);
+    }
+    free(x); free(y); free(col); free(hf); free(hb); free(cache); free(scr);
+}
+
+static void test_batchnorm_folded(void **state)
+{
+    taco_model *m = make_model();
+    /* larger weights, so the encoder output is not squashed near zero */
+    for (int i = 0; i < m->cfg.enc_convs; i++)
+        for (int j = 0; j < m->cfg.enc_ch; j++) m->w.bn_gamma[i][j] *= 3;
+    char p[256], err[512];
+    path_of(p, sizeof p, "bn.safetensors");
+    assert_int_equal(taco_model_save(m, p, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
+    taco_model *ro = NULL, *rw = NULL;
+    assert_int_equal(taco_model_load(p, 0, &ro, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 1, &rw, err, sizeof err), TTS_OK);
+    assert_non_null(ro->folded);  /* read-only: folded once at load */
+    assert_null(rw->folded);      /* writable: weights may change, runs unfolded */
+    assert_null(m->folded);
+    enum { N = 11 };
+    int32_t ids[N] = {1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 2};
+    int D = 2 * m->cfg.enc_lstm;
+    float *ref = malloc(sizeof(float) * N * D), *got = malloc(sizeof(float) * N * D);
+    reference_encoder(m, ids, N, ref);
+    double ref_norm = 0;
+    for (int i = 0; i < N * D; i++) ref_norm = fmax(ref_norm, fabs(ref[i]));
+    assert_true(ref_norm > 0.1);
+    const taco_model *models[3] = {ro, rw, m};
+    for (int k = 0; k < 3; k++) {
+        taco_infer_state *s = NULL;
+        assert_int_equal(taco_infer_create(models[k], 4, &s), 0);
+        const real *enc = taco_infer_encode(s, ids, N);
+        assert_non_null(enc);
+        memcpy(got, enc, sizeof(float) * N * D);
+        double worst = 0;
+        for (int i = 0; i < N * D; i++) worst = fmax(worst, fabs(got[i] - ref[i]));
+        printf("     encoder, %s: largest difference %.2g (largest value %.2g)\n",
+               models[k]->folded ? "batch norm folded" : "batch norm unfolded", worst, ref_norm);
+        assert_true(worst <= 1e-5 * (1 + ref_norm));
+        taco_infer_free(s);
+    }
+    /* folding changes the weights, so the check above is not vacuous */
+    assert_true(memcmp(ro->fold_w[0], m->w.conv_w[0], sizeof(float) * m->cfg.enc_ch) != 0);
+    /* a whole synthesis runs on the folded model */
+    taco_infer_state *s = NULL;
+    assert_int_equal(taco_infer_create(ro, 4, &s), 0);
+    const real *mel;
+    int nf;
+    taco_stop_reason why;
+    assert_int_equal(taco_infer(s, ids, N, 5, 42, &mel, &nf, &why), 0);
+    for (int i = 0; i < nf * m->cfg.n_mels; i++) assert_true(isfinite(mel[i]));
+    taco_infer_free(s);
+    free(ref); free(got);
+    taco_model_free(ro); taco_model_free(rw); taco_model_free(m);
+}
+
+/* Write m's tensors to path as taco_model_save would, except: `drop` is left
+ * out, `reshape` gets one more row, and the metadata are (version, config). */
+static void write_variant(const taco_model *m, const char *path, const char *drop, const char *reshape,
+                          const char *version, const char *config)
+{
+    st_tensor t[TACO_MAX_PARAMS];
+    float *big = calloc(m->n_floats + 4096, sizeof(float));
+    size_t n = 0;
+    for (int i = 0; i < m->n_params; i++) {
+        const taco_param *p = &m->params[i];
+        if (drop && !strcmp(p->name, drop)) continue;
+        t[n] = (st_tensor){.name = p->name, .ndim = p->ndim, .data = m->data + p->offset};
+        for (int d = 0; d < p->ndim; d++) t[n].shape[d] = p->shape[d];
+        if (reshape && !strcmp(p->name, reshape)) { t[n].shape[0]++; t[n].data = big; }
+        n++;
+    }
+    const char *k[] = {"format", "version", "config"}, *v[] = {"tts-tacotron", version, config};
+    assert_int_equal(st_write(path, t, n, k, v, 3), TTS_OK);
+    free(big);
+}
+
+/* a copy of s with the first `from` replaced by `to` */
+static char *replaced(const char *s, const char *from, const char *to)
+{
+    const char *at = strstr(s, from);
+    assert_non_null(at);
+    char *r = malloc(strlen(s) + strlen(to) + 1);
+    sprintf(r, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+    return r;
+}
+
+static void test_batchnorm_files(void **state)
+{
+    taco_model *m = make_model();
+    char p[256], err[512];
+    path_of(p, sizeof p, "bnsrc.safetensors");
+    assert_int_equal(taco_model_save(m, p, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
+    taco_model *src = NULL, *l = NULL;
+    assert_int_equal(taco_model_load(p, 1, &src, err, sizeof err), TTS_OK);
+    const char *cfg = taco_model_meta(src, "config");
+    assert_non_null(strstr(cfg, "\"enc_batchnorm\":1"));
+
+    /* a batch-norm tensor missing, trained or buffer: named */
+    path_of(p, sizeof p, "bn-missing.safetensors");
+    write_variant(m, p, "encoder.conv1.bn.beta", NULL, "2", cfg);
+    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
+    assert_null(l);
+    assert_non_null(strstr(err, "encoder.conv1.bn.beta"));
+    write_variant(m, p, "encoder.conv2.bn.running_var", NULL, "2", cfg);
+    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
+    assert_non_null(strstr(err, "encoder.conv2.bn.running_var"));
+    /* mis-shaped: both shapes printed */
+    path_of(p, sizeof p, "bn-shape.safetensors");
+    write_variant(m, p, NULL, "encoder.conv0.bn.running_mean", "2", cfg);
+    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
+    assert_non_null(strstr(err, "encoder.conv0.bn.running_mean"));
+    assert_non_null(strstr(err, "[17]"));
+    assert_non_null(strstr(err, "[16]"));
+    write_variant(m, p, NULL, "encoder.conv2.bn.gamma", "2", cfg);
+    assert_int_equal(taco_model_load(p, 1, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
+    assert_non_null(strstr(err, "encoder.conv2.bn.gamma"));
+    /* a negative running variance */
+    path_of(p, sizeof p, "bn-negvar.safetensors");
+    float keep = m->w.bn_var[1][3];
+    m->w.bn_var[1][3] = -0.5f;
+    write_variant(m, p, NULL, NULL, "2", cfg);
+    m->w.bn_var[1][3] = keep;
+    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
+    assert_non_null(strstr(err, "encoder.conv1.bn.running_var"));
+    /* version 1 cannot carry batch norm (a version-1 reader would ignore it) */
+    path_of(p, sizeof p, "bn-v1.safetensors");
+    write_variant(m, p, NULL, NULL, "1", cfg);
+    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
+    assert_non_null(strstr(err, "version 1"));
+    /* enc_batchnorm other than 0 or 1 */
+    char *bad = replaced(cfg, "\"enc_batchnorm\":1", "\"enc_batchnorm\":2");
+    write_variant(m, p, NULL, NULL, "2", bad);
+    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
+    assert_non_null(strstr(err, "enc_batchnorm"));
+    free(bad);
+
+    /* a file from before batch norm: version 1, no enc_batchnorm in its
+       config, no batch-norm tensors; it loads without batch norm */
+    taco_config c = small_config();
+    c.enc_batchnorm = 0;
+    taco_model *old = NULL;
+    assert_int_equal(taco_model_new(&c, &old), TTS_OK);
+    nn_rng rng = {9};
+    taco_init_random(old, &rng);
+    assert_int_equal(old->n_trained, old->n_floats);
+    path_of(p, sizeof p, "nobn.safetensors");
+    assert_int_equal(taco_model_save(old, p, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
+    taco_model *tmp = NULL;
+    assert_int_equal(taco_model_load(p, 1, &tmp, err, sizeof err), TTS_OK);
+    assert_string_equal(taco_model_meta(tmp, "version"), "1");
+    char *oldcfg = replaced(taco_model_meta(tmp, "config"), "\"enc_batchnorm\":0,", "");
+    taco_model_free(tmp);
+    assert_null(strstr(oldcfg, "batchnorm"));
+    path_of(p, sizeof p, "old.safetensors");
+    write_variant(old, p, NULL, NULL, "1", oldcfg);
+    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_OK);
+    assert_int_equal(l->cfg.enc_batchnorm, 0);
+    assert_int_equal(l->n_floats, old->n_floats);
+    assert_null(l->folded);
+    assert_memory_equal(l->data, old->data, sizeof(float) * old->n_floats);
+    taco_model_free(l);
+    free(oldcfg);
+    /* the shipped voice was trained before batch norm */
+    if (access("models/slt.safetensors", R_OK) == 0) {
+        assert_int_equal(taco_model_load("models/slt.safetensors", 0, &l, err, sizeof err), TTS_OK);
+        assert_int_equal(l->cfg.enc_batchnorm, 0);
+        assert_int_equal(l->n_trained, l->n_floats);
+        taco_model_free(l);
+    }
+    taco_model_free(old);
+    taco_model_free(src);
+    taco_model_free(m);
+}
+
 /* Adam drives a quadratic to its minimum; clipping bounds the step. */
 static void test_adam(void **state)
 {
@@ -243,6 +480,8 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_inference),
         cmocka_unit_test(test_broken_files),
+        cmocka_unit_test(test_batchnorm_folded),
+        cmocka_unit_test(test_batchnorm_files),
         cmocka_unit_test(test_adam),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

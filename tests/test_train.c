@@ -1,8 +1,11 @@
 /*
  * test_train.c - the trainer on a tiny model and a handful of synthetic
- * utterances: it learns (the mel loss falls well below its start), bad
- * dataset lines are reported by file name and skipped, and an interrupted
- * run resumes exactly (the same weights as an uninterrupted one).
+ * utterances: it learns (the mel loss falls well below its start, and the
+ * batch-norm running statistics follow the batches), bad dataset lines are
+ * reported by file name and skipped, and an interrupted run resumes exactly
+ * (the same weights and running statistics as an uninterrupted one), also
+ * from a checkpoint made before batch norm existed; evaluating on the dev
+ * set on the way changes nothing.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <setjmp.h>
@@ -144,6 +147,21 @@ static void test_learns_and_skips_bad_lines(void **state)
     loss_ends(st, 20, &first, &last);
     fprintf(stderr, "mel loss (after postnet): first 20 steps %.3f, last 20 steps %.3f\n", first, last);
     assert_true(last < 0.5 * first);
+    /* the model has batch norm (new models do), and training moved its
+       running statistics away from their start (mean 0, variance 1) */
+    char p[700], err[512];
+    snprintf(p, sizeof p, "%s/ckpt.safetensors", st);
+    taco_model *m = NULL;
+    assert_int_equal(taco_model_load(p, 1, &m, err, sizeof err), TTS_OK);
+    assert_int_equal(m->cfg.enc_batchnorm, 1);
+    int moved = 0;
+    for (int i = 0; i < m->cfg.enc_convs; i++)
+        for (int j = 0; j < m->cfg.enc_ch; j++) {
+            assert_true(m->w.bn_var[i][j] >= 0);
+            moved += m->w.bn_mean[i][j] != 0 && m->w.bn_var[i][j] != 1;
+        }
+    assert_true(moved > m->cfg.enc_ch);
+    taco_model_free(m);
 }
 
 static void read_weights(const char *state, float **w, size_t *n, long *step)
@@ -159,19 +177,51 @@ static void read_weights(const char *state, float **w, size_t *n, long *step)
     taco_model_free(m);
 }
 
-static void test_resume_is_exact(void **state)
+/* Blank out (with spaces, so offsets stay) the config's enc_batchnorm entry
+ * of a checkpoint: what a checkpoint from before batch norm looks like. */
+static void make_pre_batchnorm(const char *state)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/ckpt.safetensors", state);
+    FILE *f = fopen(p, "r+b");
+    assert_non_null(f);
+    unsigned char len8[8];
+    assert_int_equal(fread(len8, 1, 8, f), 8);
+    size_t n = 0;
+    for (int i = 0; i < 8; i++) n |= (size_t)len8[i] << (8 * i);
+    char *h = malloc(n + 1);
+    assert_int_equal(fread(h, 1, n, f), n);
+    h[n] = 0;
+    const char *key = "\\\"enc_batchnorm\\\":0,";
+    char *at = strstr(h, key);
+    assert_non_null(at);
+    memset(at, ' ', strlen(key));
+    assert_null(strstr(h, "batchnorm"));
+    fseek(f, 8, SEEK_SET);
+    assert_int_equal(fwrite(h, 1, n, f), n);
+    fclose(f);
+    free(h);
+}
+
+/* Run a to 40 steps; run b to 20 (a checkpoint), then on to 40: the same
+ * weights.  pre_bn: without batch norm, b's checkpoint made to look as from
+ * before batch norm, which must resume as it always did. */
+static void resume_check(int pre_bn)
 {
     char a[600], b[600];
-    snprintf(a, sizeof a, "%s/state-a", root);
-    snprintf(b, sizeof b, "%s/state-b", root);
+    snprintf(a, sizeof a, "%s/state-a%d", root, pre_bn);
+    snprintf(b, sizeof b, "%s/state-b%d", root, pre_bn);
     taco_config cfg = tiny();
+    if (pre_bn) cfg.enc_batchnorm = 0;
     FILE *log = fopen("/dev/null", "w");
     trainer_opts oa = opts_for(a, 40, &cfg);
     assert_int_equal(trainer_run(&oa, log), TTS_OK);
     /* b: stopped at 20 (a checkpoint), then run again to 40 */
     trainer_opts ob = opts_for(b, 20, &cfg);
     assert_int_equal(trainer_run(&ob, log), TTS_OK);
+    if (pre_bn) make_pre_batchnorm(b);
     ob.steps = 40;
+    ob.config = NULL;  /* the checkpoint carries its config */
     assert_int_equal(trainer_run(&ob, log), TTS_OK);
     fclose(log);
     float *wa, *wb;
@@ -186,6 +236,46 @@ static void test_resume_is_exact(void **state)
     free(wa);
     free(wb);
 }
+
+static void test_resume_is_exact(void **state) { resume_check(0); }
+
+/* Dev evaluation (batch norm by its running statistics) changes nothing in
+ * training: the weights and running statistics of a run that evaluates every
+ * 10 steps are those of one that never does. */
+static void test_evaluation_leaves_training_alone(void **state)
+{
+    char a[600], b[600], data[600];
+    snprintf(a, sizeof a, "%s/state-noeval", root);
+    snprintf(b, sizeof b, "%s/state-eval", root);
+    snprintf(data, sizeof data, "%s/data", root);
+    taco_config cfg = tiny();
+    FILE *log = fopen("/dev/null", "w");
+    trainer_opts oa = opts_for(a, 30, &cfg), ob = opts_for(b, 30, &cfg);
+    ob.dev_dir = data;
+    ob.eval_every = 10;
+    assert_int_equal(trainer_run(&oa, log), TTS_OK);
+    assert_int_equal(trainer_run(&ob, log), TTS_OK);
+    fclose(log);
+    float *wa, *wb;
+    size_t na, nb;
+    long sa, sb;
+    read_weights(a, &wa, &na, &sa);
+    read_weights(b, &wb, &nb, &sb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(wa, wb, sizeof(float) * na);
+    free(wa);
+    free(wb);
+    /* it did evaluate: the dev lines are in the log */
+    char p[700], line[512];
+    snprintf(p, sizeof p, "%s/log.tsv", b);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    int dev_lines = 0;
+    while (fgets(line, sizeof line, f)) dev_lines += strncmp(line, "# dev", 5) == 0;
+    fclose(f);
+    assert_int_equal(dev_lines, 3);
+}
+static void test_resume_pre_batchnorm_checkpoint(void **state) { resume_check(1); }
 
 static int setup(void **state)
 {
@@ -209,6 +299,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learns_and_skips_bad_lines),
         cmocka_unit_test(test_resume_is_exact),
+        cmocka_unit_test(test_resume_pre_batchnorm_checkpoint),
+        cmocka_unit_test(test_evaluation_leaves_training_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -3,7 +3,7 @@
  * attention encoder-decoder that turns symbol ids into normalized log-mel
  * frames.
  *
- *   ids ─► embedding ─► 3 × (conv1d k5, ReLU, dropout) ─► BiLSTM ─► memory
+ *   ids ─► embedding ─► 3 × (conv1d k5, batch norm, ReLU, dropout) ─► BiLSTM ─► memory
  *   memory ─► location-sensitive attention ◄─ attention GRU ◄─ prenet(previous frame), context
  *   [attention GRU, context] ─► decoder GRU ─► [.., context] ─► linear: r frames + r stop logits
  *   frames ─► postnet (5 × conv1d, tanh) residual
@@ -12,6 +12,15 @@
  * offset): it drives initialisation, saving, loading, zeroing gradients, the
  * optimizer and the gradient checks.  The model (config + weights) is
  * read-only during synthesis; per-run state lives in taco_infer_state.
+ *
+ * Batch norm (cfg.enc_batchnorm; models made before it have none) trains
+ * gamma and beta and keeps running statistics.  The running statistics are
+ * buffers: entries of the table flagged `buffer`, laid out after every
+ * trained tensor, so the optimizer runs over the first n_trained floats only
+ * and the backward pass never writes them; they are saved and loaded like
+ * weights.  Inference folds batch norm into the convolution (taco_fold), so
+ * it costs nothing there:
+ *   w' = w gamma / sqrt(var + eps),  b' = (b - mean) gamma / sqrt(var + eps) + beta
  *
  * Like src/nn, this file's sources are also compiled as double inside the
  * gradient tests (NN_REAL); taco_io.c (files) is float only.
@@ -25,7 +34,7 @@
 #include "nn/nn.h"
 
 #define TACO_MAX_CONV 8
-#define TACO_MAX_PARAMS 64
+#define TACO_MAX_PARAMS 96  /* 61 at most without batch norm, 93 with */
 #define TACO_MAX_MELS 128
 
 typedef struct taco_config {
@@ -34,6 +43,7 @@ typedef struct taco_config {
     int enc_convs;      /* 3 */
     int enc_ch;         /* 256 */
     int enc_k;          /* 5 */
+    int enc_batchnorm;  /* 1: batch norm after each encoder conv; 0 in files without the field */
     int enc_lstm;       /* 128 per direction; memory width D = 2*enc_lstm */
     int att_dim;        /* 128 */
     int loc_filters;    /* 32 */
@@ -59,6 +69,8 @@ typedef struct taco_param {
     int shape[3];
     size_t offset;   /* in elements from the start of the block */
     size_t size;     /* elements */
+    int buffer;      /* 1: not trained (batch-norm running statistics): no gradient,
+                        no optimizer step, no weight decay; saved and loaded */
 } taco_param;
 
 /* Named views into one parameter-shaped block (weights, gradients or
@@ -66,6 +78,7 @@ typedef struct taco_param {
 typedef struct taco_weights {
     real *emb;                                   /* (V, E) */
     real *conv_w[TACO_MAX_CONV], *conv_b[TACO_MAX_CONV]; /* (C, K, Cin), (C) */
+    real *bn_gamma[TACO_MAX_CONV], *bn_beta[TACO_MAX_CONV]; /* (C) each, when enc_batchnorm */
     real *lf_wih, *lf_whh, *lf_bih, *lf_bhh;     /* forward LSTM */
     real *lb_wih, *lb_whh, *lb_bih, *lb_bhh;     /* backward LSTM */
     real *mem_w, *mem_b;                         /* (A, D), (A) */
@@ -78,6 +91,8 @@ typedef struct taco_weights {
     real *drnn_wih, *drnn_whh, *drnn_bih, *drnn_bhh; /* in Hatt + D */
     real *proj_w, *proj_b;                       /* (r*(M+1), Hdec + D) */
     real *post_w[TACO_MAX_CONV], *post_b[TACO_MAX_CONV];
+    /* buffers, after everything trained */
+    real *bn_mean[TACO_MAX_CONV], *bn_var[TACO_MAX_CONV]; /* (C) running statistics */
 } taco_weights;
 
 /* Packed copies of the decoder-step weights for the AVX-512 kernel (gemm.h):
@@ -95,12 +110,17 @@ typedef struct taco_model {
     taco_config cfg;
     int n_params;
     taco_param params[TACO_MAX_PARAMS];
-    size_t n_floats;        /* total parameter count */
+    size_t n_floats;        /* total parameter count, buffers included */
+    size_t n_trained;       /* the first n_trained floats are trained; buffers follow */
     real *data;             /* the weights (owned unless mapped) */
     taco_weights w;
     float mel_mean[TACO_MAX_MELS], mel_std[TACO_MAX_MELS]; /* per-band normalization */
     void *file;             /* the mapped safetensors file when loaded, else NULL */
     taco_packed *packed;    /* packed decoder weights, or NULL */
+    /* the encoder convolutions with batch norm folded in (taco_fold), or NULL:
+       inference then applies batch norm with the running statistics itself */
+    real *folded;
+    real *fold_w[TACO_MAX_CONV], *fold_b[TACO_MAX_CONV];  /* views into folded */
 } taco_model;
 
 /* Fill the parameter table from cfg (no allocation of weights). Returns 0,
@@ -108,7 +128,8 @@ typedef struct taco_model {
 NN_API int taco_layout(taco_model *m, const taco_config *cfg);
 /* Point named views into a block laid out like m's parameters. */
 NN_API void taco_point(const taco_model *m, real *base, taco_weights *w);
-/* Random initialisation (Xavier-uniform style, biases zero, forget-gate bias 1). */
+/* Random initialisation (Xavier-uniform style, biases zero, forget-gate bias 1;
+ * batch norm: gamma 1, beta 0, running mean 0 and variance 1). */
 NN_API void taco_init_random(taco_model *m, nn_rng *rng);
 
 /* ---------------------------------------------------------- files (taco_io.c, float only) */
@@ -120,23 +141,31 @@ tts_status taco_model_new(const taco_config *cfg, taco_model **out);
 /* Load models/NAME.safetensors: the config from "__metadata__"."config",
  * then every tensor validated by name, dtype, shape and offsets; the weights
  * are mapped read-only unless copy != 0 (training needs writable weights).
- * err receives a message naming the file and the tensor. */
+ * A read-only model never changes, so its batch norm is folded in here, once
+ * (taco_fold).  err receives a message naming the file and the tensor. */
 tts_status taco_model_load(const char *path, int copy, taco_model **out, char *err, size_t errlen);
 void taco_model_free(taco_model *m); /* accepts NULL */
 /* Save weights and config (+ extra metadata pairs) atomically.  When
  * extra_blocks != NULL, n_extra blocks of n_floats each are stored too, as
- * "<extra_names[i]>.<param name>" (optimizer moments in checkpoints). */
+ * "<extra_names[i]>.<param name>" for the trained tensors (optimizer moments
+ * in checkpoints; buffers have none). */
 tts_status taco_model_save(const taco_model *m, const char *path, const char *const *keys,
                            const char *const *values, size_t n_meta, const real *const *extra_blocks,
                            const char *const *extra_names, size_t n_extra);
 /* Copy the stored block "<name>.<param>" of a file opened by taco_model_load
- * (with copy != 0) into dst; TTS_ERR_MODEL_MISMATCH if absent. */
+ * (with copy != 0) into dst, for every trained param (buffers' entries of dst
+ * are left alone); TTS_ERR_MODEL_MISMATCH if absent. */
 tts_status taco_model_read_extra(const taco_model *m, const char *name, real *dst, char *err, size_t errlen);
 /* (Re)pack the decoder-step weights after they change: forward copies, and
  * backward ones too when with_backward (training).  Returns 0, -1 on
  * allocation failure (the model then runs unpacked). */
 int taco_pack(taco_model *m, int with_backward);
 void taco_unpack(taco_model *m);
+/* Fold batch norm into the encoder convolutions for inference (m->folded;
+ * nothing to do without batch norm).  Call after the weights last change:
+ * taco_infer uses the folded copy whenever there is one.  Returns 0, -1 on
+ * allocation failure (inference then applies batch norm unfolded). */
+int taco_fold(taco_model *m);
 
 /* A metadata string of the loaded file, or NULL. */
 const char *taco_model_meta(const taco_model *m, const char *key);
@@ -164,6 +193,8 @@ typedef struct taco_train_opts {
     real stop_weight;     /* 1 */
     real stop_pos_weight; /* 5: weight of the positive class of the stop gate */
     int dropout;          /* 1 = use dropout (training), 0 = off */
+    int bn_running;       /* 0 = batch norm by the batch's statistics (training),
+                             1 = by the running statistics (evaluation, as inference) */
 } taco_train_opts;
 
 NN_API taco_train_opts taco_train_opts_default(void);
@@ -178,6 +209,12 @@ NN_API void taco_train_ws_free(taco_train_ws *ws);
 NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *batch,
                     const taco_train_opts *opts, nn_rng *rng, taco_train_ws **ws,
                     taco_loss *loss);
+/* After a training step (bn_running 0), move the running statistics of batch
+ * norm towards that batch's by NN_BN_MOMENTUM.  A separate step, so that a
+ * forward pass alone never changes the model; the trainer calls it after each
+ * update, never after evaluation.  Does nothing without batch norm or after a
+ * step that used the running statistics. */
+NN_API void taco_bn_update(taco_model *m, const taco_train_ws *ws);
 /* Alignment of the last step (T_dec, B, N) and predicted mel after postnet (B,T,M). */
 NN_API const real *taco_train_alignment(const taco_train_ws *ws, int *T_dec, int *B, int *N);
 NN_API const real *taco_train_mel(const taco_train_ws *ws);
@@ -204,6 +241,9 @@ void taco_infer_free(taco_infer_state *s);
  * the output (the frame cap), seed drives prenet dropout. */
 int taco_infer(taco_infer_state *s, const int32_t *ids, int n, float max_frames_per_symbol,
                uint64_t seed, const real **mel, int *n_frames, taco_stop_reason *reason);
+/* The encoder alone (taco_infer's first stage): the memory (n, 2*enc_lstm)
+ * of ids[0..n), owned by s and valid until the next call; NULL on bad ids. */
+const real *taco_infer_encode(taco_infer_state *s, const int32_t *ids, int n);
 /* Alignment of the last taco_infer: (steps, n). */
 const real *taco_infer_alignment(const taco_infer_state *s, int *steps, int *n);
 

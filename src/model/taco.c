@@ -20,6 +20,7 @@ NN_API taco_config taco_config_default(int n_symbols)
 {
     taco_config c = {
         .n_symbols = n_symbols, .emb = 256, .enc_convs = 3, .enc_ch = 256, .enc_k = 5,
+        .enc_batchnorm = 1,
         .enc_lstm = 128, .att_dim = 128, .loc_filters = 32, .loc_k = 31, .prenet1 = 256,
         .prenet2 = 128, .att_rnn = 256, .dec_rnn = 256, .n_mels = 80, .r = 3,
         .post_convs = 5, .post_ch = 128, .post_k = 5, .enc_dropout = 0.5f,
@@ -31,13 +32,14 @@ NN_API taco_config taco_config_default(int n_symbols)
 NN_API taco_train_opts taco_train_opts_default(void)
 {
     taco_train_opts o = {.guided_weight = 10, .guided_g = 0.2f, .stop_weight = 1,
-                         .stop_pos_weight = 5, .dropout = 1};
+                         .stop_pos_weight = 5, .dropout = 1, .bn_running = 0};
     return o;
 }
 
 static void add_param(taco_model *m, const char *name, int d0, int d1, int d2)
 {
     taco_param *p = &m->params[m->n_params++];
+    memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
     p->shape[0] = d0; p->shape[1] = d1; p->shape[2] = d2;
     p->ndim = d2 ? 3 : d1 ? 2 : 1;
@@ -52,6 +54,7 @@ NN_API int taco_layout(taco_model *m, const taco_config *c)
         c->enc_convs > TACO_MAX_CONV || c->post_convs < 2 || c->post_convs > TACO_MAX_CONV ||
         c->n_mels < 1 || c->n_mels > TACO_MAX_MELS || c->r < 1 || c->r > 8 ||
         c->enc_k % 2 == 0 || c->loc_k % 2 == 0 || c->post_k % 2 == 0 || c->enc_ch < 1 ||
+        (c->enc_batchnorm != 0 && c->enc_batchnorm != 1) ||
         c->enc_lstm < 1 || c->att_dim < 1 || c->loc_filters < 1 || c->prenet1 < 1 ||
         c->prenet2 < 1 || c->att_rnn < 1 || c->dec_rnn < 1 || c->post_ch < 1 ||
         c->enc_k > 63 || c->loc_k > 255 || c->post_k > 63 || c->emb > 4096 || c->enc_ch > 4096 ||
@@ -71,6 +74,10 @@ NN_API int taco_layout(taco_model *m, const taco_config *c)
         add_param(m, name, c->enc_ch, c->enc_k, i ? c->enc_ch : c->emb);
         snprintf(name, sizeof name, "encoder.conv%d.bias", i);
         add_param(m, name, c->enc_ch, 0, 0);
+        if (c->enc_batchnorm) {
+            snprintf(name, sizeof name, "encoder.conv%d.bn.gamma", i); add_param(m, name, c->enc_ch, 0, 0);
+            snprintf(name, sizeof name, "encoder.conv%d.bn.beta", i); add_param(m, name, c->enc_ch, 0, 0);
+        }
     }
     static const char *dirs[2] = {"forward", "backward"};
     for (int d = 0; d < 2; d++) {
@@ -104,6 +111,14 @@ NN_API int taco_layout(taco_model *m, const taco_config *c)
         snprintf(name, sizeof name, "postnet.conv%d.weight", i); add_param(m, name, co, c->post_k, ci);
         snprintf(name, sizeof name, "postnet.conv%d.bias", i); add_param(m, name, co, 0, 0);
     }
+    /* buffers last: the optimizer runs over the first n_trained floats */
+    m->n_trained = m->n_floats;
+    for (int i = 0; c->enc_batchnorm && i < c->enc_convs; i++) {
+        snprintf(name, sizeof name, "encoder.conv%d.bn.running_mean", i); add_param(m, name, c->enc_ch, 0, 0);
+        m->params[m->n_params - 1].buffer = 1;
+        snprintf(name, sizeof name, "encoder.conv%d.bn.running_var", i); add_param(m, name, c->enc_ch, 0, 0);
+        m->params[m->n_params - 1].buffer = 1;
+    }
     for (int i = 0; i < M; i++) { m->mel_mean[i] = 0; m->mel_std[i] = 1; }
     return 0;
 }
@@ -115,7 +130,11 @@ NN_API void taco_point(const taco_model *m, real *base, taco_weights *w)
     int k = 0;
     memset(w, 0, sizeof *w);
     w->emb = p[k++];
-    for (int i = 0; i < m->cfg.enc_convs; i++) { w->conv_w[i] = p[k++]; w->conv_b[i] = p[k++]; }
+    int bn = m->cfg.enc_batchnorm;
+    for (int i = 0; i < m->cfg.enc_convs; i++) {
+        w->conv_w[i] = p[k++]; w->conv_b[i] = p[k++];
+        if (bn) { w->bn_gamma[i] = p[k++]; w->bn_beta[i] = p[k++]; }
+    }
     w->lf_wih = p[k++]; w->lf_whh = p[k++]; w->lf_bih = p[k++]; w->lf_bhh = p[k++];
     w->lb_wih = p[k++]; w->lb_whh = p[k++]; w->lb_bih = p[k++]; w->lb_bhh = p[k++];
     w->mem_w = p[k++]; w->mem_b = p[k++]; w->query_w = p[k++]; w->loc_w = p[k++];
@@ -125,6 +144,7 @@ NN_API void taco_point(const taco_model *m, real *base, taco_weights *w)
     w->drnn_wih = p[k++]; w->drnn_whh = p[k++]; w->drnn_bih = p[k++]; w->drnn_bhh = p[k++];
     w->proj_w = p[k++]; w->proj_b = p[k++];
     for (int i = 0; i < m->cfg.post_convs; i++) { w->post_w[i] = p[k++]; w->post_b[i] = p[k++]; }
+    for (int i = 0; bn && i < m->cfg.enc_convs; i++) { w->bn_mean[i] = p[k++]; w->bn_var[i] = p[k++]; }
 }
 
 NN_API void taco_init_random(taco_model *m, nn_rng *rng)
@@ -148,6 +168,9 @@ NN_API void taco_init_random(taco_model *m, nn_rng *rng)
     /* LSTM forget gates start open */
     int H = m->cfg.enc_lstm;
     for (int j = 0; j < H; j++) { m->w.lf_bih[H + j] = 1; m->w.lb_bih[H + j] = 1; }
+    /* batch norm starts as the identity on unit-variance inputs */
+    for (int i = 0; m->cfg.enc_batchnorm && i < m->cfg.enc_convs; i++)
+        for (int j = 0; j < m->cfg.enc_ch; j++) { m->w.bn_gamma[i][j] = 1; m->w.bn_var[i][j] = 1; }
 }
 
 /* ------------------------------------------------------------ workspace */
@@ -158,6 +181,12 @@ struct taco_train_ws {
     int B, N, T, S;
     /* encoder */
     real *emb, *ecol[TACO_MAX_CONV], *eact[TACO_MAX_CONV], *emask[TACO_MAX_CONV], *eout[TACO_MAX_CONV];
+    /* batch norm: the conv output (B,N,C) it normalizes, and the mean and
+       variance (C) it normalized by, for backward and taco_bn_update */
+    real *econv[TACO_MAX_CONV], *bmean[TACO_MAX_CONV], *bvar[TACO_MAX_CONV];
+    size_t bn_rows;                               /* valid encoder rows of the batch */
+    int bn_batch;                                 /* 1: bmean/bvar are this batch's statistics,
+                                                     0: copies of the running ones */
     real *lf_cache, *lb_cache, *hf, *hb, *enc, *pm, *lscratch;
     /* decoder */
     real *xin, *p1, *p1m, *p2, *p2m;              /* (S,B,M) (S,B,P1) masks, (S,B,P2) */
@@ -173,7 +202,7 @@ struct taco_train_ws {
     real *d_mel1, *d_mel0, *d_post[2], *d_pcol, *d_y, *d_stop, *d_xout;
     real *d_hatt, *d_hdec, *d_ctx, *d_ctxc, *d_xatt_row, *d_xdec_row, *d_gxa, *d_gha, *d_gxd, *d_ghd;
     real *d_align, *d_gat, *d_aprev, *d_cum, *d_ascr, *d_pm, *d_enc, *d_p2, *d_p1, *d_hf, *d_hb;
-    real *d_eout, *d_ein, *d_ecol, *d_lscr;
+    real *d_eout, *d_ein, *d_ecol, *d_lscr, *d_ebn, *d_bnscr;
     int *nlen_s;                                  /* (B) decoder steps per item */
     int *tlen;                                    /* (B) */
 };
@@ -209,6 +238,7 @@ static size_t ws_layout(taco_train_ws *w, const taco_config *c, int B, int N, in
     for (int i = 0; i < c->enc_convs; i++) {
         int ci = i ? C : E;
         T_(ecol[i], BN * c->enc_k * ci); T_(eact[i], BN * C); T_(emask[i], BN * C); T_(eout[i], BN * C);
+        if (c->enc_batchnorm) { T_(econv[i], BN * C); T_(bmean[i], C); T_(bvar[i], C); }
     }
     T_(lf_cache, lstm_cache_floats(B, N, H)); T_(lb_cache, lstm_cache_floats(B, N, H));
     T_(hf, BN * H); T_(hb, BN * H); T_(enc, BN * D); T_(pm, BN * A); T_(lscratch, (size_t)B * 8 * H);
@@ -236,6 +266,7 @@ static size_t ws_layout(taco_train_ws *w, const taco_config *c, int B, int N, in
     T_(d_pm, BN * A); T_(d_enc, BN * D); T_(d_p2, SB * P2); T_(d_p1, SB * P1);
     T_(d_hf, BN * H); T_(d_hb, BN * H); T_(d_eout, BN * maxc); T_(d_ein, BN * maxc);
     T_(d_ecol, BN * c->enc_k * maxc); T_(d_lscr, BN * 4 * H + 3 * (size_t)B * H);
+    if (c->enc_batchnorm) { T_(d_ebn, BN * C); T_(d_bnscr, 2 * (size_t)C); }
 #undef T_
     return off;
 }
@@ -261,7 +292,7 @@ static int ws_prepare(taco_train_ws **pws, const taco_config *c, int B, int N, i
     w->tlen = malloc(sizeof(int) * B);
     if (!w->nlen_s || !w->tlen) return -1;
     size_t cap = w->cap; real *mem = w->mem; int *ns = w->nlen_s, *tl = w->tlen;
-    memset(w, 0, sizeof *w);
+    memset(w, 0, sizeof *w);  /* also clears bn_batch: no statistics until a forward pass */
     w->cap = cap; w->mem = mem; w->nlen_s = ns; w->tlen = tl;
     ws_layout(w, c, B, N, T, mem);
     w->B = B; w->N = N; w->T = T; w->S = T / c->r;
@@ -275,6 +306,14 @@ NN_API const real *taco_train_alignment(const taco_train_ws *ws, int *S, int *B,
 }
 
 NN_API const real *taco_train_mel(const taco_train_ws *ws) { return ws->mel1; }
+
+NN_API void taco_bn_update(taco_model *m, const taco_train_ws *ws)
+{
+    if (!m->cfg.enc_batchnorm || !ws || !ws->bn_batch) return;
+    for (int i = 0; i < m->cfg.enc_convs; i++)
+        batchnorm_update_running(m->w.bn_mean[i], m->w.bn_var[i], ws->bmean[i], ws->bvar[i],
+                                 ws->bn_rows, m->cfg.enc_ch, (real)NN_BN_MOMENTUM);
+}
 
 /* ------------------------------------------------------------- the pass */
 
@@ -302,9 +341,22 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
     embedding_forward(w->emb, bt->ids, W->emb, (int)BN, E);
     mask_rows(w->emb, bt->nlen, B, N, E);
     const real *ein = w->emb;
+    int bn = c->enc_batchnorm, bn_batch = bn && !o->bn_running;
+    w->bn_batch = 0;
     for (int i = 0; i < NC; i++) {
         int ci = i ? C : E;
-        conv1d_forward(w->eact[i], w->ecol[i], ein, W->conv_w[i], W->conv_b[i], B, N, ci, C, c->enc_k);
+        conv1d_forward(bn ? w->econv[i] : w->eact[i], w->ecol[i], ein, W->conv_w[i], W->conv_b[i],
+                       B, N, ci, C, c->enc_k);
+        if (bn) {
+            if (bn_batch) {
+                w->bn_rows = batchnorm_stats(w->bmean[i], w->bvar[i], w->econv[i], bt->nlen, B, N, C);
+            } else {
+                memcpy(w->bmean[i], W->bn_mean[i], sizeof(real) * C);
+                memcpy(w->bvar[i], W->bn_var[i], sizeof(real) * C);
+            }
+            batchnorm_forward(w->eact[i], w->econv[i], w->bmean[i], w->bvar[i], W->bn_gamma[i],
+                              W->bn_beta[i], bt->nlen, B, N, C);
+        }
         relu_forward(w->eact[i], w->eact[i], BN * C);
         if (o->dropout) dropout_mask(w->emask[i], BN * C, c->enc_dropout, rng);
         else for (size_t j = 0; j < BN * C; j++) w->emask[i][j] = 1;
@@ -312,6 +364,7 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
         mask_rows(w->eout[i], bt->nlen, B, N, C);
         ein = w->eout[i];
     }
+    w->bn_batch = bn_batch;
     lstm_cache lfc, lbc;
     lstm_cache_point(&lfc, w->lf_cache, B, N, H);
     lstm_cache_point(&lbc, w->lb_cache, B, N, H);
@@ -582,11 +635,18 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
     for (int i = NC - 1; i >= 0; i--) {
         int ci = i ? C : E;
         mask_rows(w->d_eout, bt->nlen, B, N, C);
-        /* through dropout and relu, in place */
+        /* through dropout and relu, in place, then batch norm */
         for (size_t j = 0; j < BN * C; j++)
             w->d_eout[j] = w->eact[i][j] > 0 ? w->d_eout[j] * w->emask[i][j] : 0;
+        const real *dconv = w->d_eout;
+        if (bn) {
+            memset(w->d_ebn, 0, sizeof(real) * BN * C);
+            batchnorm_backward(w->d_ebn, G.bn_gamma[i], G.bn_beta[i], w->d_bnscr, w->d_eout, w->econv[i],
+                               w->bmean[i], w->bvar[i], W->bn_gamma[i], bt->nlen, B, N, C, bn_batch);
+            dconv = w->d_ebn;
+        }
         memset(w->d_ein, 0, sizeof(real) * BN * ci);
-        conv1d_backward(w->d_ein, G.conv_w[i], G.conv_b[i], w->d_ecol, w->d_eout, w->ecol[i],
+        conv1d_backward(w->d_ein, G.conv_w[i], G.conv_b[i], w->d_ecol, dconv, w->ecol[i],
                         W->conv_w[i], B, N, ci, C, c->enc_k);
         real *tmp = w->d_eout; w->d_eout = w->d_ein; w->d_ein = tmp;
     }

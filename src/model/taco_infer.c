@@ -151,27 +151,30 @@ static int argmax(const real *a, int n)
     return k;
 }
 
-int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_frames_per_symbol,
-               uint64_t seed, const real **mel_out, int *n_frames, taco_stop_reason *reason)
+const real *taco_infer_encode(taco_infer_state *s, const int32_t *ids_in, int n)
 {
     const taco_model *m = s->m;
     const taco_config *c = &m->cfg;
     const taco_weights *W = &m->w;
-    if (n < 1 || !ids_in) return -1;
-    for (int i = 0; i < n; i++) if (ids_in[i] < 0 || ids_in[i] >= c->n_symbols) return -1;
-    if (n > s->max_n && alloc_bufs(s, n + n / 2)) return -1;
-    if (!(max_frames_per_symbol > 0) || max_frames_per_symbol > 30) max_frames_per_symbol = 30;
-    int E = c->emb, C = c->enc_ch, H = c->enc_lstm, D = 2 * H, A = c->att_dim, M = c->n_mels, r = c->r;
-    int Ha = c->att_rnn, Hd = c->dec_rnn, P1 = c->prenet1, P2 = c->prenet2, R = r * (M + 1);
+    if (n < 1 || !ids_in) return NULL;
+    for (int i = 0; i < n; i++) if (ids_in[i] < 0 || ids_in[i] >= c->n_symbols) return NULL;
+    if (n > s->max_n && alloc_bufs(s, n + n / 2)) return NULL;
+    int E = c->emb, C = c->enc_ch, H = c->enc_lstm, D = 2 * H, A = c->att_dim;
     int len[1] = {n};
     memcpy(s->ids, ids_in, sizeof(int32_t) * n);
 
-    /* ---- encoder (no dropout at inference) ---- */
+    /* no dropout at inference; batch norm is folded into the convolutions
+       (taco_fold), else applied here with the running statistics */
     embedding_forward(s->emb, s->ids, W->emb, n, E);
     const real *in = s->emb;
+    int folded = c->enc_batchnorm && m->folded;
     for (int i = 0; i < c->enc_convs; i++) {
         real *o = s->act[i & 1];
-        conv1d_forward(o, s->col, in, W->conv_w[i], W->conv_b[i], 1, n, i ? C : E, C, c->enc_k);
+        conv1d_forward(o, s->col, in, folded ? m->fold_w[i] : W->conv_w[i],
+                       folded ? m->fold_b[i] : W->conv_b[i], 1, n, i ? C : E, C, c->enc_k);
+        if (c->enc_batchnorm && !folded)
+            batchnorm_forward(o, o, W->bn_mean[i], W->bn_var[i], W->bn_gamma[i], W->bn_beta[i],
+                              len, 1, n, C);
         relu_forward(o, o, (size_t)n * C);
         in = o;
     }
@@ -184,6 +187,20 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
         memcpy(s->enc + (size_t)i * D + H, s->hb + (size_t)i * H, sizeof(real) * H);
     }
     linear_forward(s->pm, s->enc, W->mem_w, W->mem_b, n, D, A);
+    return s->enc;
+}
+
+int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_frames_per_symbol,
+               uint64_t seed, const real **mel_out, int *n_frames, taco_stop_reason *reason)
+{
+    const taco_model *m = s->m;
+    const taco_config *c = &m->cfg;
+    const taco_weights *W = &m->w;
+    if (!taco_infer_encode(s, ids_in, n)) return -1;
+    if (!(max_frames_per_symbol > 0) || max_frames_per_symbol > 30) max_frames_per_symbol = 30;
+    int H = c->enc_lstm, D = 2 * H, A = c->att_dim, M = c->n_mels, r = c->r;
+    int Ha = c->att_rnn, Hd = c->dec_rnn, P1 = c->prenet1, P2 = c->prenet2, R = r * (M + 1);
+    int len[1] = {n};
 
     /* ---- decoder ---- */
     attn_dims ad = {.B = 1, .N = n, .D = D, .A = A, .Q = Ha, .F = c->loc_filters, .K = c->loc_k};

@@ -3,6 +3,24 @@
  * config as JSON in "__metadata__"."config" (hyperparameters and the mel
  * normalization statistics), so weights and their meaning travel together.
  * Loading checks every tensor the config implies, by name, dtype and shape.
+ *
+ * The file (safetensors framing: see safetensors.h):
+ *   1. metadata "format": "tts-tacotron"; "version": "1", or "2" when the
+ *      encoder has batch norm (a version-1 reader would ignore its tensors,
+ *      so it must refuse the file); this program reads both;
+ *   2. metadata "config": a JSON object of the taco_config fields (integers,
+ *      enc_dropout and prenet_dropout numbers; "enc_batchnorm" 0 or 1, absent
+ *      in version 1 and read as 0) and "mel_mean", "mel_std": n_mels numbers;
+ *   3. one F32 tensor per entry of the parameter table (taco_layout), named
+ *      and shaped as there and stored in table order, so the weights map as
+ *      one block: "encoder.embedding", per encoder conv I
+ *      "encoder.convI.weight", ".bias" and with batch norm ".bn.gamma",
+ *      ".bn.beta", then the LSTM, attention, decoder and postnet tensors, and
+ *      last the batch-norm buffers "encoder.convI.bn.running_mean",
+ *      ".bn.running_var" (variances must not be negative);
+ *   4. optionally more metadata (symbols, step, provenance...) and, in
+ *      checkpoints, the optimizer moments "adam_m.<name>", "adam_v.<name>"
+ *      for every trained tensor (not the buffers).
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "model/model.h"
@@ -15,7 +33,8 @@
 #include <string.h>
 
 #define TACO_FORMAT "tts-tacotron"
-#define TACO_VERSION "1"
+/* "1" without batch norm, "2" with: see the list above */
+#define TACO_VERSION(cfg) ((cfg)->enc_batchnorm ? "2" : "1")
 
 static const struct { const char *name; size_t off; } int_fields[] = {
 #define F(x) {#x, offsetof(taco_config, x)}
@@ -31,6 +50,7 @@ static char *config_json(const taco_model *m)
     if (!o) return NULL;
     for (size_t i = 0; i < sizeof int_fields / sizeof *int_fields; i++)
         cJSON_AddNumberToObject(o, int_fields[i].name, *(const int *)((const char *)&m->cfg + int_fields[i].off));
+    cJSON_AddNumberToObject(o, "enc_batchnorm", m->cfg.enc_batchnorm);
     cJSON_AddNumberToObject(o, "enc_dropout", m->cfg.enc_dropout);
     cJSON_AddNumberToObject(o, "prenet_dropout", m->cfg.prenet_dropout);
     cJSON *mean = cJSON_AddArrayToObject(o, "mel_mean"), *std = cJSON_AddArrayToObject(o, "mel_std");
@@ -63,6 +83,14 @@ static tts_status config_parse(const char *json, taco_config *cfg, float *mean, 
         }
         *(int *)((char *)cfg + int_fields[i].off) = v->valueint;
     }
+    /* absent in files from before batch norm: those models have none */
+    cJSON *bn = cJSON_GetObjectItemCaseSensitive(o, "enc_batchnorm");
+    if (bn && !(cJSON_IsNumber(bn) && (bn->valuedouble == 0 || bn->valuedouble == 1))) {
+        snprintf(err, errlen, "model config: 'enc_batchnorm' must be 0 or 1");
+        cJSON_Delete(o);
+        return TTS_ERR_MODEL_FORMAT;
+    }
+    cfg->enc_batchnorm = bn ? bn->valueint : 0;
     cJSON *d1 = cJSON_GetObjectItemCaseSensitive(o, "enc_dropout");
     cJSON *d2 = cJSON_GetObjectItemCaseSensitive(o, "prenet_dropout");
     cfg->enc_dropout = cJSON_IsNumber(d1) ? (float)d1->valuedouble : 0.5f;
@@ -107,6 +135,7 @@ void taco_model_free(taco_model *m)
 {
     if (!m) return;
     taco_unpack(m);
+    free(m->folded);
     if (m->file) {
         st_file *f = m->file;
         int mapped = f->data && (const uint8_t *)m->data >= f->data &&
@@ -140,15 +169,20 @@ tts_status taco_model_load(const char *path, int copy, taco_model **out, char *e
         return TTS_ERR_MODEL_FORMAT;
     }
     const char *ver = st_meta(f, "version");
-    if (!ver || strcmp(ver, TACO_VERSION) != 0) {
-        snprintf(err, errlen, "%s: model format version %s, this program reads version %s; "
-                 "HINT: re-export the voice with a matching tts-train", path, ver ? ver : "(none)", TACO_VERSION);
+    if (!ver || (strcmp(ver, "1") != 0 && strcmp(ver, "2") != 0)) {
+        snprintf(err, errlen, "%s: model format version %s, this program reads versions 1 and 2; "
+                 "HINT: re-export the voice with a matching tts-train", path, ver ? ver : "(none)");
         taco_model_free(m);
         return TTS_ERR_MODEL_FORMAT;
     }
     taco_config cfg;
     char sub[200];
     st = config_parse(st_meta(f, "config"), &cfg, m->mel_mean, m->mel_std, sub, sizeof sub);
+    if (st == TTS_OK && strcmp(ver, TACO_VERSION(&cfg)) != 0) {
+        snprintf(sub, sizeof sub, "model format version %s, but the config %s batch norm", ver,
+                 cfg.enc_batchnorm ? "has" : "has no");
+        st = TTS_ERR_MODEL_FORMAT;
+    }
     if (st == TTS_OK && taco_layout(m, &cfg) != 0) {
         snprintf(sub, sizeof sub, "model config has out-of-range values");
         st = TTS_ERR_MODEL_FORMAT;
@@ -196,6 +230,17 @@ tts_status taco_model_load(const char *path, int copy, taco_model **out, char *e
             taco_model_free(m);
             return TTS_ERR_NUMERIC;
         }
+    for (int i = 0; cfg.enc_batchnorm && i < cfg.enc_convs; i++)
+        for (int j = 0; j < cfg.enc_ch; j++)
+            if (m->w.bn_var[i][j] < 0) {
+                snprintf(err, errlen, "%s: encoder.conv%d.bn.running_var[%d] is negative (%g)", path, i,
+                         j, (double)m->w.bn_var[i][j]);
+                taco_model_free(m);
+                return TTS_ERR_MODEL_FORMAT;
+            }
+    /* read-only weights never change: fold batch norm into the convolutions
+       now (on failure inference applies it unfolded) */
+    if (!copy) taco_fold(m);
     *out = m;
     return TTS_OK;
 }
@@ -206,6 +251,7 @@ tts_status taco_model_read_extra(const taco_model *m, const char *name, real *ds
     char full[96], sub[200];
     for (int i = 0; i < m->n_params; i++) {
         const taco_param *p = &m->params[i];
+        if (p->buffer) continue;
         int64_t shape[3] = {p->shape[0], p->shape[1], p->shape[2]};
         const float *d;
         snprintf(full, sizeof full, "%s.%s", name, p->name);
@@ -225,7 +271,7 @@ tts_status taco_model_save(const taco_model *m, const char *path, const char *co
                            const char *const *values, size_t n_meta, const real *const *extra_blocks,
                            const char *const *extra_names, size_t n_extra)
 {
-    size_t nt = (size_t)m->n_params * (1 + n_extra);
+    size_t nt = (size_t)m->n_params * (1 + n_extra), j = 0;
     st_tensor *t = calloc(nt, sizeof *t);
     char (*names)[96] = calloc(nt, sizeof *names);
     const char **k = calloc(n_meta + 3, sizeof *k), **v = calloc(n_meta + 3, sizeof *v);
@@ -235,19 +281,20 @@ tts_status taco_model_save(const taco_model *m, const char *path, const char *co
     for (size_t blk = 0; blk <= n_extra; blk++)
         for (int i = 0; i < m->n_params; i++) {
             const taco_param *p = &m->params[i];
-            size_t j = blk * m->n_params + i;
+            if (blk && p->buffer) continue;  /* buffers have no optimizer moments */
             if (blk) snprintf(names[j], sizeof names[j], "%s.%s", extra_names[blk - 1], p->name);
             else snprintf(names[j], sizeof names[j], "%s", p->name);
             t[j].name = names[j];
             t[j].ndim = p->ndim;
             for (int d = 0; d < p->ndim; d++) t[j].shape[d] = p->shape[d];
             t[j].data = (blk ? extra_blocks[blk - 1] : m->data) + p->offset;
+            j++;
         }
     k[0] = "format"; v[0] = TACO_FORMAT;
-    k[1] = "version"; v[1] = TACO_VERSION;
+    k[1] = "version"; v[1] = TACO_VERSION(&m->cfg);
     k[2] = "config"; v[2] = cfg;
     for (size_t i = 0; i < n_meta; i++) { k[3 + i] = keys[i]; v[3 + i] = values[i]; }
-    st = st_write(path, t, nt, k, v, n_meta + 3);
+    st = st_write(path, t, j, k, v, n_meta + 3);
 done:
     free(t); free(names); free(k); free(v); free(cfg);
     return st;

@@ -1,8 +1,10 @@
 /*
- * taco_pack.c - packed copies of the decoder-step weights for the AVX-512
- * GEMM kernel (float builds only; the gradient tests run unpacked).
+ * taco_pack.c - inference copies of weights: the decoder-step weights packed
+ * for the AVX-512 GEMM kernel, and the encoder convolutions with batch norm
+ * folded in (float builds only; the gradient tests run unpacked, unfolded).
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "model/model.h"
@@ -54,4 +56,34 @@ void taco_unpack(taco_model *m)
     free(st);
     free(m->packed);
     m->packed = NULL;
+}
+
+int taco_fold(taco_model *m)
+{
+    const taco_config *c = &m->cfg;
+    if (!c->enc_batchnorm) return 0;
+    size_t need = 0;
+    for (int i = 0; i < c->enc_convs; i++)
+        need += (size_t)c->enc_ch * c->enc_k * (i ? c->enc_ch : c->emb) + c->enc_ch;
+    if (!m->folded) {
+        m->folded = malloc(sizeof(real) * need);
+        if (!m->folded) return -1;
+    }
+    /* per output channel o: s = gamma / sqrt(var + eps) (in double),
+       w' = w s, b' = (b - mean) s + beta */
+    const taco_weights *w = &m->w;
+    real *p = m->folded;
+    for (int i = 0; i < c->enc_convs; i++) {
+        size_t row = (size_t)c->enc_k * (i ? c->enc_ch : c->emb);
+        m->fold_w[i] = p;
+        m->fold_b[i] = p + (size_t)c->enc_ch * row;
+        for (int o = 0; o < c->enc_ch; o++) {
+            double s = w->bn_gamma[i][o] / sqrt((double)w->bn_var[i][o] + NN_BN_EPS);
+            for (size_t j = 0; j < row; j++)
+                m->fold_w[i][(size_t)o * row + j] = (real)(w->conv_w[i][(size_t)o * row + j] * s);
+            m->fold_b[i][o] = (real)(((double)w->conv_b[i][o] - w->bn_mean[i][o]) * s + w->bn_beta[i][o]);
+        }
+        p = m->fold_b[i] + c->enc_ch;
+    }
+    return 0;
 }

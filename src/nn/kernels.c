@@ -30,11 +30,13 @@
 #define R_TANH tanh
 #define R_LOG1P log1p
 #define R_FABS fabs
+#define R_SQRT sqrt
 #else
 #define R_EXP expf
 #define R_TANH fast_tanhf
 #define R_LOG1P log1pf
 #define R_FABS fabsf
+#define R_SQRT sqrtf
 /* tanh as a rational function (the odd/even polynomial pair used by Eigen's
  * fast tanh), max error about 1e-7 relative: libm's tanhf was a third of a
  * training step.  The double build (gradient tests) uses the exact tanh. */
@@ -206,6 +208,95 @@ NN_API void conv1d_backward(real *dinp, real *dw, real *db, real *dcol, const re
                 for (int c = 0; c < Ci; c++) di[c] += row[k * Ci + c];
             }
         }
+}
+
+/* ----------------------------------------------------------- batch norm */
+
+NN_API size_t batchnorm_stats(real *mean, real *var, const real *inp, const int *len,
+                              int B, int T, int C)
+{
+    // inp (B,T,C) -> mean (C), biased var (C) over the rows t < len[b]; two passes
+    size_t n = 0;
+    for (int c = 0; c < C; c++) { mean[c] = 0; var[c] = 0; }
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < len[b] && t < T; t++, n++) {
+            const real *x = inp + ((size_t)b * T + t) * C;
+            for (int c = 0; c < C; c++) mean[c] += x[c];
+        }
+    if (n == 0) return 0;
+    for (int c = 0; c < C; c++) mean[c] /= (real)n;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < len[b] && t < T; t++) {
+            const real *x = inp + ((size_t)b * T + t) * C;
+            for (int c = 0; c < C; c++) var[c] += (x[c] - mean[c]) * (x[c] - mean[c]);
+        }
+    for (int c = 0; c < C; c++) var[c] /= (real)n;
+    return n;
+}
+
+static inline real bn_rstd(real var) { return 1 / R_SQRT(var + (real)NN_BN_EPS); }
+
+NN_API void batchnorm_forward(real *out, const real *inp, const real *mean, const real *var,
+                              const real *gamma, const real *beta, const int *len,
+                              int B, int T, int C)
+{
+    // out (B,T,C) = gamma (inp - mean) rstd + beta on valid rows, 0 on padded rows
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            size_t row = ((size_t)b * T + t) * C;
+            if (t >= len[b]) { memset(out + row, 0, sizeof(real) * C); continue; }
+            for (int c = 0; c < C; c++)
+                out[row + c] = gamma[c] * (inp[row + c] - mean[c]) * bn_rstd(var[c]) + beta[c];
+        }
+}
+
+NN_API void batchnorm_backward(real *dinp, real *dgamma, real *dbeta, real *scratch,
+                               const real *dout, const real *inp, const real *mean,
+                               const real *var, const real *gamma, const int *len,
+                               int B, int T, int C, int batch_stats)
+{
+    // per channel, with xhat = (inp - mean) rstd over the n valid rows:
+    //   dbeta = Σ dout, dgamma = Σ dout xhat
+    //   dinp = gamma rstd (dout - [Σ dout + xhat Σ dout xhat] / n)   (batch statistics)
+    //   dinp = gamma rstd dout                                        (running statistics)
+    real *sum_d = scratch, *sum_dx = scratch + C;  // (C) each
+    size_t n = 0;
+    for (int c = 0; c < C; c++) { sum_d[c] = 0; sum_dx[c] = 0; }
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < len[b] && t < T; t++, n++) {
+            size_t row = ((size_t)b * T + t) * C;
+            for (int c = 0; c < C; c++) {
+                sum_d[c] += dout[row + c];
+                sum_dx[c] += dout[row + c] * (inp[row + c] - mean[c]) * bn_rstd(var[c]);
+            }
+        }
+    if (n == 0) return;
+    for (int c = 0; c < C; c++) {
+        if (dbeta) dbeta[c] += sum_d[c];
+        if (dgamma) dgamma[c] += sum_dx[c];
+    }
+    if (!dinp) return;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < len[b] && t < T; t++) {
+            size_t row = ((size_t)b * T + t) * C;
+            for (int c = 0; c < C; c++) {
+                real rstd = bn_rstd(var[c]), d = dout[row + c];
+                if (batch_stats)
+                    d -= (sum_d[c] + (inp[row + c] - mean[c]) * rstd * sum_dx[c]) / (real)n;
+                dinp[row + c] += gamma[c] * rstd * d;
+            }
+        }
+}
+
+NN_API void batchnorm_update_running(real *run_mean, real *run_var, const real *mean,
+                                     const real *var, size_t n, int C, real momentum)
+{
+    if (n == 0) return;
+    real unbias = n > 1 ? (real)n / (real)(n - 1) : 1;
+    for (int c = 0; c < C; c++) {
+        run_mean[c] = (1 - momentum) * run_mean[c] + momentum * mean[c];
+        run_var[c] = (1 - momentum) * run_var[c] + momentum * var[c] * unbias;
+    }
 }
 
 /* ---------------------------------------------------------- activations */

@@ -60,6 +60,36 @@ NN_API void conv1d_forward(real *out, real *col, const real *inp, const real *w,
 NN_API void conv1d_backward(real *dinp, real *dw, real *db, real *dcol, const real *dout,
                             const real *col, const real *w, int B, int T, int Ci, int Co, int K);
 
+/* ---- batch norm over (B,T,C), channels last, with a padding mask ----
+ * Each channel is normalized by statistics of the valid rows (b,t), t < len[b]:
+ *   out = gamma * (inp - mean) / sqrt(var + NN_BN_EPS) + beta
+ * and padded rows output 0 (like mask_rows), so padding never reaches the
+ * statistics or the output.  Training normalizes by the batch's own mean and
+ * biased variance (batchnorm_stats, cached for backward and for the running
+ * update); evaluation and inference by the running statistics.  The running
+ * statistics move only when batchnorm_update_running is called, an explicit
+ * step apart from forward, so a gradient check can evaluate forward freely. */
+#define NN_BN_EPS 1e-5
+#define NN_BN_MOMENTUM 0.1
+/* mean (C), var (C): biased variance; returns the number of valid rows */
+NN_API size_t batchnorm_stats(real *mean, real *var, const real *inp, const int *len,
+                              int B, int T, int C);
+/* out (B,T,C) may alias inp */
+NN_API void batchnorm_forward(real *out, const real *inp, const real *mean, const real *var,
+                              const real *gamma, const real *beta, const int *len,
+                              int B, int T, int C);
+/* batch_stats != 0: mean and var were the batch's own (batchnorm_stats), so
+ * the gradient also flows through them; 0: they were constants (running).
+ * Padded rows receive no gradient.  scratch (2C). */
+NN_API void batchnorm_backward(real *dinp, real *dgamma, real *dbeta, real *scratch,
+                               const real *dout, const real *inp, const real *mean,
+                               const real *var, const real *gamma, const int *len,
+                               int B, int T, int C, int batch_stats);
+/* run = (1 - momentum) run + momentum batch, over n valid rows; the running
+ * variance takes the unbiased batch variance var * n / (n - 1) (as PyTorch). */
+NN_API void batchnorm_update_running(real *run_mean, real *run_var, const real *mean,
+                                     const real *var, size_t n, int C, real momentum);
+
 /* ---- elementwise activations (out may alias inp in forward) ---- */
 NN_API void relu_forward(real *out, const real *inp, size_t n);
 NN_API void relu_backward(real *dinp, const real *dout, const real *out, size_t n);

@@ -303,6 +303,7 @@ static double dev_loss(const taco_model *m, const trainer_opts *o, const dataset
     int batches = 0;
     memset(avg, 0, sizeof *avg);
     taco_train_opts lo = o->loss;
+    lo.bn_running = 1;  /* batch norm as the exported model runs it */
     size_t *pick = malloc(sizeof(size_t) * (n ? n : 1));
     if (!pick) return INFINITY;
     for (size_t i = 0; i < n; i++) pick[i] = db->sorted[i * dev->n / n];  /* spread over lengths */
@@ -425,7 +426,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         }
     }
     taco_pack(m, 1);
-    double nparams = (double)m->n_floats;
+    double nparams = (double)m->n_trained;
     fprintf(log, "tts-train: %.2f M parameters, %zu training and %zu dev utterances, %s at step %ld\n",
             nparams / 1e6, train.n, dev.n, resumed ? "resuming" : "starting", step);
 
@@ -452,7 +453,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         nn_rng rng = {mix(o->seed, (uint64_t)step)};
         taco_loss l;
         if (taco_train_step(m, grad, &b, &o->loss, &rng, &ws, &l)) { st = TTS_ERR_NOMEM; break; }
-        double gn = adam_grad_norm(grad, m->n_floats);
+        double gn = adam_grad_norm(grad, m->n_trained);
         if (!isfinite(l.total) || !isfinite(gn)) {
             /* skip the update; after three in a row go back to the last checkpoint */
             fprintf(log, "\ntts-train: step %ld: loss %g, gradient norm %g: update skipped\n", step, l.total, gn);
@@ -484,7 +485,10 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         bad_run = 0;
         ao.lr = o->adam.lr * (float)lr_scale;
         ao.lr_min = o->adam.lr_min * (float)lr_scale;
-        adam_step(&ao, m->data, grad, am, av, m->n_floats, step);
+        /* the optimizer steps the trained prefix of the block; the buffers
+           after it (batch-norm running statistics) follow the batch instead */
+        adam_step(&ao, m->data, grad, am, av, m->n_trained, step);
+        taco_bn_update(m, ws);
         taco_pack(m, 1);  /* the packed decoder weights follow every update */
         step++;
         /* progress */

@@ -2,7 +2,8 @@
  * trainer.h - the training loop of tts-train (internal).
  *
  * State directory (outside the work tree), everything written atomically:
- *   ckpt.safetensors    weights + Adam moments ("adam_m.*", "adam_v.*"), with
+ *   ckpt.safetensors    weights (and batch-norm running statistics) + Adam
+ *                       moments ("adam_m.*", "adam_v.*"), with
  *                       metadata step, lr_scale and seed: the run resumes exactly
  *                       (every random draw is a function of seed and step)
  *   features*.bin       the feature caches of the training and dev sets
