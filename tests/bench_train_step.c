@@ -17,11 +17,14 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int main(void)
+typedef struct timing { double step, fwd; } timing;
+
+/* Best of `rounds` runs of `reps` steps of a fresh model with this config,
+ * (OpenBLAS only, packed decoder weights). */
+static int bench(const taco_config *cfg, int show, timing best[2])
 {
-    taco_config cfg = taco_config_default(64);
     taco_model m = {0};
-    if (taco_layout(&m, &cfg)) return 1;
+    if (taco_layout(&m, cfg)) return 1;
     m.data = calloc(m.n_floats, sizeof(float));
     float *grad = calloc(m.n_floats, sizeof(float));
     taco_point(&m, m.data, &m.w);
@@ -31,18 +34,18 @@ int main(void)
     int T = 261;
     int32_t *ids = malloc(sizeof(int32_t) * B * N);
     int nlen[B], tlen[B];
-    float *mel = malloc(sizeof(float) * B * T * cfg.n_mels);
+    float *mel = malloc(sizeof(float) * B * T * cfg->n_mels);
     for (int i = 0; i < B * N; i++) ids[i] = 3 + (int)(nn_rng_next(&rng) % 60);
-    for (int i = 0; i < B * T * cfg.n_mels; i++) mel[i] = (float)nn_rng_normal(&rng);
+    for (int i = 0; i < B * T * cfg->n_mels; i++) mel[i] = (float)nn_rng_normal(&rng);
     for (int b = 0; b < B; b++) { nlen[b] = N - b; tlen[b] = T - 3 * b; }
     taco_batch bt = {.B = B, .N = N, .T = T, .ids = ids, .nlen = nlen, .mel = mel, .tlen = tlen};
     taco_train_opts o = taco_train_opts_default();
     taco_train_ws *ws = NULL;
     taco_loss l;
-    printf("model: %zu parameters\n", m.n_floats);
+    if (show) printf("model: %zu parameters\n", m.n_floats);
     taco_train_step(&m, grad, &bt, &o, &rng, &ws, &l);  /* warm up */
     int reps = 4;
-    double best[2][2] = {{1e9, 1e9}, {1e9, 1e9}};
+    for (int packed = 0; packed < 2; packed++) best[packed] = (timing){1e9, 1e9};
     for (int round = 0; round < 2; round++)
         for (int packed = 0; packed < 2; packed++) {  /* side by side, best of rounds */
             if (packed) taco_pack(&m, 1); else taco_unpack(&m);
@@ -51,15 +54,27 @@ int main(void)
             double t1 = now();
             for (int i = 0; i < reps; i++) taco_train_step(&m, NULL, &bt, &o, &rng, &ws, &l);
             double t2 = now();
-            if ((t1 - t0) / reps < best[packed][0]) best[packed][0] = (t1 - t0) / reps;
-            if ((t2 - t1) / reps < best[packed][1]) best[packed][1] = (t2 - t1) / reps;
+            if ((t1 - t0) / reps < best[packed].step) best[packed].step = (t1 - t0) / reps;
+            if ((t2 - t1) / reps < best[packed].fwd) best[packed].fwd = (t2 - t1) / reps;
         }
     taco_unpack(&m);
-    printf("train step B=16 N=60 T=261 (87 decoder steps), one core:\n");
-    printf("  OpenBLAS only:          forward+backward %.3f s, forward %.3f s\n", best[0][0], best[0][1]);
-    printf("  packed decoder weights: forward+backward %.3f s, forward %.3f s (%.2fx)\n", best[1][0],
-           best[1][1], best[0][0] / best[1][0]);
     taco_train_ws_free(ws);
     free(m.data); free(grad); free(ids); free(mel);
+    return 0;
+}
+
+int main(void)
+{
+    taco_config cfg = taco_config_default(64);
+    taco_config nobn = cfg;
+    nobn.enc_batchnorm = 0;
+    timing t[2], u[2];
+    if (bench(&cfg, 1, t) || bench(&nobn, 0, u)) return 1;
+    printf("train step B=16 N=60 T=261 (87 decoder steps), one core:\n");
+    printf("  OpenBLAS only:          forward+backward %.3f s, forward %.3f s\n", t[0].step, t[0].fwd);
+    printf("  packed decoder weights: forward+backward %.3f s, forward %.3f s (%.2fx)\n", t[1].step,
+           t[1].fwd, t[0].step / t[1].step);
+    printf("  without encoder batch norm (packed): forward+backward %.3f s (batch norm costs %+.1f %%)\n",
+           u[1].step, 100.0 * (t[1].step / u[1].step - 1.0));
     return 0;
 }
