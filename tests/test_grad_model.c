@@ -43,7 +43,7 @@ static double model_loss(void *p)
 
 enum { BN_OFF, BN_BATCH, BN_RUNNING };
 
-static void run_check(int r, int dropout, int bn)
+static void run_check(int r, int dropout, int bn, int fed)
 {
     taco_config cfg = {
         .n_symbols = 7, .emb = 3, .enc_convs = 2, .enc_ch = 4, .enc_k = 3, .enc_lstm = 2,
@@ -79,6 +79,15 @@ static void run_check(int r, int dropout, int bn)
     double *mel = malloc(sizeof(double) * B * T * cfg.n_mels);
     gc_fill(mel, (size_t)B * T * cfg.n_mels, 1.0, &s);
     c.batch = (taco_batch){.B = B, .N = N, .T = T, .ids = ids, .nlen = nlen, .mel = mel, .tlen = tlen};
+    double *mel_in = NULL;
+    if (fed) {  /* decoder inputs apart from the targets (self-fed frames are constants) */
+        mel_in = malloc(sizeof(double) * B * T * cfg.n_mels);
+        gc_fill(mel_in, (size_t)B * T * cfg.n_mels, 1.0, &s);
+        c.batch.mel_in = NULL;
+        double forced = model_loss(&c);
+        c.batch.mel_in = mel_in;
+        assert_true(model_loss(&c) != forced);  /* the decoder reads mel_in, not mel */
+    }
     c.opts = taco_train_opts_default();
     c.opts.guided_weight = 2;
     c.opts.guided_g = 0.3f;
@@ -123,15 +132,16 @@ static void run_check(int r, int dropout, int bn)
     assert_true(gc_check("model", q->name, c.m.data + q->offset, q->size, grad + q->offset,
                          model_loss, &c, 1) > 0);
     taco_train_ws_free(c.ws);
-    free(grad); free(mel); free(c.m.data);
+    free(grad); free(mel); free(mel_in); free(c.m.data);
 }
 
-static void test_model_r2_dropout(void **state) { run_check(2, 1, BN_OFF); }
-static void test_model_r3_no_dropout(void **state) { run_check(3, 0, BN_OFF); }
-static void test_model_r1(void **state) { run_check(1, 1, BN_OFF); }
-static void test_model_batchnorm_r2_dropout(void **state) { run_check(2, 1, BN_BATCH); }
-static void test_model_batchnorm_r3_no_dropout(void **state) { run_check(3, 0, BN_BATCH); }
-static void test_model_batchnorm_running(void **state) { run_check(2, 1, BN_RUNNING); }
+static void test_model_r2_dropout(void **state) { run_check(2, 1, BN_OFF, 0); }
+static void test_model_r3_no_dropout(void **state) { run_check(3, 0, BN_OFF, 0); }
+static void test_model_r1(void **state) { run_check(1, 1, BN_OFF, 0); }
+static void test_model_batchnorm_r2_dropout(void **state) { run_check(2, 1, BN_BATCH, 0); }
+static void test_model_batchnorm_r3_no_dropout(void **state) { run_check(3, 0, BN_BATCH, 0); }
+static void test_model_batchnorm_running(void **state) { run_check(2, 1, BN_RUNNING, 0); }
+static void test_model_fed_inputs(void **state) { run_check(3, 1, BN_BATCH, 1); }
 
 int main(void)
 {
@@ -142,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_model_batchnorm_r2_dropout),
         cmocka_unit_test(test_model_batchnorm_r3_no_dropout),
         cmocka_unit_test(test_model_batchnorm_running),
+        cmocka_unit_test(test_model_fed_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -206,18 +206,20 @@ static void make_pre_batchnorm(const char *state)
 /* Run a to 40 steps; run b to 20 (a checkpoint), then on to 40: the same
  * weights.  pre_bn: without batch norm, b's checkpoint made to look as from
  * before batch norm, which must resume as it always did. */
-static void resume_check(int pre_bn)
+static void resume_check(int pre_bn, float self_feed)
 {
     char a[600], b[600];
-    snprintf(a, sizeof a, "%s/state-a%d", root, pre_bn);
-    snprintf(b, sizeof b, "%s/state-b%d", root, pre_bn);
+    snprintf(a, sizeof a, "%s/state-a%d%d", root, pre_bn, self_feed > 0);
+    snprintf(b, sizeof b, "%s/state-b%d%d", root, pre_bn, self_feed > 0);
     taco_config cfg = tiny();
     if (pre_bn) cfg.enc_batchnorm = 0;
     FILE *log = fopen("/dev/null", "w");
     trainer_opts oa = opts_for(a, 40, &cfg);
+    oa.self_feed = self_feed;
     assert_int_equal(trainer_run(&oa, log), TTS_OK);
     /* b: stopped at 20 (a checkpoint), then run again to 40 */
     trainer_opts ob = opts_for(b, 20, &cfg);
+    ob.self_feed = self_feed;
     assert_int_equal(trainer_run(&ob, log), TTS_OK);
     if (pre_bn) make_pre_batchnorm(b);
     ob.steps = 40;
@@ -237,7 +239,26 @@ static void resume_check(int pre_bn)
     free(wb);
 }
 
-static void test_resume_is_exact(void **state) { resume_check(0); }
+static void test_resume_is_exact(void **state) { resume_check(0, 0); }
+static void test_resume_is_exact_self_fed(void **state) { resume_check(0, 0.5f); }
+
+/* Self-feeding still learns: the tiny model's loss on its mixed inputs falls
+ * well below its start. */
+static void test_learns_self_fed(void **state)
+{
+    char st[600];
+    snprintf(st, sizeof st, "%s/state-self-fed", root);
+    taco_config cfg = tiny();
+    trainer_opts o = opts_for(st, 300, &cfg);
+    o.self_feed = 0.5f;
+    FILE *log = fopen("/dev/null", "w");
+    assert_int_equal(trainer_run(&o, log), TTS_OK);
+    fclose(log);
+    double first, last;
+    loss_ends(st, 10, &first, &last);
+    fprintf(stderr, "     self-fed tiny model: mel L1 %.3f -> %.3f\n", first, last);
+    assert_true(last < 0.5 * first);
+}
 
 /* Dev evaluation (batch norm by its running statistics) changes nothing in
  * training: the weights and running statistics of a run that evaluates every
@@ -275,7 +296,7 @@ static void test_evaluation_leaves_training_alone(void **state)
     fclose(f);
     assert_int_equal(dev_lines, 3);
 }
-static void test_resume_pre_batchnorm_checkpoint(void **state) { resume_check(1); }
+static void test_resume_pre_batchnorm_checkpoint(void **state) { resume_check(1, 0); }
 
 static int setup(void **state)
 {
@@ -299,6 +320,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learns_and_skips_bad_lines),
         cmocka_unit_test(test_resume_is_exact),
+        cmocka_unit_test(test_resume_is_exact_self_fed),
+        cmocka_unit_test(test_learns_self_fed),
         cmocka_unit_test(test_resume_pre_batchnorm_checkpoint),
         cmocka_unit_test(test_evaluation_leaves_training_alone),
     };

@@ -173,13 +173,17 @@ const char *taco_model_meta(const taco_model *m, const char *key);
 /* ---------------------------------------------------------- training */
 
 /* A padded batch.  ids (B,N) padded with 0; mel (B,T,M) normalized with T a
- * multiple of r, rows t >= tlen[b] are padding. */
+ * multiple of r, rows t >= tlen[b] are padding.  mel is the target; the
+ * decoder's inputs (the last frame of each previous step) come from mel_in
+ * when it is set (same shape: for example the model's own predictions, fed
+ * back without a gradient through them), else from mel (teacher forcing). */
 typedef struct taco_batch {
     int B, N, T;
     const int32_t *ids;
     const int *nlen;
     const real *mel;
     const int *tlen;
+    const real *mel_in;
 } taco_batch;
 
 typedef struct taco_loss {
@@ -218,6 +222,8 @@ NN_API void taco_bn_update(taco_model *m, const taco_train_ws *ws);
 /* Alignment of the last step (T_dec, B, N) and predicted mel after postnet (B,T,M). */
 NN_API const real *taco_train_alignment(const taco_train_ws *ws, int *T_dec, int *B, int *N);
 NN_API const real *taco_train_mel(const taco_train_ws *ws);
+/* The decoder's frames before the postnet (B,T,M): what inference feeds back. */
+NN_API const real *taco_train_mel_before(const taco_train_ws *ws);
 
 /* ---------------------------------------------------------- inference */
 

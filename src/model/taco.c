@@ -306,6 +306,7 @@ NN_API const real *taco_train_alignment(const taco_train_ws *ws, int *S, int *B,
 }
 
 NN_API const real *taco_train_mel(const taco_train_ws *ws) { return ws->mel1; }
+NN_API const real *taco_train_mel_before(const taco_train_ws *ws) { return ws->mel0; }
 
 NN_API void taco_bn_update(taco_model *m, const taco_train_ws *ws)
 {
@@ -376,12 +377,14 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
     }
     linear_forward(w->pm, w->enc, W->mem_w, W->mem_b, (int)BN, D, A);
 
-    /* ---- decoder inputs: the last frame of the previous step (teacher forcing) ---- */
+    /* ---- decoder inputs: the last frame of the previous step (teacher forcing,
+     *      or the frames the caller gives in mel_in) ---- */
+    const real *fed = bt->mel_in ? bt->mel_in : bt->mel;
     for (int s = 0; s < S; s++)
         for (int b = 0; b < B; b++) {
             real *x = w->xin + ((size_t)s * B + b) * M;
             if (s == 0) memset(x, 0, sizeof(real) * M);
-            else memcpy(x, bt->mel + ((size_t)b * T + s * r - 1) * M, sizeof(real) * M);
+            else memcpy(x, fed + ((size_t)b * T + s * r - 1) * M, sizeof(real) * M);
         }
     linear_forward(w->p1, w->xin, W->pre1_w, W->pre1_b, (int)SB, M, P1);
     relu_forward(w->p1, w->p1, SB * P1);

@@ -326,6 +326,39 @@ static double dev_loss(const taco_model *m, const trainer_opts *o, const dataset
     return total / batches;
 }
 
+/* Self-feeding (parallel scheduled sampling): a first forward pass without
+ * gradients predicts every frame from the true previous ones; then each
+ * decoder step's input frame is, with probability o->self_feed, that
+ * prediction instead of the truth.  The decoder so learns from inputs like
+ * the smoothed frames it feeds itself at inference, at the cost of one more
+ * forward pass.  b->mel_in points into *buf.  Returns 0, -1 out of memory. */
+static int self_feed(const taco_model *m, taco_batch *b, const trainer_opts *o, long step,
+                     taco_train_ws **ws, float **buf, size_t *cap)
+{
+    int M = m->cfg.n_mels, r = m->cfg.r;
+    size_t n = (size_t)b->B * b->T * M;
+    if (n > *cap) {
+        float *p = realloc(*buf, n * sizeof(float));
+        if (!p) return -1;
+        *buf = p;
+        *cap = n;
+    }
+    b->mel_in = NULL;
+    nn_rng rng = {mix(o->seed ^ 0x5e1ffeedull, (uint64_t)step)};
+    taco_loss l;
+    if (taco_train_step(m, NULL, b, &o->loss, &rng, ws, &l)) return -1;
+    const real *pred = taco_train_mel_before(*ws);
+    memcpy(*buf, b->mel, n * sizeof(float));
+    for (int i = 0; i < b->B; i++)
+        for (int t = r - 1; t < b->T; t += r)
+            if (nn_rng_uniform(&rng) < o->self_feed) {
+                size_t f = ((size_t)i * b->T + t) * M;
+                memcpy(*buf + f, pred + f, sizeof(float) * M);
+            }
+    b->mel_in = *buf;
+    return 0;
+}
+
 tts_status trainer_run(const trainer_opts *o, FILE *log)
 {
     char path[4096], err[512];
@@ -370,7 +403,8 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     taco_model *m = NULL;
     long step = 0, warm_from = 0;
     double lr_scale = 1, best_dev = INFINITY;
-    float *grad = NULL, *am = NULL, *av = NULL;
+    float *grad = NULL, *am = NULL, *av = NULL, *fed = NULL;
+    size_t fed_cap = 0;
     snprintf(path, sizeof path, "%s/ckpt.safetensors", o->state_dir);
     int resumed = 0;
     if (access(path, R_OK) == 0) {
@@ -452,6 +486,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         memset(grad, 0, sizeof(float) * m->n_floats);
         nn_rng rng = {mix(o->seed, (uint64_t)step)};
         taco_loss l;
+        if (o->self_feed > 0 && self_feed(m, &b, o, step, &ws, &fed, &fed_cap)) { st = TTS_ERR_NOMEM; break; }
         if (taco_train_step(m, grad, &b, &o->loss, &rng, &ws, &l)) { st = TTS_ERR_NOMEM; break; }
         double gn = adam_grad_norm(grad, m->n_trained);
         if (!isfinite(l.total) || !isfinite(gn)) {
@@ -550,7 +585,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     batcher_free(&tb);
     batcher_free(&dbt);
 out:
-    free(grad); free(am); free(av);
+    free(grad); free(am); free(av); free(fed);
     taco_model_free(m);
     dataset_free(&dev);
     dataset_free(&train);

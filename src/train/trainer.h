@@ -47,6 +47,9 @@ typedef struct trainer_opts {
     uint64_t seed;           /* 1 */
     adam_opts adam;
     taco_train_opts loss;
+    float self_feed;         /* 0: probability that a decoder step's input frame is the
+                                model's own prediction (from a first pass without
+                                gradients) rather than the truth; 0 = teacher forcing */
     int quiet;
     volatile sig_atomic_t *stop;  /* set by a signal handler: checkpoint and return */
 } trainer_opts;
