@@ -258,6 +258,28 @@ static void test_learns_self_fed(void **state)
     loss_ends(st, 10, &first, &last);
     fprintf(stderr, "     self-fed tiny model: mel L1 %.3f -> %.3f\n", first, last);
     assert_true(last < 0.5 * first);
+    /* --export: the checkpoint's weights as a voice, without optimizer moments */
+    char models[600], p[700], err[256];
+    snprintf(models, sizeof models, "%s/export-models", root);
+    o.models_dir = o.voices_dir = models;
+    o.name = "selffed";
+    log = fopen("/dev/null", "w");
+    assert_int_equal(trainer_export(&o, log), TTS_OK);
+    fclose(log);
+    snprintf(p, sizeof p, "%s/selffed.safetensors", models);
+    taco_model *m = NULL;
+    assert_int_equal(taco_model_load(p, 0, &m, err, sizeof err), TTS_OK);
+    assert_string_equal(taco_model_meta(m, "step"), "300");
+    float *moments = malloc(sizeof(float) * m->n_floats);
+    assert_int_equal(taco_model_read_extra(m, "adam_m", moments, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
+    free(moments);
+    taco_model_free(m);
+    snprintf(p, sizeof p, "%s/selffed.json", models);
+    assert_int_equal(access(p, R_OK), 0);
+    o.state_dir = models;  /* no checkpoint there: an error, not a crash */
+    log = fopen("/dev/null", "w");
+    assert_int_not_equal(trainer_export(&o, log), TTS_OK);
+    fclose(log);
 }
 
 /* Dev evaluation (batch norm by its running statistics) changes nothing in

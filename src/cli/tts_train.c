@@ -34,6 +34,7 @@ static void usage(FILE *f, const trainer_opts *d)
         "  --dev DIR           held-out dataset (default DATASET_DIR/dev if present,\n"
         "                      else every 50th utterance)\n"
         "  --init FILE         start from these weights when STATE_DIR has no checkpoint\n"
+        "  --export            export STATE_DIR's checkpoint as the voice NAME and exit\n"
         "  --espeak-voice V    espeak-ng voice of the front end (default %s)\n"
         "  --steps N           train until step N (default %ld)\n"
         "  --batch N           utterances per batch (default %d)\n"
@@ -96,17 +97,17 @@ int main(int argc, char **argv)
     choose_blas_kernels(argv);
     trainer_opts o = trainer_opts_default();
     enum { O_NAME = 256, O_MODELS, O_VOICES, O_DEV, O_INIT, O_ESPEAK, O_STEPS, O_BATCH, O_MAXF,
-           O_LR, O_DECAY, O_HALF, O_GW, O_FEED, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED, O_THREADS };
+           O_EXPORT, O_LR, O_DECAY, O_HALF, O_GW, O_FEED, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED, O_THREADS };
     static const struct option longopts[] = {
         {"name", 1, 0, O_NAME}, {"models", 1, 0, O_MODELS}, {"voices", 1, 0, O_VOICES},
-        {"dev", 1, 0, O_DEV}, {"init", 1, 0, O_INIT}, {"espeak-voice", 1, 0, O_ESPEAK},
+        {"dev", 1, 0, O_DEV}, {"init", 1, 0, O_INIT}, {"export", 0, 0, O_EXPORT}, {"espeak-voice", 1, 0, O_ESPEAK},
         {"steps", 1, 0, O_STEPS}, {"batch", 1, 0, O_BATCH}, {"max-frames", 1, 0, O_MAXF},
         {"lr", 1, 0, O_LR}, {"decay-start", 1, 0, O_DECAY}, {"half-life", 1, 0, O_HALF},
         {"self-feed", 1, 0, O_FEED}, {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL},
         {"ckpt-every", 1, 0, O_CKPT}, {"plot-every", 1, 0, O_PLOT}, {"log-every", 1, 0, O_LOG},
         {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     trainer_opts defaults = o;
-    int c, threads = 1;
+    int c, threads = 1, export_only = 0;
     long v;
     while ((c = getopt_long(argc, argv, "r:qh", longopts, NULL)) != -1) {
         int bad = 0;
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
         case O_VOICES: o.voices_dir = optarg; break;
         case O_DEV: o.dev_dir = optarg; break;
         case O_INIT: o.init_model = optarg; break;
+        case O_EXPORT: export_only = 1; break;
         case O_ESPEAK: o.espeak_voice = optarg; break;
         case O_STEPS: bad = parse_int(optarg, 1, 100000000, &v); o.steps = v; break;
         case O_BATCH: bad = parse_int(optarg, 1, 256, &v); o.batch = (int)v; break;
@@ -150,7 +152,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    tts_status st = trainer_run(&o, stderr);
+    tts_status st = export_only ? trainer_export(&o, stderr) : trainer_run(&o, stderr);
     if (st != TTS_OK) {
         fprintf(stderr, "tts-train: %s\n", tts_status_message(st));
         return st == TTS_ERR_DATASET ? 2 : st == TTS_ERR_IO || st == TTS_ERR_NO_SPACE ? 4 : 3;

@@ -214,7 +214,11 @@ static tts_status write_voice_json(const trainer_opts *o, long step, double dev_
     cJSON_AddStringToObject(v, "license", "GPL-3.0-or-later (weights); training audio distilled from "
                             "festival's cmu_us_slt_arctic_hts voice, text public domain");
     char prov[512];
-    snprintf(prov, sizeof prov, "tts-train on %s: %ld steps, dev loss %.4f", o->data_dir, step, dev_loss);
+    int n = snprintf(prov, sizeof prov, "tts-train on %s: %ld steps", o->data_dir, step);
+    if (o->self_feed > 0 && n > 0 && (size_t)n < sizeof prov)
+        n += snprintf(prov + n, sizeof prov - n, ", self-feed %.2f", (double)o->self_feed);
+    if (dev_loss >= 0 && n > 0 && (size_t)n < sizeof prov)
+        snprintf(prov + n, sizeof prov - n, ", dev loss %.4f", dev_loss);
     cJSON_AddStringToObject(v, "provenance", prov);
     char *s = cJSON_Print(v);
     cJSON_Delete(v);
@@ -229,6 +233,40 @@ static tts_status write_voice_json(const trainer_opts *o, long step, double dev_
 }
 
 /* ------------------------------------------------------------------ run */
+
+tts_status trainer_export(const trainer_opts *o, FILE *log)
+{
+    char ck[4200], mp[4200], err[512];
+    snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
+    snprintf(mp, sizeof mp, "%s/%s.safetensors", o->models_dir, o->name);
+    taco_model *m = NULL;
+    tts_status st = taco_model_load(ck, 1, &m, err, sizeof err);
+    if (st != TTS_OK) {
+        fprintf(log, "tts-train: nothing to export: %s\n", err);
+        return st;
+    }
+    const char *s = taco_model_meta(m, "step"), *l = taco_model_meta(m, "lr_scale");
+    const char *wf = taco_model_meta(m, "warmup_start");
+    long step = s ? atol(s) : 0;
+    const char *dirs[2] = {o->models_dir, o->voices_dir};
+    for (int i = 0; i < 2; i++)
+        if (mkdir(dirs[i], 0755) != 0 && errno != EEXIST) {
+            fprintf(log, "tts-train: cannot create %s: %s\n", dirs[i], strerror(errno));
+            taco_model_free(m);
+            return TTS_ERR_IO;
+        }
+    /* the checkpoint's recorded dev loss is the best of the run, not
+       necessarily this step's: none is claimed */
+    st = save_model(m, mp, step, l ? atof(l) : 1, o, NULL, NULL, -1, wf ? atol(wf) : 0);
+    if (st == TTS_OK) st = write_voice_json(o, step, -1);
+    taco_model_free(m);
+    if (st != TTS_OK) {
+        fprintf(log, "tts-train: export to %s failed: %s\n", mp, tts_status_message(st));
+        return st;
+    }
+    fprintf(log, "tts-train: exported step %ld of %s to %s\n", step, ck, mp);
+    return TTS_OK;
+}
 
 static void drop_unknown_symbols(dataset *d, int n_symbols, FILE *log)
 {

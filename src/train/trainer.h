@@ -60,4 +60,10 @@ trainer_opts trainer_opts_default(void);
  * terminal), errors too.  Returns TTS_OK, or the first fatal error. */
 tts_status trainer_run(const trainer_opts *o, FILE *log);
 
+/* Export the checkpoint in o->state_dir as it stands (weights only, no
+ * optimizer moments) to o->models_dir/NAME.safetensors and
+ * o->voices_dir/NAME.json: for a run whose best voice is not the one with the
+ * lowest teacher-forced dev loss (self-feeding). */
+tts_status trainer_export(const trainer_opts *o, FILE *log);
+
 #endif
