@@ -89,7 +89,10 @@ EOF
 modlog="$tmp/log/tts.log"
 srvlog="$tmp/log/speech-dispatcher.log"
 
-speech-dispatcher -s -t 120 -C "$tmp/conf" -c unix_socket -S "$tmp/sock" -L "$tmp/log" -l 4 \
+# -t: the server quits after that many seconds without a client; the expected
+# sizes below are computed by tts between clients, which takes minutes on a
+# loaded machine: the cleanup stops the server, not the timeout
+speech-dispatcher -s -t 3600 -C "$tmp/conf" -c unix_socket -S "$tmp/sock" -L "$tmp/log" -l 4 \
   >"$tmp/server.out" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do [ -S "$tmp/sock" ] && break; kill -0 "$server" 2>/dev/null || break; sleep 0.05; done
