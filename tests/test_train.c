@@ -177,6 +177,23 @@ static void read_weights(const char *state, float **w, size_t *n, long *step)
     taco_model_free(m);
 }
 
+/* The checkpoints of states a and b are both at `step` with the same weights
+ * (and running statistics), bit for bit. */
+static void assert_same_weights(const char *a, const char *b, long step)
+{
+    float *wa, *wb;
+    size_t na, nb;
+    long sa, sb;
+    read_weights(a, &wa, &na, &sa);
+    read_weights(b, &wb, &nb, &sb);
+    assert_int_equal(sa, step);
+    assert_int_equal(sb, step);
+    assert_int_equal(na, nb);
+    assert_memory_equal(wa, wb, sizeof(float) * na);
+    free(wa);
+    free(wb);
+}
+
 /* Blank out (with spaces, so offsets stay) the config's enc_batchnorm entry
  * of a checkpoint: what a checkpoint from before batch norm looks like. */
 static void make_pre_batchnorm(const char *state)
@@ -226,17 +243,7 @@ static void resume_check(int pre_bn, float self_feed)
     ob.config = NULL;  /* the checkpoint carries its config */
     assert_int_equal(trainer_run(&ob, log), TTS_OK);
     fclose(log);
-    float *wa, *wb;
-    size_t na, nb;
-    long sa, sb;
-    read_weights(a, &wa, &na, &sa);
-    read_weights(b, &wb, &nb, &sb);
-    assert_int_equal(sa, 40);
-    assert_int_equal(sb, 40);
-    assert_int_equal(na, nb);
-    assert_memory_equal(wa, wb, sizeof(float) * na);
-    free(wa);
-    free(wb);
+    assert_same_weights(a, b, 40);
 }
 
 static void test_resume_is_exact(void **state) { resume_check(0, 0); }
@@ -299,15 +306,7 @@ static void test_evaluation_leaves_training_alone(void **state)
     assert_int_equal(trainer_run(&oa, log), TTS_OK);
     assert_int_equal(trainer_run(&ob, log), TTS_OK);
     fclose(log);
-    float *wa, *wb;
-    size_t na, nb;
-    long sa, sb;
-    read_weights(a, &wa, &na, &sa);
-    read_weights(b, &wb, &nb, &sb);
-    assert_int_equal(na, nb);
-    assert_memory_equal(wa, wb, sizeof(float) * na);
-    free(wa);
-    free(wb);
+    assert_same_weights(a, b, 30);
     /* it did evaluate: the dev lines are in the log */
     char p[700], line[512];
     snprintf(p, sizeof p, "%s/log.tsv", b);
