@@ -1050,7 +1050,7 @@ int main(int argc, char **argv)
                                        the voice's defaults unless given */
 
     const char *lexicon_path = NULL; /* --lexicon: none */
-    enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_POWER, OPT_SPEED,
+    enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_SHARPEN, OPT_SPEED,
            OPT_VOLUME, OPT_SILENCE, OPT_LIST_VOICES, OPT_LINES, OPT_FORMAT, OPT_SSML, OPT_LEXICON };
     static const struct option longopts[] = {
         {"file", required_argument, 0, 'f'},
@@ -1069,7 +1069,7 @@ int main(int argc, char **argv)
         {"lexicon", required_argument, 0, OPT_LEXICON},
         {"vocode", required_argument, 0, OPT_VOCODE},
         {"gl-iters", required_argument, 0, OPT_GL},
-        {"sharpen", required_argument, 0, OPT_POWER},
+        {"sharpen", required_argument, 0, OPT_SHARPEN},
         {"speed", required_argument, 0, OPT_SPEED},
         {"volume", required_argument, 0, OPT_VOLUME},
         {"sentence-silence", required_argument, 0, OPT_SILENCE},
@@ -1125,7 +1125,7 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             user.have_silence = 1;
             break;
-        case OPT_POWER:
+        case OPT_SHARPEN:
             if (parse_float("--sharpen", optarg, 0.5f, 3.0f, &power)) return EXIT_USAGE;
             user.o.sharpen = power;
             user.have_sharpen = 1;

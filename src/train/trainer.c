@@ -234,6 +234,35 @@ static tts_status write_voice_json(const trainer_opts *o, long step, double dev_
 
 /* ------------------------------------------------------------------ run */
 
+/* Make (one level) the folders a run writes to: the state folder when
+ * with_state, and the export folders.  TTS_ERR_IO, reported on log, if one
+ * cannot be made. */
+static tts_status make_dirs(const trainer_opts *o, int with_state, FILE *log)
+{
+    const char *dirs[3][2] = {{o->models_dir, "models"}, {o->voices_dir, "voices"}, {o->state_dir, "state"}};
+    for (int i = 0; i < 2 + !!with_state; i++)
+        if (mkdir(dirs[i][0], 0755) != 0 && errno != EEXIST) {
+            fprintf(log, "tts-train: cannot create the %s directory %s: %s\n", dirs[i][1], dirs[i][0],
+                    strerror(errno));
+            return TTS_ERR_IO;
+        }
+    return TTS_OK;
+}
+
+/* Where a checkpoint left off, from its metadata. */
+typedef struct ckpt_meta {
+    long step, warm_from;
+    double lr_scale, best_dev;
+} ckpt_meta;
+
+static ckpt_meta read_ckpt_meta(const taco_model *m)
+{
+    const char *s = taco_model_meta(m, "step"), *l = taco_model_meta(m, "lr_scale");
+    const char *dl = taco_model_meta(m, "dev_loss"), *wf = taco_model_meta(m, "warmup_start");
+    return (ckpt_meta){.step = s ? atol(s) : 0, .warm_from = wf ? atol(wf) : 0,
+                       .lr_scale = l ? atof(l) : 1, .best_dev = dl ? atof(dl) : INFINITY};
+}
+
 tts_status trainer_export(const trainer_opts *o, FILE *log)
 {
     char ck[4200], mp[4200], err[512];
@@ -245,19 +274,12 @@ tts_status trainer_export(const trainer_opts *o, FILE *log)
         fprintf(log, "tts-train: nothing to export: %s\n", err);
         return st;
     }
-    const char *s = taco_model_meta(m, "step"), *l = taco_model_meta(m, "lr_scale");
-    const char *wf = taco_model_meta(m, "warmup_start");
-    long step = s ? atol(s) : 0;
-    const char *dirs[2] = {o->models_dir, o->voices_dir};
-    for (int i = 0; i < 2; i++)
-        if (mkdir(dirs[i], 0755) != 0 && errno != EEXIST) {
-            fprintf(log, "tts-train: cannot create %s: %s\n", dirs[i], strerror(errno));
-            taco_model_free(m);
-            return TTS_ERR_IO;
-        }
+    ckpt_meta k = read_ckpt_meta(m);
+    long step = k.step;
     /* the checkpoint's recorded dev loss is the best of the run, not
        necessarily this step's: none is claimed */
-    st = save_model(m, mp, step, l ? atof(l) : 1, o, NULL, NULL, -1, wf ? atol(wf) : 0);
+    st = make_dirs(o, 0, log);
+    if (st == TTS_OK) st = save_model(m, mp, step, k.lr_scale, o, NULL, NULL, -1, k.warm_from);
     if (st == TTS_OK) st = write_voice_json(o, step, -1);
     taco_model_free(m);
     if (st != TTS_OK) {
@@ -404,13 +426,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     if (st != TTS_OK) { fprintf(log, "tts-train: espeak-ng: %s\n", tts_status_message(st)); return st; }
     /* every folder written to, made (one level) now: a missing export folder
      * must stop the run at its start, not fail silently hours later */
-    const char *dirs[3][2] = {{o->state_dir, "state"}, {o->models_dir, "models"}, {o->voices_dir, "voices"}};
-    for (int i = 0; i < 3; i++)
-        if (mkdir(dirs[i][0], 0755) != 0 && errno != EEXIST) {
-            fprintf(log, "tts-train: cannot create the %s directory %s: %s\n", dirs[i][1], dirs[i][0],
-                    strerror(errno));
-            return TTS_ERR_IO;
-        }
+    if (make_dirs(o, 1, log) != TTS_OK) return TTS_ERR_IO;
     snprintf(path, sizeof path, "%s/plots", o->state_dir);
     mkdir(path, 0755);
 
@@ -448,12 +464,11 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     if (access(path, R_OK) == 0) {
         st = taco_model_load(path, 1, &m, err, sizeof err);
         if (st != TTS_OK) { fprintf(log, "tts-train: %s\n", err); goto out; }
-        const char *s = taco_model_meta(m, "step"), *l = taco_model_meta(m, "lr_scale");
-        const char *dl = taco_model_meta(m, "dev_loss"), *wf = taco_model_meta(m, "warmup_start");
-        warm_from = wf ? atol(wf) : 0;
-        step = s ? atol(s) : 0;
-        lr_scale = l ? atof(l) : 1;
-        best_dev = dl ? atof(dl) : INFINITY;
+        ckpt_meta k = read_ckpt_meta(m);
+        warm_from = k.warm_from;
+        step = k.step;
+        lr_scale = k.lr_scale;
+        best_dev = k.best_dev;
         resumed = 1;
     } else if (o->init_model) {
         /* exported weights carry their step but no optimizer moments: continue the
