@@ -43,6 +43,54 @@ static double model_loss(void *p)
 
 enum { BN_OFF, BN_BATCH, BN_RUNNING };
 
+enum { FED_NONE, FED_GIVEN, FED_OWN };
+
+/* Free running (scheduled sampling): a pass that feeds the decoder some of its
+ * own frames must equal the pass that is given those frames in mel_in, loss
+ * and gradient alike, so the finite-difference check of the latter covers it.
+ * Returns those inputs as mel_in (B,T,M) and leaves them in c->batch. */
+static double *free_run_inputs(model_ctx *c, int M, int r)
+{
+    taco_batch *b = &c->batch;
+    size_t nf = c->m.n_floats, frames = (size_t)b->B * b->T * M;
+    double *g_own = calloc(nf, sizeof(double)), *g_given = calloc(nf, sizeof(double));
+    double *mel_in = malloc(sizeof(double) * frames);
+    assert_true(g_own && g_given && mel_in);
+    taco_train_opts own = c->opts;
+    own.free_run = 0.5f;
+    own.free_run_seed = 3;
+    taco_loss l_own, l_given;
+    assert_int_equal(taco_train_step(&c->m, g_own, b, &own, &(nn_rng){c->seed}, &c->ws, &l_own), 0);
+    /* the inputs it used: each step's row, the frame before that step */
+    int S, B;
+    const double *xin = taco_train_inputs(c->ws, &S, &B);
+    assert_int_equal(S, b->T / r);
+    assert_int_equal(B, b->B);
+    memcpy(mel_in, b->mel, sizeof(double) * frames);
+    int n_own = 0, n_true = 0;
+    for (int s = 1; s < S; s++)
+        for (int i = 0; i < B; i++) {
+            double *f = mel_in + ((size_t)i * b->T + s * r - 1) * M;
+            int same = !memcmp(f, xin + ((size_t)s * B + i) * M, sizeof(double) * M);
+            n_true += same;
+            n_own += !same;
+            memcpy(f, xin + ((size_t)s * B + i) * M, sizeof(double) * M);
+        }
+    assert_true(n_own > 0 && n_true > 0);  /* both kinds of input occurred */
+    b->mel_in = mel_in;
+    assert_int_equal(taco_train_step(&c->m, g_given, b, &c->opts, &(nn_rng){c->seed}, &c->ws, &l_given), 0);
+    assert_true(fabs(l_own.total - l_given.total) <= 1e-12 * fabs(l_given.total));
+    for (size_t j = 0; j < nf; j++) assert_true(fabs(g_own[j] - g_given[j]) <= 1e-10 * (1 + fabs(g_given[j])));
+    /* and the teacher-forced pass differs: the own frames mattered */
+    b->mel_in = NULL;
+    taco_loss l_forced;
+    assert_int_equal(taco_train_step(&c->m, NULL, b, &c->opts, &(nn_rng){c->seed}, &c->ws, &l_forced), 0);
+    assert_true(l_forced.total != l_own.total);
+    b->mel_in = mel_in;
+    free(g_own); free(g_given);
+    return mel_in;
+}
+
 static void run_check(int r, int dropout, int bn, int fed)
 {
     taco_config cfg = {
@@ -80,7 +128,7 @@ static void run_check(int r, int dropout, int bn, int fed)
     gc_fill(mel, (size_t)B * T * cfg.n_mels, 1.0, &s);
     c.batch = (taco_batch){.B = B, .N = N, .T = T, .ids = ids, .nlen = nlen, .mel = mel, .tlen = tlen};
     double *mel_in = NULL;
-    if (fed) {  /* decoder inputs apart from the targets (self-fed frames are constants) */
+    if (fed == FED_GIVEN) {  /* decoder inputs apart from the targets (self-fed frames are constants) */
         mel_in = malloc(sizeof(double) * B * T * cfg.n_mels);
         gc_fill(mel_in, (size_t)B * T * cfg.n_mels, 1.0, &s);
         c.batch.mel_in = NULL;
@@ -94,6 +142,7 @@ static void run_check(int r, int dropout, int bn, int fed)
     c.opts.dropout = dropout;
     c.opts.bn_running = bn == BN_RUNNING;
     c.seed = 7;
+    if (fed == FED_OWN) mel_in = free_run_inputs(&c, cfg.n_mels, r);
 
     double *grad = calloc(c.m.n_floats, sizeof(double));
     nn_rng rng = {c.seed};
@@ -135,13 +184,15 @@ static void run_check(int r, int dropout, int bn, int fed)
     free(grad); free(mel); free(mel_in); free(c.m.data);
 }
 
-static void test_model_r2_dropout(void **state) { run_check(2, 1, BN_OFF, 0); }
-static void test_model_r3_no_dropout(void **state) { run_check(3, 0, BN_OFF, 0); }
-static void test_model_r1(void **state) { run_check(1, 1, BN_OFF, 0); }
-static void test_model_batchnorm_r2_dropout(void **state) { run_check(2, 1, BN_BATCH, 0); }
-static void test_model_batchnorm_r3_no_dropout(void **state) { run_check(3, 0, BN_BATCH, 0); }
-static void test_model_batchnorm_running(void **state) { run_check(2, 1, BN_RUNNING, 0); }
-static void test_model_fed_inputs(void **state) { run_check(3, 1, BN_BATCH, 1); }
+static void test_model_r2_dropout(void **state) { run_check(2, 1, BN_OFF, FED_NONE); }
+static void test_model_r3_no_dropout(void **state) { run_check(3, 0, BN_OFF, FED_NONE); }
+static void test_model_r1(void **state) { run_check(1, 1, BN_OFF, FED_NONE); }
+static void test_model_batchnorm_r2_dropout(void **state) { run_check(2, 1, BN_BATCH, FED_NONE); }
+static void test_model_batchnorm_r3_no_dropout(void **state) { run_check(3, 0, BN_BATCH, FED_NONE); }
+static void test_model_batchnorm_running(void **state) { run_check(2, 1, BN_RUNNING, FED_NONE); }
+static void test_model_fed_inputs(void **state) { run_check(3, 1, BN_BATCH, FED_GIVEN); }
+static void test_model_free_run(void **state) { run_check(3, 1, BN_BATCH, FED_OWN); }
+static void test_model_free_run_r1(void **state) { run_check(1, 0, BN_OFF, FED_OWN); }
 
 int main(void)
 {
@@ -153,6 +204,8 @@ int main(void)
         cmocka_unit_test(test_model_batchnorm_r3_no_dropout),
         cmocka_unit_test(test_model_batchnorm_running),
         cmocka_unit_test(test_model_fed_inputs),
+        cmocka_unit_test(test_model_free_run),
+        cmocka_unit_test(test_model_free_run_r1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

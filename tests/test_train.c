@@ -223,20 +223,22 @@ static void make_pre_batchnorm(const char *state)
 /* Run a to 40 steps; run b to 20 (a checkpoint), then on to 40: the same
  * weights.  pre_bn: without batch norm, b's checkpoint made to look as from
  * before batch norm, which must resume as it always did. */
-static void resume_check(int pre_bn, float self_feed)
+static void resume_check(int pre_bn, float self_feed, float free_run)
 {
     char a[600], b[600];
-    snprintf(a, sizeof a, "%s/state-a%d%d", root, pre_bn, self_feed > 0);
-    snprintf(b, sizeof b, "%s/state-b%d%d", root, pre_bn, self_feed > 0);
+    snprintf(a, sizeof a, "%s/state-a%d%d%d", root, pre_bn, self_feed > 0, free_run > 0);
+    snprintf(b, sizeof b, "%s/state-b%d%d%d", root, pre_bn, self_feed > 0, free_run > 0);
     taco_config cfg = tiny();
     if (pre_bn) cfg.enc_batchnorm = 0;
     FILE *log = fopen("/dev/null", "w");
     trainer_opts oa = opts_for(a, 40, &cfg);
     oa.self_feed = self_feed;
+    oa.free_run = free_run;
     assert_int_equal(trainer_run(&oa, log), TTS_OK);
     /* b: stopped at 20 (a checkpoint), then run again to 40 */
     trainer_opts ob = opts_for(b, 20, &cfg);
     ob.self_feed = self_feed;
+    ob.free_run = free_run;
     assert_int_equal(trainer_run(&ob, log), TTS_OK);
     if (pre_bn) make_pre_batchnorm(b);
     ob.steps = 40;
@@ -246,8 +248,9 @@ static void resume_check(int pre_bn, float self_feed)
     assert_same_weights(a, b, 40);
 }
 
-static void test_resume_is_exact(void **state) { resume_check(0, 0); }
-static void test_resume_is_exact_self_fed(void **state) { resume_check(0, 0.5f); }
+static void test_resume_is_exact(void **state) { resume_check(0, 0, 0); }
+static void test_resume_is_exact_self_fed(void **state) { resume_check(0, 0.5f, 0); }
+static void test_resume_is_exact_free_run(void **state) { resume_check(0, 0, 0.7f); }
 
 /* Self-feeding still learns: the tiny model's loss on its mixed inputs falls
  * well below its start. */
@@ -289,6 +292,24 @@ static void test_learns_self_fed(void **state)
     fclose(log);
 }
 
+/* Free running (scheduled sampling) still learns: the tiny model's loss, with
+ * chains of its own frames as inputs, falls well below its start. */
+static void test_learns_free_run(void **state)
+{
+    char st[600];
+    snprintf(st, sizeof st, "%s/state-free-run", root);
+    taco_config cfg = tiny();
+    trainer_opts o = opts_for(st, 300, &cfg);
+    o.free_run = 0.7f;
+    FILE *log = fopen("/dev/null", "w");
+    assert_int_equal(trainer_run(&o, log), TTS_OK);
+    fclose(log);
+    double first, last;
+    loss_ends(st, 10, &first, &last);
+    fprintf(stderr, "     free-running tiny model: mel L1 %.3f -> %.3f\n", first, last);
+    assert_true(last < 0.5 * first);
+}
+
 /* Dev evaluation (batch norm by its running statistics) changes nothing in
  * training: the weights and running statistics of a run that evaluates every
  * 10 steps are those of one that never does. */
@@ -317,7 +338,7 @@ static void test_evaluation_leaves_training_alone(void **state)
     fclose(f);
     assert_int_equal(dev_lines, 3);
 }
-static void test_resume_pre_batchnorm_checkpoint(void **state) { resume_check(1, 0); }
+static void test_resume_pre_batchnorm_checkpoint(void **state) { resume_check(1, 0, 0); }
 
 static int setup(void **state)
 {
@@ -343,6 +364,8 @@ int main(void)
         cmocka_unit_test(test_resume_is_exact),
         cmocka_unit_test(test_resume_is_exact_self_fed),
         cmocka_unit_test(test_learns_self_fed),
+        cmocka_unit_test(test_learns_free_run),
+        cmocka_unit_test(test_resume_is_exact_free_run),
         cmocka_unit_test(test_resume_pre_batchnorm_checkpoint),
         cmocka_unit_test(test_evaluation_leaves_training_alone),
     };

@@ -199,6 +199,13 @@ typedef struct taco_train_opts {
     int dropout;          /* 1 = use dropout (training), 0 = off */
     int bn_running;       /* 0 = batch norm by the batch's statistics (training),
                              1 = by the running statistics (evaluation, as inference) */
+    real free_run;        /* 0: scheduled sampling.  With this probability per item
+                             and step, the decoder's input is its own last frame of
+                             the previous step, made in the same pass as at inference
+                             (a constant: no gradient flows back through it) instead
+                             of the given frame.  The pass then equals one with those
+                             frames given in mel_in (taco_train_inputs reads them). */
+    uint64_t free_run_seed; /* seeds the draws of free_run */
 } taco_train_opts;
 
 NN_API taco_train_opts taco_train_opts_default(void);
@@ -224,6 +231,9 @@ NN_API const real *taco_train_alignment(const taco_train_ws *ws, int *T_dec, int
 NN_API const real *taco_train_mel(const taco_train_ws *ws);
 /* The decoder's frames before the postnet (B,T,M): what inference feeds back. */
 NN_API const real *taco_train_mel_before(const taco_train_ws *ws);
+/* The decoder's inputs of the last step (T_dec, B, M): step s reads row s,
+ * the frame before its first (zeros for s = 0). */
+NN_API const real *taco_train_inputs(const taco_train_ws *ws, int *T_dec, int *B);
 
 /* ---------------------------------------------------------- inference */
 

@@ -308,6 +308,13 @@ NN_API const real *taco_train_alignment(const taco_train_ws *ws, int *S, int *B,
 NN_API const real *taco_train_mel(const taco_train_ws *ws) { return ws->mel1; }
 NN_API const real *taco_train_mel_before(const taco_train_ws *ws) { return ws->mel0; }
 
+NN_API const real *taco_train_inputs(const taco_train_ws *ws, int *T_dec, int *B)
+{
+    *T_dec = ws->S;
+    *B = ws->B;
+    return ws->xin;
+}
+
 NN_API void taco_bn_update(taco_model *m, const taco_train_ws *ws)
 {
     if (!m->cfg.enc_batchnorm || !ws || !ws->bn_batch) return;
@@ -317,6 +324,19 @@ NN_API void taco_bn_update(taco_model *m, const taco_train_ws *ws)
 }
 
 /* ------------------------------------------------------------- the pass */
+
+/* The prenet of rows [row0, row0 + n) of the decoder inputs w->xin, with the
+ * masks already drawn; d_p1 keeps layer 1's dropped output for layer 2. */
+static void prenet_rows(taco_train_ws *w, const taco_weights *W, size_t row0, int n, int M, int P1,
+                        int P2)
+{
+    real *p1 = w->p1 + row0 * P1, *dp1 = w->d_p1 + row0 * P1, *p2 = w->p2 + row0 * P2;
+    linear_forward(p1, w->xin + row0 * M, W->pre1_w, W->pre1_b, n, M, P1);
+    relu_forward(p1, p1, (size_t)n * P1);
+    dropout_forward(dp1, p1, w->p1m + row0 * P1, (size_t)n * P1);
+    linear_forward(p2, dp1, W->pre2_w, W->pre2_b, n, P1, P2);
+    relu_forward(p2, p2, (size_t)n * P2);
+}
 
 NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt,
                            const taco_train_opts *o, nn_rng *rng, taco_train_ws **pws,
@@ -386,21 +406,29 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
             if (s == 0) memset(x, 0, sizeof(real) * M);
             else memcpy(x, fed + ((size_t)b * T + s * r - 1) * M, sizeof(real) * M);
         }
-    linear_forward(w->p1, w->xin, W->pre1_w, W->pre1_b, (int)SB, M, P1);
-    relu_forward(w->p1, w->p1, SB * P1);
+    /* the prenet runs over all steps at once, or, when the decoder may be fed
+       its own frames (free_run), step by step inside the loop; the dropout
+       masks are drawn here either way, so both passes draw the same ones */
+    int free_run = o->free_run > 0;
+    nn_rng frng = {o->free_run_seed};
     if (o->dropout) dropout_mask(w->p1m, SB * P1, c->prenet_dropout, rng);
     else for (size_t j = 0; j < SB * P1; j++) w->p1m[j] = 1;
-    dropout_forward(w->d_p1, w->p1, w->p1m, SB * P1);  /* d_p1 holds the dropped output for now */
-    linear_forward(w->p2, w->d_p1, W->pre2_w, W->pre2_b, (int)SB, P1, P2);
-    relu_forward(w->p2, w->p2, SB * P2);
     if (o->dropout) dropout_mask(w->p2m, SB * P2, c->prenet_dropout, rng);
     else for (size_t j = 0; j < SB * P2; j++) w->p2m[j] = 1;
+    if (!free_run) prenet_rows(w, W, 0, (int)SB, M, P1, P2);
 
     /* ---- decoder loop ---- */
     memset(w->hatt, 0, sizeof(real) * B * Ha);
     memset(w->hdec, 0, sizeof(real) * B * Hd);
     memset(w->cum, 0, sizeof(real) * BN);
     for (int s = 0; s < S; s++) {
+        if (free_run) {
+            for (int b = 0; s > 0 && b < B; b++)
+                if (nn_rng_uniform(&frng) < o->free_run)
+                    memcpy(w->xin + ((size_t)s * B + b) * M,
+                           w->y + ((size_t)(s - 1) * B + b) * R + (size_t)(r - 1) * (M + 1), sizeof(real) * M);
+            prenet_rows(w, W, (size_t)s * B, B, M, P1, P2);
+        }
         real *xa = w->xatt + (size_t)s * B * (P2 + D);
         const real *ctx_prev = s ? w->actx + (size_t)(s - 1) * B * D : NULL;
         for (int b = 0; b < B; b++) {
@@ -436,8 +464,9 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
             memcpy(xo + (size_t)b * (Hd + D), hd + (size_t)b * Hd, sizeof(real) * Hd);
             memcpy(xo + (size_t)b * (Hd + D) + Hd, ctx + (size_t)b * D, sizeof(real) * D);
         }
+        if (free_run) linear_forward(w->y + (size_t)s * B * R, xo, W->proj_w, W->proj_b, B, Hd + D, R);
     }
-    linear_forward(w->y, w->xout, W->proj_w, W->proj_b, (int)SB, Hd + D, R);
+    if (!free_run) linear_forward(w->y, w->xout, W->proj_w, W->proj_b, (int)SB, Hd + D, R);
     /* unpack (S,B,r(M+1)) into frames (B,T,M) and stop logits (B,T) */
     for (int s = 0; s < S; s++)
         for (int b = 0; b < B; b++)

@@ -50,6 +50,10 @@ typedef struct trainer_opts {
     float self_feed;         /* 0: probability that a decoder step's input frame is the
                                 model's own prediction (from a first pass without
                                 gradients) rather than the truth; 0 = teacher forcing */
+    float free_run;          /* 0: probability that a decoder step's input frame is the
+                                model's own last frame of the previous step, made in
+                                the same pass as at inference (scheduled sampling;
+                                costs no extra pass) */
     int quiet;
     volatile sig_atomic_t *stop;  /* set by a signal handler: checkpoint and return */
 } trainer_opts;
