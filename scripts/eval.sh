@@ -42,7 +42,9 @@ mkdir -p "$work"/{ours,teacher,espeak,text}
 # The dev sentences: arctic_b05* and LJ050-*, alternating, at most 200 characters.
 { grep -h '^arctic_b05' "$corpus/arctic.txt" || true; } > "$work/a.list"
 { grep -h '^LJ050-' "$corpus/ljspeech.txt" || true; } | awk -F'|' 'length($2) <= 200' > "$work/b.list"
-paste -d'\n' "$work/a.list" "$work/b.list" | grep -v '^$' | tail -n +"$((skip + 1))" | head -n "$n" > "$work/dev.list"
+# (sed reads to the end: a reader that quits early, like head, can kill the writer
+# with SIGPIPE, and pipefail would end the script without a word)
+paste -d'\n' "$work/a.list" "$work/b.list" | grep -v '^$' | sed -n "$((skip + 1)),$((skip + n))p" > "$work/dev.list"
 echo "eval: $(wc -l < "$work/dev.list") sentences in $work" >&2
 
 # Teacher: one festival process renders them all.
