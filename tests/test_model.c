@@ -6,6 +6,8 @@
  * folded into the convolutions it gives the encoder output of the unfolded
  * computation with the running statistics; its tensors round-trip exactly;
  * missing or mis-shaped ones are named; files from before it load without it.
+ * The training pass's prenet-only dropout (teacher-forced rendering) leaves
+ * the encoder's out.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <setjmp.h>
@@ -452,6 +454,47 @@ static void test_batchnorm_files(void **state)
 }
 
 /* Adam drives a quadratic to its minimum; clipping bounds the step. */
+/* The training pass's dropout modes: 2 (a teacher-forced rendering) draws
+ * the prenet's masks as inference does and leaves the encoder's out. */
+static double pass_loss(taco_model *m, const taco_batch *b, int dropout, taco_train_ws **ws)
+{
+    taco_train_opts o = taco_train_opts_default();
+    o.dropout = dropout;
+    o.bn_running = 1;
+    nn_rng rng = {77};
+    taco_loss l;
+    assert_int_equal(taco_train_step(m, NULL, b, &o, &rng, ws, &l), 0);
+    return l.total;
+}
+
+static void test_prenet_only_dropout(void **state)
+{
+    taco_config c = small_config();
+    c.enc_dropout = 0.5f;
+    enum { B = 1, N = 6, T = 8 };
+    int32_t ids[N] = {1, 4, 7, 9, 3, 2};
+    int nlen[B] = {N}, tlen[B] = {T};
+    float mel[T * 10];
+    nn_rng fill = {3};
+    for (int i = 0; i < T * 10; i++) mel[i] = (float)(2 * nn_rng_uniform(&fill) - 1);
+    taco_batch b = {.B = B, .N = N, .T = T, .ids = ids, .nlen = nlen, .mel = mel, .tlen = tlen};
+    taco_train_ws *ws = NULL;
+    for (int prenet = 0; prenet < 2; prenet++) {
+        c.prenet_dropout = prenet ? 0.5f : 0.0f;
+        taco_model *m = NULL;
+        assert_int_equal(taco_model_new(&c, &m), TTS_OK);
+        nn_rng rng = {5};
+        taco_init_random(m, &rng);
+        double none = pass_loss(m, &b, 0, &ws), all = pass_loss(m, &b, 1, &ws);
+        double prenet_only = pass_loss(m, &b, 2, &ws);
+        assert_true(all != none);  /* the encoder's dropout is in mode 1 */
+        if (prenet) assert_true(prenet_only != none);   /* the prenet's masks are drawn */
+        else assert_true(prenet_only == none);          /* and nothing else is */
+        taco_model_free(m);
+    }
+    taco_train_ws_free(ws);
+}
+
 static void test_adam(void **state)
 {
     adam_opts o = {.lr = 0.1f, .lr_min = 0.001f, .warmup = 0, .decay_start = 100000,
@@ -483,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_folded),
         cmocka_unit_test(test_batchnorm_files),
         cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_prenet_only_dropout),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,7 +5,8 @@
  * reported by file name and skipped, and an interrupted run resumes exactly
  * (the same weights and running statistics as an uninterrupted one), also
  * from a checkpoint made before batch norm existed; evaluating on the dev
- * set on the way changes nothing.
+ * set on the way changes nothing.  The teacher-forced rendering reads the
+ * reference's own frames.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <setjmp.h>
@@ -344,6 +345,78 @@ static void test_evaluation_leaves_training_alone(void **state)
 }
 static void test_resume_pre_batchnorm_checkpoint(void **state) { resume_check(1, 0, 0); }
 
+/* tts-train --render-tf: one wav per usable utterance, as long as its
+ * reference, made from the reference's own frames (other audio of the same
+ * length gives another rendering); without weights or with an unwritable
+ * output folder, an error and nothing written. */
+static void test_render_teacher_forced(void **state)
+{
+    char st[600], data[600], other[600], out1[600], out2[600], model[600], p[1400];
+    snprintf(st, sizeof st, "%s/state-render", root);
+    snprintf(data, sizeof data, "%s/data", root);
+    snprintf(other, sizeof other, "%s/data-other", root);
+    snprintf(out1, sizeof out1, "%s/render1", root);
+    snprintf(out2, sizeof out2, "%s/render2", root);
+    taco_config cfg = tiny();
+    FILE *log = fopen("/dev/null", "w");
+    trainer_opts o = opts_for(st, 20, &cfg);
+    o.name = "render";
+    assert_int_equal(trainer_run(&o, log), TTS_OK);
+    assert_int_equal(trainer_export(&o, log), TTS_OK);
+    snprintf(model, sizeof model, "%s/out/render.safetensors", root);
+
+    /* the same sentences, each with another utterance's chord at its own length */
+    snprintf(p, sizeof p, "mkdir -p %s/wavs", other);
+    assert_int_equal(system(p), 0);
+    snprintf(p, sizeof p, "%s/metadata.csv", other);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    for (int i = 0; i < N_TEXTS; i++) {
+        fprintf(f, "u%d|%s|%s\n", i, texts[i], texts[i]);
+        snprintf(p, sizeof p, "%s/wavs/u%d.wav", other, i);
+        write_wav(p, (i + 3) % N_TEXTS, 22050, 0.4 + 0.05 * i);
+    }
+    fclose(f);
+
+    trainer_opts r = o;
+    r.init_model = model;
+    r.data_dir = data;
+    assert_int_equal(trainer_render_tf(&r, out1, log), TTS_OK);
+    r.data_dir = other;
+    assert_int_equal(trainer_render_tf(&r, out2, log), TTS_OK);
+    int differ = 0;
+    for (int i = 0; i < N_TEXTS; i++) {
+        float *ref = NULL, *a = NULL, *b = NULL;
+        size_t n_ref = 0, na = 0, nb = 0;
+        int rate = 0;
+        snprintf(p, sizeof p, "%s/wavs/u%d.wav", data, i);
+        assert_int_equal(audio_read_file(p, &ref, &n_ref, &rate), TTS_OK);
+        snprintf(p, sizeof p, "%s/u%d.wav", out1, i);
+        assert_int_equal(audio_read_file(p, &a, &na, &rate), TTS_OK);
+        assert_int_equal(rate, 22050);
+        assert_int_equal(na, (1 + n_ref / 256) * 256);  /* the reference's frames, hop 256 */
+        double energy = 0;
+        for (size_t k = 0; k < na; k++) energy += (double)a[k] * a[k];
+        assert_true(energy > 0);
+        snprintf(p, sizeof p, "%s/u%d.wav", out2, i);
+        assert_int_equal(audio_read_file(p, &b, &nb, &rate), TTS_OK);
+        assert_int_equal(nb, na);
+        for (size_t k = 0; k < na && !differ; k++) differ = fabsf(a[k] - b[k]) > 1e-3f;
+        free(ref); free(a); free(b);
+    }
+    assert_true(differ);
+    /* the bad lines of the dataset were skipped, and nothing else written */
+    snprintf(p, sizeof p, "test \"$(ls %s | wc -l)\" -eq %d", out1, N_TEXTS);
+    assert_int_equal(system(p), 0);
+
+    r.init_model = NULL;
+    assert_int_equal(trainer_render_tf(&r, out2, log), TTS_ERR_INVALID_ARG);
+    r.init_model = model;
+    snprintf(p, sizeof p, "%s/metadata.csv/out", other);  /* below a file */
+    assert_int_not_equal(trainer_render_tf(&r, p, log), TTS_OK);
+    fclose(log);
+}
+
 static int setup(void **state)
 {
     if (!mkdtemp(root)) return -1;
@@ -372,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_resume_is_exact_free_run),
         cmocka_unit_test(test_resume_pre_batchnorm_checkpoint),
         cmocka_unit_test(test_evaluation_leaves_training_alone),
+        cmocka_unit_test(test_render_teacher_forced),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -22,6 +22,7 @@ static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
 static void usage(FILE *f, const trainer_opts *d)
 {
+    taco_config dc = taco_config_default(1);
     fprintf(f,
         "usage: tts-train [options] DATASET_DIR STATE_DIR\n"
         "Train a tts voice from an LJ Speech-format dataset (DATASET_DIR/metadata.csv with\n"
@@ -35,10 +36,18 @@ static void usage(FILE *f, const trainer_opts *d)
         "                      else every 50th utterance)\n"
         "  --init FILE         start from these weights when STATE_DIR has no checkpoint\n"
         "  --export            export STATE_DIR's checkpoint as the voice NAME and exit\n"
+        "  --render-tf         tts-train --render-tf --init MODEL DATASET_DIR OUT_DIR:\n"
+        "                      render each utterance of the dataset teacher-forced (the\n"
+        "                      decoder fed the true previous frame, as in training) to\n"
+        "                      OUT_DIR/ID.wav, to compare with free-running synthesis\n"
         "  --espeak-voice V    espeak-ng voice of the front end (default %s)\n"
         "  --steps N           train until step N (default %ld)\n"
         "  --batch N           utterances per batch (default %d)\n"
         "  -r N                frames per decoder step (default %d; new models only)\n"
+        "  --decoder-units N   units of each decoder GRU (attention and decoder; default\n"
+        "                      %d; new models only)\n"
+        "  --postnet-channels N  channels of the postnet convolutions (default %d; new\n"
+        "                      models only)\n"
         "  --max-frames N      leave out longer utterances (default %d, 0 = none)\n"
         "  --lr X              peak learning rate (default %g)\n"
         "  --decay-start N     the learning rate decays after step N (default %ld)\n"
@@ -60,7 +69,7 @@ static void usage(FILE *f, const trainer_opts *d)
         "  -q, --quiet         no progress line\n"
         "  -h, --help          this text\n",
         d->name, d->models_dir, d->voices_dir, d->espeak_voice, d->steps, d->batch, d->r,
-        d->max_frames, (double)d->adam.lr, d->adam.decay_start, d->adam.decay_steps, (double)d->loss.guided_weight, (double)d->self_feed, (double)d->free_run, d->eval_every,
+        dc.dec_rnn, dc.post_ch, d->max_frames, (double)d->adam.lr, d->adam.decay_start, d->adam.decay_steps, (double)d->loss.guided_weight, (double)d->self_feed, (double)d->free_run, d->eval_every,
         d->ckpt_every, d->plot_every, d->log_every, (unsigned long long)d->seed);
 }
 
@@ -100,17 +109,19 @@ int main(int argc, char **argv)
     choose_blas_kernels(argv);
     trainer_opts o = trainer_opts_default();
     enum { O_NAME = 256, O_MODELS, O_VOICES, O_DEV, O_INIT, O_ESPEAK, O_STEPS, O_BATCH, O_MAXF,
-           O_EXPORT, O_LR, O_DECAY, O_HALF, O_GW, O_FEED, O_FREE, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED, O_THREADS };
+           O_EXPORT, O_LR, O_DECAY, O_HALF, O_GW, O_FEED, O_FREE, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED, O_THREADS,
+           O_DECUNITS, O_POSTCH, O_RENDER };
     static const struct option longopts[] = {
         {"name", 1, 0, O_NAME}, {"models", 1, 0, O_MODELS}, {"voices", 1, 0, O_VOICES},
-        {"dev", 1, 0, O_DEV}, {"init", 1, 0, O_INIT}, {"export", 0, 0, O_EXPORT}, {"espeak-voice", 1, 0, O_ESPEAK},
+        {"dev", 1, 0, O_DEV}, {"init", 1, 0, O_INIT}, {"export", 0, 0, O_EXPORT}, {"render-tf", 0, 0, O_RENDER}, {"espeak-voice", 1, 0, O_ESPEAK},
         {"steps", 1, 0, O_STEPS}, {"batch", 1, 0, O_BATCH}, {"max-frames", 1, 0, O_MAXF},
         {"lr", 1, 0, O_LR}, {"decay-start", 1, 0, O_DECAY}, {"half-life", 1, 0, O_HALF},
         {"self-feed", 1, 0, O_FEED}, {"free-run", 1, 0, O_FREE}, {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL},
         {"ckpt-every", 1, 0, O_CKPT}, {"plot-every", 1, 0, O_PLOT}, {"log-every", 1, 0, O_LOG},
-        {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"seed", 1, 0, O_SEED}, {"decoder-units", 1, 0, O_DECUNITS}, {"postnet-channels", 1, 0, O_POSTCH}, {"threads", 1, 0, O_THREADS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     trainer_opts defaults = o;
-    int c, threads = 1, export_only = 0;
+    taco_config arch = taco_config_default(1);  /* n_symbols, n_mels, r: set by the trainer */
+    int c, threads = 1, export_only = 0, render = 0;
     long v;
     while ((c = getopt_long(argc, argv, "r:qh", longopts, NULL)) != -1) {
         int bad = 0;
@@ -121,6 +132,7 @@ int main(int argc, char **argv)
         case O_DEV: o.dev_dir = optarg; break;
         case O_INIT: o.init_model = optarg; break;
         case O_EXPORT: export_only = 1; break;
+        case O_RENDER: render = 1; break;
         case O_ESPEAK: o.espeak_voice = optarg; break;
         case O_STEPS: bad = parse_int(optarg, 1, 100000000, &v); o.steps = v; break;
         case O_BATCH: bad = parse_int(optarg, 1, 256, &v); o.batch = (int)v; break;
@@ -138,6 +150,16 @@ int main(int argc, char **argv)
         case O_LOG: bad = parse_int(optarg, 1, 100000000, &v); o.log_every = (int)v; break;
         case O_SEED: bad = parse_int(optarg, 0, 0x7fffffffL, &v); o.seed = (uint64_t)v; break;
         case O_THREADS: bad = parse_int(optarg, 1, 64, &v); threads = (int)v; break;
+        case O_DECUNITS:
+            bad = parse_int(optarg, 8, 4096, &v);
+            arch.att_rnn = arch.dec_rnn = (int)v;
+            o.config = &arch;
+            break;
+        case O_POSTCH:
+            bad = parse_int(optarg, 8, 4096, &v);
+            arch.post_ch = (int)v;
+            o.config = &arch;
+            break;
         case 'q': o.quiet = 1; break;
         case 'h': usage(stdout, &defaults); return 0;
         default: usage(stderr, &defaults); return 1;
@@ -156,11 +178,13 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    tts_status st = export_only ? trainer_export(&o, stderr) : trainer_run(&o, stderr);
+    tts_status st = render ? trainer_render_tf(&o, o.state_dir, stderr)
+                    : export_only ? trainer_export(&o, stderr) : trainer_run(&o, stderr);
     if (st != TTS_OK) {
         fprintf(stderr, "tts-train: %s\n", tts_status_message(st));
         return st == TTS_ERR_DATASET ? 2 : st == TTS_ERR_IO || st == TTS_ERR_NO_SPACE ? 4 : 3;
     }
+    if (stop_flag && render) { fprintf(stderr, "tts-train: interrupted\n"); return 130; }
     if (stop_flag) { fprintf(stderr, "tts-train: interrupted; state saved in %s\n", o.state_dir); return 130; }
     return 0;
 }

@@ -196,7 +196,8 @@ typedef struct taco_train_opts {
     real guided_g;        /* 0.2 */
     real stop_weight;     /* 1 */
     real stop_pos_weight; /* 5: weight of the positive class of the stop gate */
-    int dropout;          /* 1 = use dropout (training), 0 = off */
+    int dropout;          /* 1 = use dropout (training), 0 = off, 2 = in the prenet only
+                             (as at inference: a teacher-forced rendering) */
     int bn_running;       /* 0 = batch norm by the batch's statistics (training),
                              1 = by the running statistics (evaluation, as inference) */
     real free_run;        /* 0: scheduled sampling.  With this probability per item

@@ -379,7 +379,7 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
                               W->bn_beta[i], bt->nlen, B, N, C);
         }
         relu_forward(w->eact[i], w->eact[i], BN * C);
-        if (o->dropout) dropout_mask(w->emask[i], BN * C, c->enc_dropout, rng);
+        if (o->dropout == 1) dropout_mask(w->emask[i], BN * C, c->enc_dropout, rng);
         else for (size_t j = 0; j < BN * C; j++) w->emask[i][j] = 1;
         dropout_forward(w->eout[i], w->eact[i], w->emask[i], BN * C);
         mask_rows(w->eout[i], bt->nlen, B, N, C);

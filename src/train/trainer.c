@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "text/text.h"
+#include "audio/audio.h"
+#include "dsp/dsp.h"
 #include "train/dataset.h"
 #include "train/plot.h"
 
@@ -647,5 +649,88 @@ out:
     taco_model_free(m);
     dataset_free(&dev);
     dataset_free(&train);
+    return st;
+}
+
+/* ------------------------------------------------- teacher-forced rendering */
+
+tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *log)
+{
+    char err[512], path[4200];
+    if (!o->init_model) {
+        fprintf(log, "tts-train: --render-tf needs the weights (--init FILE)\n");
+        return TTS_ERR_INVALID_ARG;
+    }
+    tts_status st = text_frontend_init(o->espeak_voice);
+    if (st != TTS_OK) {
+        fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", o->espeak_voice);
+        return st;
+    }
+    taco_model *m = NULL;
+    st = taco_model_load(o->init_model, 1, &m, err, sizeof err);
+    if (st != TTS_OK) {
+        fprintf(log, "tts-train: %s\n", err);
+        return st;
+    }
+    dataset d = {0};
+    dsp_features *dsp = NULL;
+    taco_train_ws *ws = NULL;
+    float *lm = NULL, *audio = NULL;
+    batcher bt = {0};
+    int bt_ok = 0;
+    dsp_params dp = dsp_params_default();
+    st = dataset_load(o->data_dir, NULL, 0, &d, log);
+    if (st == TTS_OK && (m->cfg.n_mels != d.n_mels || m->cfg.n_symbols > (int)text_n_symbols())) {
+        fprintf(log, "tts-train: the model does not match the features or the front end\n");
+        st = TTS_ERR_MODEL_MISMATCH;
+    }
+    if (st == TTS_OK) drop_unknown_symbols(&d, m->cfg.n_symbols, log);
+    if (st == TTS_OK && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(log, "tts-train: cannot make %s: %s\n", out_dir, strerror(errno));
+        st = TTS_ERR_IO;
+    }
+    if (st == TTS_OK) st = dsp_features_create(&dp, &dsp);
+    if (st == TTS_OK) {
+        bt_ok = batcher_init(&bt, &d, 1, m->cfg.r, m->mel_mean, m->mel_std) == 0;
+        if (!bt_ok) st = TTS_ERR_NOMEM;
+    }
+    if (st == TTS_OK) taco_pack(m, 1);
+    int M = m->cfg.n_mels;
+    size_t done = 0;
+    for (size_t i = 0; st == TTS_OK && i < d.n && !(o->stop && *o->stop); i++) {
+        taco_batch b;
+        if (batcher_fill(&bt, &i, 1, &b)) { st = TTS_ERR_NOMEM; break; }
+        taco_train_opts lo = o->loss;
+        lo.dropout = 2;     /* the prenet's, as at inference */
+        lo.bn_running = 1;
+        lo.free_run = 0;
+        nn_rng rng = {mix(o->seed, 0x7F0ull + i)};
+        taco_loss l;
+        if (taco_train_step(m, NULL, &b, &lo, &rng, &ws, &l)) { st = TTS_ERR_NOMEM; break; }
+        const real *out = taco_train_mel(ws);  /* (1, T, M), normalized */
+        int nf = d.items[i].n_frames;
+        float *nlm = realloc(lm, sizeof(float) * (size_t)nf * M);
+        float *na = nlm ? realloc(audio, sizeof(float) * ((size_t)nf * dp.hop + 1)) : NULL;
+        if (nlm) lm = nlm;
+        if (!na) { st = TTS_ERR_NOMEM; break; }
+        audio = na;
+        for (int t = 0; t < nf; t++)
+            for (int c = 0; c < M; c++)
+                lm[(size_t)t * M + c] = out[(size_t)t * M + c] * m->mel_std[c] + m->mel_mean[c];
+        st = dsp_griffin_lim(dsp, lm, (size_t)nf, 32, 1.0f, audio);
+        if (st != TTS_OK) break;
+        snprintf(path, sizeof path, "%s/%s.wav", out_dir, d.items[i].id);
+        st = audio_write_file(path, audio, (size_t)nf * dp.hop, dp.sample_rate);
+        if (st != TTS_OK) fprintf(log, "tts-train: cannot write %s: %s\n", path, tts_status_message(st));
+        else done++;
+    }
+    if (st == TTS_OK)
+        fprintf(log, "tts-train: rendered %zu utterances teacher-forced into %s\n", done, out_dir);
+    if (bt_ok) batcher_free(&bt);
+    taco_train_ws_free(ws);
+    dsp_features_free(dsp);
+    free(lm); free(audio);
+    dataset_free(&d);
+    taco_model_free(m);
     return st;
 }

@@ -70,4 +70,13 @@ tts_status trainer_run(const trainer_opts *o, FILE *log);
  * lowest teacher-forced dev loss (self-feeding). */
 tts_status trainer_export(const trainer_opts *o, FILE *log);
 
+/* Render every utterance of the dataset o->data_dir teacher-forced with the
+ * weights o->init_model: the decoder reads the true previous frame at every
+ * step (prenet dropout on, as at inference; batch norm by its running
+ * statistics), then the postnet and Griffin-Lim (32 iterations) make
+ * out_dir/ID.wav.  Set beside free-running synthesis of the same sentences,
+ * it splits a voice's errors into those of its frame predictions and those
+ * its own fed-back frames add (exposure bias). */
+tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *log);
+
 #endif
