@@ -92,6 +92,8 @@ def main(work):
             i, why = l.split()
             failures[i] = why
     systems = ["ours", "teacher", "espeak"]
+    if os.path.isdir(os.path.join(work, "ours-tf")) and os.listdir(os.path.join(work, "ours-tf")):
+        systems.insert(1, "ours-tf")
     err = {s: 0 for s in systems}
     nref = {s: 0 for s in systems}
     mcd = {s: [] for s in systems}
@@ -128,6 +130,9 @@ def main(work):
     t = err["teacher"] / max(nref["teacher"], 1)
     o = err["ours"] / max(nref["ours"], 1)
     print(f"\nour WER / teacher WER = {o / t:.2f} (bar: <= 1.25)" if t > 0 else "")
+    if "ours-tf" in systems:
+        print("ours-tf: our model teacher-forced on the teacher's frames (its predictions alone,"
+              " without the errors its own fed-back frames add)")
     if failures:
         kinds = {}
         for v in failures.values():

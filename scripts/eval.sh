@@ -9,6 +9,7 @@
 #               the default run does not use, for choosing among snapshots without
 #               tuning to the reported set)
 #   --voice     our voice (default slt)
+#   --model     its weights, for the teacher-forced row (default models/VOICE.safetensors)
 #   --corpus    folder of the sentence lists (default ../shared/corpus)
 #   --work      scratch folder (default a new temporary folder)
 #
@@ -17,18 +18,22 @@
 # (16 kHz), and prints one table: word error rate against the text, mel cepstral
 # distortion (DTW) against the teacher, duration ratio to the teacher, and
 # attention failures (a sentence our synthesizer had to retry in pieces, or a
-# duration more than 30% away from the teacher's).
+# duration more than 30% away from the teacher's).  The row "ours-tf" is our
+# model teacher-forced on the teacher's own frames (tts-train --render-tf): the
+# errors of its frame predictions alone, without those its own fed-back frames
+# add when it speaks freely.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-n=100; skip=0; voice=slt; corpus="$here/../shared/corpus"; work=""
+n=100; skip=0; voice=slt; model=""; corpus="$here/../shared/corpus"; work=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) n=$2; shift 2 ;;
     --skip) skip=$2; shift 2 ;;
     --voice) voice=$2; shift 2 ;;
+    --model) model=$2; shift 2 ;;
     --corpus) corpus=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "eval: unknown argument $1" >&2; exit 1 ;;
   esac
 done
@@ -37,7 +42,8 @@ for tool in festival espeak-ng sox pocketsphinx_continuous; do
 done
 [ -x "$here/build/tts" ] || { echo "eval: build/tts is missing (make)" >&2; exit 1; }
 [ -n "$work" ] || work=$(mktemp -d /tmp/tts-eval.XXXXXX)
-mkdir -p "$work"/{ours,teacher,espeak,text}
+[ -n "$model" ] || model="$here/models/$voice.safetensors"
+mkdir -p "$work"/{ours,ours-tf,teacher,espeak,text,tf-data}
 
 # The dev sentences: arctic_b05* and LJ050-*, alternating, at most 200 characters.
 { grep -h '^arctic_b05' "$corpus/arctic.txt" || true; } > "$work/a.list"
@@ -77,8 +83,20 @@ while IFS='|' read -r id text; do
     > "$work/text/$id.norm"
 done < "$work/dev.list"
 
+# Our model teacher-forced on the teacher's frames of the same sentences.
+if [ -r "$model" ] && [ -x "$here/build/tts-train" ]; then
+  while IFS='|' read -r id text; do
+    [ -s "$work/teacher/$id.wav" ] && printf '%s|%s|%s\n' "$id" "$text" "$text"
+  done < "$work/dev.list" > "$work/tf-data/metadata.csv"
+  ln -sfn "$work/teacher" "$work/tf-data/wavs"
+  "$here/build/tts-train" --render-tf --init "$model" "$work/tf-data" "$work/ours-tf" 2>"$work/ours-tf.log" ||
+    echo "eval: the teacher-forced rendering failed (see $work/ours-tf.log)" >&2
+else
+  echo "eval: no weights at $model: no teacher-forced row" >&2
+fi
+
 # Transcribe everything at 16 kHz.
-for sys in ours teacher espeak; do
+for sys in ours ours-tf teacher espeak; do
   for w in "$work/$sys"/*.wav; do
     [ -s "$w" ] || continue
     sox -q "$w" -r 16000 -c 1 -b 16 "${w%.wav}.16k.wav"
