@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # eval.sh - intelligibility and fidelity of a tts voice on held-out sentences.
 #
-# usage: scripts/eval.sh [-n N] [--skip K] [--voice NAME] [--corpus DIR] [--work DIR]
+# usage: scripts/eval.sh [-n N] [--skip K] [--voice NAME] [--model FILE] [--corpus DIR]
+#                        [--work DIR] [-j N]
 #   -n N        sentences (default 100), taken from the dev set: every LJ050-* and
 #               arctic_b05* line of DIR/ljspeech.txt and DIR/arctic.txt, which the
 #               training corpus script leaves out
@@ -12,6 +13,7 @@
 #   --model     its weights, for the teacher-forced row (default models/VOICE.safetensors)
 #   --corpus    folder of the sentence lists (default ../shared/corpus)
 #   --work      scratch folder (default a new temporary folder)
+#   -j N        recognizers run at once (default: one per core)
 #
 # For each sentence it renders our voice (build/tts), the teacher (festival's
 # cmu_us_slt_arctic_hts) and espeak-ng, transcribes all three with pocketsphinx
@@ -24,16 +26,17 @@
 # add when it speaks freely.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-n=100; skip=0; voice=slt; model=""; corpus="$here/../shared/corpus"; work=""
+n=100; skip=0; voice=slt; model=""; jobs=$(nproc 2>/dev/null || echo 1); corpus="$here/../shared/corpus"; work=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) n=$2; shift 2 ;;
     --skip) skip=$2; shift 2 ;;
     --voice) voice=$2; shift 2 ;;
     --model) model=$2; shift 2 ;;
+    -j) jobs=$2; shift 2 ;;
     --corpus) corpus=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "eval: unknown argument $1" >&2; exit 1 ;;
   esac
 done
@@ -66,7 +69,7 @@ festival -b "$scm" >/dev/null 2>&1 || true
 fails=0
 : > "$work/failures.list"
 while IFS='|' read -r id text; do
-  sox -q "$work/teacher/$id.raw.wav" -r 22050 -c 1 -b 16 "$work/teacher/$id.wav" \
+  sox -R -q "$work/teacher/$id.raw.wav" -r 22050 -c 1 -b 16 "$work/teacher/$id.wav" \
     silence 1 0.02 0.3% reverse silence 1 0.02 0.3% reverse pad 0.05 0.05 2>/dev/null || true
   rm -f "$work/teacher/$id.raw.wav"
   espeak-ng -v en-us -w "$work/espeak/$id.wav" -f "$work/text/$id.txt" 2>/dev/null || true
@@ -95,15 +98,17 @@ else
   echo "eval: no weights at $model: no teacher-forced row" >&2
 fi
 
-# Transcribe everything at 16 kHz.
+# Transcribe everything at 16 kHz, one recognizer per core (-j N: N at a time).
+transcribe() {
+  local w=$1
+  sox -R -q "$w" -r 16000 -c 1 -b 16 "${w%.wav}.16k.wav" &&
+    { pocketsphinx_continuous -infile "${w%.wav}.16k.wav" -logfn /dev/null 2>/dev/null || true; } \
+      | tr '\n' ' ' > "${w%.wav}.hyp"
+  rm -f "${w%.wav}.16k.wav"
+}
+export -f transcribe
 for sys in ours ours-tf teacher espeak; do
-  for w in "$work/$sys"/*.wav; do
-    [ -s "$w" ] || continue
-    sox -q "$w" -r 16000 -c 1 -b 16 "${w%.wav}.16k.wav"
-    pocketsphinx_continuous -infile "${w%.wav}.16k.wav" -logfn /dev/null 2>/dev/null \
-      | tr '\n' ' ' > "${w%.wav}.hyp" || true
-    rm -f "${w%.wav}.16k.wav"
-  done
-done
+  for w in "$work/$sys"/*.wav; do [ -s "$w" ] && printf '%s\0' "$w"; done
+done | xargs -0 -r -n 1 -P "$jobs" bash -c 'transcribe "$1"' _
 
 /usr/bin/python3 "$here/scripts/eval.py" "$work"

@@ -71,7 +71,7 @@ render() { # list dir
       raw="$out/tmp/$id.raw.wav"
       if [ -s "$raw" ]; then
         # 22050 Hz mono 16-bit; trim silence at both ends, keep 50 ms of it.
-        sox -q "$raw" -r 22050 -c 1 -b 16 "$dir/wavs/$id.tmp.wav" \
+        sox -R -q "$raw" -r 22050 -c 1 -b 16 "$dir/wavs/$id.tmp.wav" \
           silence 1 0.02 0.3% reverse silence 1 0.02 0.3% reverse pad 0.05 0.05 \
           && mv "$dir/wavs/$id.tmp.wav" "$dir/wavs/$id.wav"
         rm -f "$raw"

@@ -347,8 +347,8 @@ static void test_resume_pre_batchnorm_checkpoint(void **state) { resume_check(1,
 
 /* tts-train --render-tf: one wav per usable utterance, as long as its
  * reference, made from the reference's own frames (other audio of the same
- * length gives another rendering); without weights or with an unwritable
- * output folder, an error and nothing written. */
+ * length gives another rendering), the same for an utterance in any set;
+ * without weights or with an unwritable output folder, an error. */
 static void test_render_teacher_forced(void **state)
 {
     char st[600], data[600], other[600], out1[600], out2[600], model[600], p[1400];
@@ -405,6 +405,27 @@ static void test_render_teacher_forced(void **state)
         free(ref); free(a); free(b);
     }
     assert_true(differ);
+    /* an utterance renders the same in any set: its dropout is drawn from its id */
+    char sub[600], out3[600];
+    snprintf(sub, sizeof sub, "%s/data-subset", root);
+    snprintf(out3, sizeof out3, "%s/render3", root);
+    snprintf(p, sizeof p, "mkdir -p %s && ln -sfn %s/wavs %s/wavs && printf 'u5|%s|%s\\nu3|%s|%s\\n' > %s/metadata.csv",
+             sub, data, sub, texts[5], texts[5], texts[3], texts[3], sub);
+    assert_int_equal(system(p), 0);
+    r.data_dir = sub;
+    assert_int_equal(trainer_render_tf(&r, out3, log), TTS_OK);
+    {
+        float *a = NULL, *b = NULL;
+        size_t na = 0, nb = 0;
+        int rate = 0;
+        snprintf(p, sizeof p, "%s/u3.wav", out1);
+        assert_int_equal(audio_read_file(p, &a, &na, &rate), TTS_OK);
+        snprintf(p, sizeof p, "%s/u3.wav", out3);
+        assert_int_equal(audio_read_file(p, &b, &nb, &rate), TTS_OK);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, sizeof(float) * na);
+        free(a); free(b);
+    }
     /* the bad lines of the dataset were skipped, and nothing else written */
     snprintf(p, sizeof p, "test \"$(ls %s | wc -l)\" -eq %d", out1, N_TEXTS);
     assert_int_equal(system(p), 0);
