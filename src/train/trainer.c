@@ -654,6 +654,14 @@ out:
 
 /* ------------------------------------------------- teacher-forced rendering */
 
+/* FNV-1a of an utterance id: its dropout seed, the same in any set */
+static uint64_t id_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *id; id++) h = (h ^ (unsigned char)*id) * 1099511628211ull;
+    return h;
+}
+
 tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *log)
 {
     char err[512], path[4200];
@@ -704,10 +712,7 @@ tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *l
         lo.dropout = 2;     /* the prenet's, as at inference */
         lo.bn_running = 1;
         lo.free_run = 0;
-        /* dropout drawn from the utterance's id: the same rendering in any set */
-        uint64_t h = 1469598103934665603ull;
-        for (const char *c = d.items[i].id; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
-        nn_rng rng = {mix(o->seed, h)};
+        nn_rng rng = {mix(o->seed, id_hash(d.items[i].id))};
         taco_loss l;
         if (taco_train_step(m, NULL, &b, &lo, &rng, &ws, &l)) { st = TTS_ERR_NOMEM; break; }
         const real *out = taco_train_mel(ws);  /* (1, T, M), normalized */
