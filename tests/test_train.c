@@ -438,6 +438,38 @@ static void test_render_teacher_forced(void **state)
     fclose(log);
 }
 
+/* --mels: a new model's band count sets its features; a checkpoint keeps its
+ * own (resuming with another --mels continues it), and its teacher-forced
+ * rendering is analysed with the model's bands. */
+static void test_mel_bands(void **state)
+{
+    char st[600], model[600], out[600], p[1400], err[256];
+    snprintf(st, sizeof st, "%s/state-mels", root);
+    snprintf(out, sizeof out, "%s/render-mels", root);
+    taco_config cfg = tiny();
+    FILE *log = fopen("/dev/null", "w");
+    trainer_opts o = opts_for(st, 10, &cfg);
+    o.name = "mels";
+    o.n_mels = 40;
+    assert_int_equal(trainer_run(&o, log), TTS_OK);
+    o.n_mels = 80;  /* ignored: the checkpoint has 40 bands */
+    o.steps = 20;
+    assert_int_equal(trainer_run(&o, log), TTS_OK);
+    assert_int_equal(trainer_export(&o, log), TTS_OK);
+    snprintf(model, sizeof model, "%s/out/mels.safetensors", root);
+    taco_model *m = NULL;
+    assert_int_equal(taco_model_load(model, 0, &m, err, sizeof err), TTS_OK);
+    assert_int_equal(m->cfg.n_mels, 40);
+    assert_string_equal(taco_model_meta(m, "step"), "20");
+    taco_model_free(m);
+    trainer_opts r = o;
+    r.init_model = model;
+    assert_int_equal(trainer_render_tf(&r, out, log), TTS_OK);
+    snprintf(p, sizeof p, "test \"$(ls %s | wc -l)\" -eq %d", out, N_TEXTS);
+    assert_int_equal(system(p), 0);
+    fclose(log);
+}
+
 static int setup(void **state)
 {
     if (!mkdtemp(root)) return -1;
@@ -467,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_resume_pre_batchnorm_checkpoint),
         cmocka_unit_test(test_evaluation_leaves_training_alone),
         cmocka_unit_test(test_render_teacher_forced),
+        cmocka_unit_test(test_mel_bands),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -136,7 +136,8 @@ static void apply_frame_limit(dataset *d, int max_frames)
     d->n = k;
 }
 
-tts_status dataset_load(const char *dir, const char *cache_path, int max_frames, dataset *out, FILE *log)
+tts_status dataset_load(const char *dir, const char *cache_path, int max_frames, int n_mels,
+                        dataset *out, FILE *log)
 {
     memset(out, 0, sizeof *out);
     char path[4096];
@@ -149,6 +150,7 @@ tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
         return TTS_ERR_DATASET;
     }
     dsp_params p = dsp_params_default();
+    if (n_mels > 0) p.n_mels = n_mels;
     out->n_mels = p.n_mels;
     cache_hdr want;
     fill_hdr(&want, &p, &st, 0);

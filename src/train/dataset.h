@@ -33,6 +33,8 @@ typedef struct dataset {
  * cache_path may be NULL).  Bad lines (missing or unreadable wav, empty
  * text, wrong sample rate, too long) are reported on log by file name and
  * skipped.  Utterances over max_frames frames are skipped (0 = no limit).
+ * The features have n_mels mel bands (0: the dsp default, 80); a cache of
+ * another band count is rebuilt.
  * TTS_ERR_DATASET when metadata.csv cannot be read or nothing is usable. */
 /* The feature cache's header (its layout is in dataset.c); tests and
  * fuzzers that write caches use it too. */
@@ -44,7 +46,8 @@ typedef struct cache_hdr {
     uint64_t n_items;
 } cache_hdr;
 
-tts_status dataset_load(const char *dir, const char *cache_path, int max_frames, dataset *out, FILE *log);
+tts_status dataset_load(const char *dir, const char *cache_path, int max_frames, int n_mels,
+                        dataset *out, FILE *log);
 void dataset_free(dataset *d);
 
 #endif

@@ -26,7 +26,7 @@ trainer_opts trainer_opts_default(void)
 {
     trainer_opts o = {
         .name = "slt", .models_dir = "models", .voices_dir = "voices", .espeak_voice = "en-us",
-        .batch = 16, .steps = 20000, .r = 3, .max_frames = 600, .log_every = 50,
+        .batch = 16, .steps = 20000, .r = 3, .n_mels = 80, .max_frames = 600, .log_every = 50,
         .eval_every = 500, .ckpt_every = 250, .plot_every = 500, .dev_items = 64, .seed = 1,
         .adam = {.lr = 1e-3f, .lr_min = 1e-5f, .warmup = 200, .decay_start = 10000,
                  .decay_steps = 20000, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-6f, .clip = 1.0f,
@@ -434,31 +434,10 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     snprintf(path, sizeof path, "%s/plots", o->state_dir);
     mkdir(path, 0755);
 
-    dataset train = {0}, dev = {0};
-    snprintf(path, sizeof path, "%s/features.bin", o->state_dir);
-    st = dataset_load(o->data_dir, path, o->max_frames, &train, log);
-    if (st != TTS_OK) { fprintf(log, "tts-train: no usable training data in %s\n", o->data_dir); return st; }
-    char devdir[4096];
-    snprintf(devdir, sizeof devdir, "%s/dev", o->data_dir);
-    const char *dd = o->dev_dir ? o->dev_dir : access(devdir, R_OK) == 0 ? devdir : NULL;
-    if (dd) {
-        snprintf(path, sizeof path, "%s/features-dev.bin", o->state_dir);
-        if (dataset_load(dd, path, o->max_frames, &dev, log) != TTS_OK) dd = NULL;
-    }
-    if (!dd) {  /* hold out every 50th utterance */
-        dev.n_mels = train.n_mels;
-        dev.items = malloc(sizeof *dev.items * (train.n / 50 + 1));
-        size_t k = 0;
-        for (size_t i = 0; i < train.n; i++) {
-            if (i % 50 == 49 && dev.items) dev.items[dev.n++] = train.items[i];
-            else train.items[k++] = train.items[i];
-        }
-        train.n = k;
-        fprintf(log, "tts-train: no dev set; holding out %zu utterances\n", dev.n);
-    }
-
-    /* model: checkpoint, else initial weights, else random */
+    /* model: checkpoint, else initial weights, else (after the data) random;
+       the features take the model's band count */
     taco_model *m = NULL;
+    dataset train = {0}, dev = {0};
     long step = 0, warm_from = 0;
     double lr_scale = 1, best_dev = INFINITY;
     float *grad = NULL, *am = NULL, *av = NULL, *fed = NULL;
@@ -483,7 +462,31 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         step = s ? atol(s) : 0;
         if (step < 0) step = 0;
         warm_from = step;
-    } else {
+    }
+
+    snprintf(path, sizeof path, "%s/features.bin", o->state_dir);
+    int n_mels = m ? m->cfg.n_mels : o->n_mels;
+    st = dataset_load(o->data_dir, path, o->max_frames, n_mels, &train, log);
+    if (st != TTS_OK) { fprintf(log, "tts-train: no usable training data in %s\n", o->data_dir); goto out; }
+    char devdir[4096];
+    snprintf(devdir, sizeof devdir, "%s/dev", o->data_dir);
+    const char *dd = o->dev_dir ? o->dev_dir : access(devdir, R_OK) == 0 ? devdir : NULL;
+    if (dd) {
+        snprintf(path, sizeof path, "%s/features-dev.bin", o->state_dir);
+        if (dataset_load(dd, path, o->max_frames, n_mels, &dev, log) != TTS_OK) dd = NULL;
+    }
+    if (!dd) {  /* hold out every 50th utterance */
+        dev.n_mels = train.n_mels;
+        dev.items = malloc(sizeof *dev.items * (train.n / 50 + 1));
+        size_t k = 0;
+        for (size_t i = 0; i < train.n; i++) {
+            if (i % 50 == 49 && dev.items) dev.items[dev.n++] = train.items[i];
+            else train.items[k++] = train.items[i];
+        }
+        train.n = k;
+        fprintf(log, "tts-train: no dev set; holding out %zu utterances\n", dev.n);
+    }
+    if (!m) {
         taco_config cfg = o->config ? *o->config : taco_config_default((int)text_n_symbols());
         cfg.n_symbols = (int)text_n_symbols();
         cfg.r = o->r;
@@ -687,7 +690,8 @@ tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *l
     batcher bt = {0};
     int bt_ok = 0;
     dsp_params dp = dsp_params_default();
-    st = dataset_load(o->data_dir, NULL, 0, &d, log);
+    dp.n_mels = m->cfg.n_mels;
+    st = dataset_load(o->data_dir, NULL, 0, m->cfg.n_mels, &d, log);
     if (st == TTS_OK && (m->cfg.n_mels != d.n_mels || m->cfg.n_symbols > (int)text_n_symbols())) {
         fprintf(log, "tts-train: the model does not match the features or the front end\n");
         st = TTS_ERR_MODEL_MISMATCH;

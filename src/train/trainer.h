@@ -38,6 +38,8 @@ typedef struct trainer_opts {
     int batch;               /* 16 */
     long steps;              /* 20000: stop after this many steps in all */
     int r;                   /* 3 */
+    int n_mels;              /* 80: mel bands of a new model's features (a checkpoint
+                                or an --init model keeps its own) */
     int max_frames;          /* 600: longer utterances are left out */
     int log_every;           /* 50 */
     int eval_every;          /* 500 */
