@@ -68,19 +68,24 @@ def mel_cepstrum(x, sr=22050, n_fft=1024, hop=256, n_mels=80, n_cep=24):
 
 
 def mcd_dtw(a, b):
-    """Mel cepstral distortion (dB) along the DTW path between a and b."""
+    """Mel cepstral distortion (dB) along the DTW path between a and b.  The
+    cells of one anti-diagonal (i + j constant) depend only on the two before
+    it, so each diagonal is one vector step; ties go to the diagonal move, then
+    the vertical one."""
     d = np.sqrt(2 * ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)) * (10 / np.log(10))
     n, m = d.shape
     acc = np.full((n + 1, m + 1), np.inf)
     acc[0, 0] = 0
     steps = np.zeros((n + 1, m + 1), dtype=np.int32)
-    for i in range(1, n + 1):
-        row = d[i - 1]
-        for j in range(1, m + 1):
-            c = (acc[i - 1, j - 1], acc[i - 1, j], acc[i, j - 1])
-            k = int(np.argmin(c))
-            acc[i, j] = row[j - 1] + c[k]
-            steps[i, j] = (steps[i - 1, j - 1], steps[i - 1, j], steps[i, j - 1])[k] + 1
+    for k in range(2, n + m + 1):
+        i = np.arange(max(1, k - m), min(n, k - 1) + 1)
+        j = k - i
+        c = np.stack((acc[i - 1, j - 1], acc[i - 1, j], acc[i, j - 1]))
+        s = np.stack((steps[i - 1, j - 1], steps[i - 1, j], steps[i, j - 1]))
+        best = np.argmin(c, axis=0)
+        cols = np.arange(len(i))
+        acc[i, j] = d[i - 1, j - 1] + c[best, cols]
+        steps[i, j] = s[best, cols] + 1
     return acc[n, m] / steps[n, m]
 
 
