@@ -583,27 +583,35 @@ NN_HOT NN_API void attention_backward(real *dq, real *dm, real *dpm, real *dapre
     real *dpq = de + (size_t)B * N;               // (B,A)
     memset(dpq, 0, sizeof(real) * B * A);
     for (int b = 0; b < B; b++) {
+        /* positions past the text (n >= len[b]) have a = 0: no gradient */
+        int L = len[b] < N ? len[b] : N;
         const real *ab = a + (size_t)b * N, *mb = m + (size_t)b * N * D;
         const real *dcb = dctx + (size_t)b * D;
-        real *deb = de + (size_t)b * N;
-        real dot = 0;
-        for (int n = 0; n < N; n++) {
-            real g = da ? da[(size_t)b * N + n] : 0;
-            for (int k = 0; k < D; k++) g += dcb[k] * mb[(size_t)n * D + k];
-            deb[n] = g;
-            dot += ab[n] * g;
-            if (dm) for (int k = 0; k < D; k++) dm[((size_t)b * N + n) * D + k] += ab[n] * dcb[k];
+        real *deb = de + (size_t)b * N, *dpqb = dpq + (size_t)b * A;
+        real dot_ag = 0;
+        for (int n = 0; n < L; n++) {
+            deb[n] = (da ? da[(size_t)b * N + n] : 0) + dot(dcb, mb + (size_t)n * D, D);
+            dot_ag += ab[n] * deb[n];
         }
-        for (int n = 0; n < N; n++) deb[n] = n < len[b] ? ab[n] * (deb[n] - dot) : 0;
-        for (int n = 0; n < N; n++) {
-            const real *sr = s + ((size_t)b * N + n) * A;
-            real *dr = dpre + ((size_t)b * N + n) * A;
-            for (int j = 0; j < A; j++) {
-                if (dv) dv[j] += deb[n] * sr[j];
-                dr[j] = deb[n] * v[j] * (1 - sr[j] * sr[j]);
-                dpq[(size_t)b * A + j] += dr[j];
+        if (dm)
+            for (int n = 0; n < L; n++) {
+                real an = ab[n], *dmr = dm + ((size_t)b * N + n) * D;
+                for (int k = 0; k < D; k++) dmr[k] += an * dcb[k];
             }
-            if (dpm) for (int j = 0; j < A; j++) dpm[((size_t)b * N + n) * A + j] += dr[j];
+        for (int n = 0; n < L; n++) deb[n] = ab[n] * (deb[n] - dot_ag);
+        for (int n = L; n < N; n++) deb[n] = 0;
+        for (int n = 0; n < N; n++) {
+            real *dr = dpre + ((size_t)b * N + n) * A;
+            if (n >= L) { memset(dr, 0, sizeof(real) * A); continue; }
+            const real *sr = s + ((size_t)b * N + n) * A;
+            real e = deb[n];
+            for (int j = 0; j < A; j++) dr[j] = e * v[j] * (1 - sr[j] * sr[j]);
+            for (int j = 0; j < A; j++) dpqb[j] += dr[j];
+            if (dv) for (int j = 0; j < A; j++) dv[j] += e * sr[j];
+            if (dpm) {
+                real *dp = dpm + ((size_t)b * N + n) * A;
+                for (int j = 0; j < A; j++) dp[j] += dr[j];
+            }
         }
     }
     if (dq) step_product(dq, dpq, wq, 0, pwq_b, B, A, d.Q, 1);
