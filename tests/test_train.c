@@ -440,7 +440,8 @@ static void test_render_teacher_forced(void **state)
 
 /* --mels: a new model's band count sets its features; a checkpoint keeps its
  * own (resuming with another --mels continues it), and its teacher-forced
- * rendering is analysed with the model's bands. */
+ * rendering is analysed with the model's bands.  The espeak-ng voice, like
+ * the bands, stays the model's own when none is asked for. */
 static void test_mel_bands(void **state)
 {
     char st[600], model[600], out[600], p[1400], err[256];
@@ -451,8 +452,10 @@ static void test_mel_bands(void **state)
     trainer_opts o = opts_for(st, 10, &cfg);
     o.name = "mels";
     o.n_mels = 40;
+    o.espeak_voice = "en-gb";
     assert_int_equal(trainer_run(&o, log), TTS_OK);
     o.n_mels = 80;  /* ignored: the checkpoint has 40 bands */
+    o.espeak_voice = NULL;
     o.steps = 20;
     assert_int_equal(trainer_run(&o, log), TTS_OK);
     assert_int_equal(trainer_export(&o, log), TTS_OK);
@@ -461,7 +464,10 @@ static void test_mel_bands(void **state)
     assert_int_equal(taco_model_load(model, 0, &m, err, sizeof err), TTS_OK);
     assert_int_equal(m->cfg.n_mels, 40);
     assert_string_equal(taco_model_meta(m, "step"), "20");
+    assert_string_equal(taco_model_meta(m, "espeak_voice"), "en-gb");
     taco_model_free(m);
+    snprintf(p, sizeof p, "grep -q '\"espeak_voice\":[[:space:]]*\"en-gb\"' %s/out/mels.json", root);
+    assert_int_equal(system(p), 0);
     trainer_opts r = o;
     r.init_model = model;
     assert_int_equal(trainer_render_tf(&r, out, log), TTS_OK);

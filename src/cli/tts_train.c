@@ -40,7 +40,8 @@ static void usage(FILE *f, const trainer_opts *d)
         "                      render each utterance of the dataset teacher-forced (the\n"
         "                      decoder fed the true previous frame, as in training) to\n"
         "                      OUT_DIR/ID.wav, to compare with free-running synthesis\n"
-        "  --espeak-voice V    espeak-ng voice of the front end (default %s)\n"
+        "  --espeak-voice V    espeak-ng voice of the front end (default: the one the\n"
+        "                      model was trained with, else en-us)\n"
         "  --steps N           train until step N (default %ld)\n"
         "  --batch N           utterances per batch (default %d)\n"
         "  -r N                frames per decoder step (default %d; new models only)\n"
@@ -70,7 +71,7 @@ static void usage(FILE *f, const trainer_opts *d)
         "                      is planned on one core)\n"
         "  -q, --quiet         no progress line\n"
         "  -h, --help          this text\n",
-        d->name, d->models_dir, d->voices_dir, d->espeak_voice, d->steps, d->batch, d->r,
+        d->name, d->models_dir, d->voices_dir, d->steps, d->batch, d->r,
         dc.dec_rnn, dc.post_ch, d->n_mels, TACO_MAX_MELS, d->max_frames, (double)d->adam.lr, d->adam.decay_start, d->adam.decay_steps, (double)d->loss.guided_weight, (double)d->self_feed, (double)d->free_run, d->eval_every,
         d->ckpt_every, d->plot_every, d->log_every, (unsigned long long)d->seed);
 }

@@ -25,7 +25,7 @@
 trainer_opts trainer_opts_default(void)
 {
     trainer_opts o = {
-        .name = "slt", .models_dir = "models", .voices_dir = "voices", .espeak_voice = "en-us",
+        .name = "slt", .models_dir = "models", .voices_dir = "voices", .espeak_voice = NULL,
         .batch = 16, .steps = 20000, .r = 3, .n_mels = 80, .max_frames = 600, .log_every = 50,
         .eval_every = 500, .ckpt_every = 250, .plot_every = 500, .dev_items = 64, .seed = 1,
         .adam = {.lr = 1e-3f, .lr_min = 1e-5f, .warmup = 200, .decay_start = 10000,
@@ -169,6 +169,19 @@ static char *symbols_json(void)
     return s;
 }
 
+/* The front end's espeak-ng voice: the one asked for, else the model's own
+ * (recorded when it was trained), else en-us.  A request that differs from
+ * the model's record is reported on log. */
+static const char *front_end_voice(const trainer_opts *o, const taco_model *m, FILE *log)
+{
+    const char *own = m ? taco_model_meta(m, "espeak_voice") : NULL;
+    if (own && !*own) own = NULL;
+    if (o->espeak_voice && own && strcmp(o->espeak_voice, own) != 0 && log)
+        fprintf(log, "tts-train: the model was trained with the espeak-ng voice %s; using %s as asked\n",
+                own, o->espeak_voice);
+    return o->espeak_voice ? o->espeak_voice : own ? own : "en-us";
+}
+
 static tts_status save_model(const taco_model *m, const char *path, long step, double lr_scale,
                              const trainer_opts *o, const float *adam_m, const float *adam_v,
                              double dev_loss, long warm_from)
@@ -278,6 +291,9 @@ tts_status trainer_export(const trainer_opts *o, FILE *log)
         fprintf(log, "tts-train: nothing to export: %s\n", err);
         return st;
     }
+    trainer_opts oo = *o;
+    oo.espeak_voice = front_end_voice(o, m, log);
+    o = &oo;
     ckpt_meta k = read_ckpt_meta(m);
     long step = k.step;
     /* the checkpoint's recorded dev loss is the best of the run, not
@@ -426,8 +442,8 @@ static int self_feed(const taco_model *m, taco_batch *b, const trainer_opts *o, 
 tts_status trainer_run(const trainer_opts *o, FILE *log)
 {
     char path[4096], err[512];
-    tts_status st = text_frontend_init(o->espeak_voice);
-    if (st != TTS_OK) { fprintf(log, "tts-train: espeak-ng: %s\n", tts_status_message(st)); return st; }
+    tts_status st = TTS_OK;
+    trainer_opts oo = *o;  /* o with the front end's voice settled, once the model is known */
     /* every folder written to, made (one level) now: a missing export folder
      * must stop the run at its start, not fail silently hours later */
     if (make_dirs(o, 1, log) != TTS_OK) return TTS_ERR_IO;
@@ -463,6 +479,10 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         if (step < 0) step = 0;
         warm_from = step;
     }
+    oo.espeak_voice = front_end_voice(o, m, log);
+    o = &oo;
+    st = text_frontend_init(o->espeak_voice);
+    if (st != TTS_OK) { fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", o->espeak_voice); goto out; }
 
     snprintf(path, sizeof path, "%s/features.bin", o->state_dir);
     int n_mels = m ? m->cfg.n_mels : o->n_mels;
@@ -672,15 +692,17 @@ tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *l
         fprintf(log, "tts-train: --render-tf needs the weights (--init FILE)\n");
         return TTS_ERR_INVALID_ARG;
     }
-    tts_status st = text_frontend_init(o->espeak_voice);
-    if (st != TTS_OK) {
-        fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", o->espeak_voice);
-        return st;
-    }
     taco_model *m = NULL;
-    st = taco_model_load(o->init_model, 1, &m, err, sizeof err);
+    tts_status st = taco_model_load(o->init_model, 1, &m, err, sizeof err);
     if (st != TTS_OK) {
         fprintf(log, "tts-train: %s\n", err);
+        return st;
+    }
+    const char *voice = front_end_voice(o, m, log);
+    st = text_frontend_init(voice);
+    if (st != TTS_OK) {
+        fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", voice);
+        taco_model_free(m);
         return st;
     }
     dataset d = {0};

@@ -32,7 +32,7 @@ typedef struct trainer_opts {
     const char *models_dir;  /* "models" */
     const char *voices_dir;  /* "voices" */
     const char *init_model;  /* weights to start from when there is no checkpoint (NULL: random) */
-    const char *espeak_voice;/* "en-us" */
+    const char *espeak_voice;/* NULL: the model's own (a checkpoint or --init model), else en-us */
     const taco_config *config; /* architecture of a new model; NULL: taco_config_default
                                   (n_symbols, n_mels and r are always set by the trainer) */
     int batch;               /* 16 */
