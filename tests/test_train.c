@@ -249,6 +249,43 @@ static void resume_check(int pre_bn, float self_feed, float free_run)
     assert_same_weights(a, b, 40);
 }
 
+/* --free-run-from N: teacher forcing before step N, free running from it,
+ * the same weights as a teacher-forced run to N resumed with --free-run. */
+static void test_free_run_from(void **state)
+{
+    char a[600], b[600], c[600];
+    snprintf(a, sizeof a, "%s/state-ffrom-a", root);
+    snprintf(b, sizeof b, "%s/state-ffrom-b", root);
+    snprintf(c, sizeof c, "%s/state-ffrom-c", root);
+    taco_config cfg = tiny();
+    FILE *log = fopen("/dev/null", "w");
+    trainer_opts oa = opts_for(a, 20, &cfg);  /* free running from 20, in one run */
+    oa.free_run = 0.7f;
+    oa.free_run_from = 20;
+    assert_int_equal(trainer_run(&oa, log), TTS_OK);
+    trainer_opts ob = opts_for(b, 20, &cfg);  /* teacher forcing to 20 ... */
+    assert_int_equal(trainer_run(&ob, log), TTS_OK);
+    trainer_opts oc = opts_for(c, 30, &cfg);  /* teacher forcing throughout */
+    assert_int_equal(trainer_run(&oc, log), TTS_OK);
+    assert_same_weights(a, b, 20);
+    oa.steps = 30;
+    assert_int_equal(trainer_run(&oa, log), TTS_OK);
+    ob.steps = 30;                            /* ... then free running */
+    ob.free_run = 0.7f;
+    assert_int_equal(trainer_run(&ob, log), TTS_OK);
+    fclose(log);
+    assert_same_weights(a, b, 30);
+    float *wa, *wc;
+    size_t na, nc;
+    long sa, sc;
+    read_weights(a, &wa, &na, &sa);
+    read_weights(c, &wc, &nc, &sc);
+    assert_int_equal(na, nc);
+    assert_memory_not_equal(wa, wc, sizeof(float) * na);
+    free(wa);
+    free(wc);
+}
+
 static void test_resume_is_exact(void **state) { resume_check(0, 0, 0); }
 static void test_resume_is_exact_self_fed(void **state) { resume_check(0, 0.5f, 0); }
 static void test_resume_is_exact_free_run(void **state) { resume_check(0, 0, 0.7f); }
@@ -527,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_learns_self_fed),
         cmocka_unit_test(test_learns_free_run),
         cmocka_unit_test(test_resume_is_exact_free_run),
+        cmocka_unit_test(test_free_run_from),
         cmocka_unit_test(test_resume_pre_batchnorm_checkpoint),
         cmocka_unit_test(test_evaluation_leaves_training_alone),
         cmocka_unit_test(test_render_teacher_forced),

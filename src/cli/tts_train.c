@@ -62,6 +62,7 @@ static void usage(FILE *f, const trainer_opts *d)
         "  --free-run P        feed the decoder its own last frame at this share of steps,\n"
         "                      made in the same pass as at inference (scheduled sampling:\n"
         "                      chains of own frames, no extra pass; default %g)\n"
+        "  --free-run-from N   ... from step N on (default 0; teacher forcing before it)\n"
         "  --eval-every N      dev evaluation and export interval (default %d)\n"
         "  --ckpt-every N      checkpoint interval (default %d)\n"
         "  --plot-every N      alignment and mel plots interval (default %d)\n"
@@ -113,13 +114,13 @@ int main(int argc, char **argv)
     trainer_opts o = trainer_opts_default();
     enum { O_NAME = 256, O_MODELS, O_VOICES, O_DEV, O_INIT, O_ESPEAK, O_STEPS, O_BATCH, O_MAXF,
            O_EXPORT, O_LR, O_DECAY, O_HALF, O_GW, O_FEED, O_FREE, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED, O_THREADS,
-           O_DECUNITS, O_POSTCH, O_RENDER, O_MELS };
+           O_DECUNITS, O_POSTCH, O_RENDER, O_MELS, O_FREEFROM };
     static const struct option longopts[] = {
         {"name", 1, 0, O_NAME}, {"models", 1, 0, O_MODELS}, {"voices", 1, 0, O_VOICES},
         {"dev", 1, 0, O_DEV}, {"init", 1, 0, O_INIT}, {"export", 0, 0, O_EXPORT}, {"render-tf", 0, 0, O_RENDER}, {"espeak-voice", 1, 0, O_ESPEAK},
         {"steps", 1, 0, O_STEPS}, {"batch", 1, 0, O_BATCH}, {"max-frames", 1, 0, O_MAXF}, {"mels", 1, 0, O_MELS},
         {"lr", 1, 0, O_LR}, {"decay-start", 1, 0, O_DECAY}, {"half-life", 1, 0, O_HALF},
-        {"self-feed", 1, 0, O_FEED}, {"free-run", 1, 0, O_FREE}, {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL},
+        {"self-feed", 1, 0, O_FEED}, {"free-run", 1, 0, O_FREE}, {"free-run-from", 1, 0, O_FREEFROM}, {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL},
         {"ckpt-every", 1, 0, O_CKPT}, {"plot-every", 1, 0, O_PLOT}, {"log-every", 1, 0, O_LOG},
         {"seed", 1, 0, O_SEED}, {"decoder-units", 1, 0, O_DECUNITS}, {"postnet-channels", 1, 0, O_POSTCH}, {"threads", 1, 0, O_THREADS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     trainer_opts defaults = o;
@@ -147,6 +148,7 @@ int main(int argc, char **argv)
         case O_HALF: bad = parse_int(optarg, 0, 100000000, &v); o.adam.decay_steps = v; break;
         case O_FEED: o.self_feed = strtof(optarg, NULL); bad = !(o.self_feed >= 0 && o.self_feed <= 1); break;
         case O_FREE: o.free_run = strtof(optarg, NULL); bad = !(o.free_run >= 0 && o.free_run <= 1); break;
+        case O_FREEFROM: bad = parse_int(optarg, 0, 100000000, &v); o.free_run_from = v; break;
         case O_GW: o.loss.guided_weight = strtof(optarg, NULL); bad = !(o.loss.guided_weight >= 0); break;
         case O_EVAL: bad = parse_int(optarg, 0, 100000000, &v); o.eval_every = (int)v; break;
         case O_CKPT: bad = parse_int(optarg, 1, 100000000, &v); o.ckpt_every = (int)v; break;

@@ -232,7 +232,10 @@ static tts_status write_voice_json(const trainer_opts *o, long step, double dev_
     int n = snprintf(prov, sizeof prov, "tts-train on %s: %ld steps", o->data_dir, step);
     if (o->self_feed > 0 && n > 0 && (size_t)n < sizeof prov)
         n += snprintf(prov + n, sizeof prov - n, ", self-feed %.2f", (double)o->self_feed);
-    if (o->free_run > 0 && n > 0 && (size_t)n < sizeof prov)
+    if (o->free_run > 0 && o->free_run_from > 0 && n > 0 && (size_t)n < sizeof prov)
+        n += snprintf(prov + n, sizeof prov - n, ", free-run %.2f from step %ld", (double)o->free_run,
+                      o->free_run_from);
+    else if (o->free_run > 0 && n > 0 && (size_t)n < sizeof prov)
         n += snprintf(prov + n, sizeof prov - n, ", free-run %.2f", (double)o->free_run);
     if (dev_loss >= 0 && n > 0 && (size_t)n < sizeof prov)
         snprintf(prov + n, sizeof prov - n, ", dev loss %.4f", dev_loss);
@@ -568,7 +571,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         taco_loss l;
         if (o->self_feed > 0 && self_feed(m, &b, o, step, &ws, &fed, &fed_cap)) { st = TTS_ERR_NOMEM; break; }
         taco_train_opts lo = o->loss;
-        lo.free_run = o->free_run;
+        lo.free_run = step >= o->free_run_from ? o->free_run : 0;
         lo.free_run_seed = mix(o->seed ^ 0xf3eea0ull, (uint64_t)step);
         if (taco_train_step(m, grad, &b, &lo, &rng, &ws, &l)) { st = TTS_ERR_NOMEM; break; }
         double gn = adam_grad_norm(grad, m->n_trained);

@@ -56,6 +56,8 @@ typedef struct trainer_opts {
                                 model's own last frame of the previous step, made in
                                 the same pass as at inference (scheduled sampling;
                                 costs no extra pass) */
+    long free_run_from;      /* 0: free running starts at this step (teacher forcing
+                                before it, while the attention finds the diagonal) */
     int quiet;
     volatile sig_atomic_t *stop;  /* set by a signal handler: checkpoint and return */
 } trainer_opts;
