@@ -59,7 +59,7 @@ has() { # has NAME FILE PATTERN
 expect "--help" 0 "$TTS" --help
 for flag in --file --lines --output --output-raw --out-dir --format --jobs --device \
             --list-devices --voice --list-voices --speed --volume --sentence-silence --phonemes \
-            --vocode --gl-iters --sharpen --verbose --quiet --help --version "Exit status" \
+            --vocode --mels --gl-iters --sharpen --verbose --quiet --help --version "Exit status" \
             "default: 32" "default: 1)" "default: wav" "default: 0.2" "130"; do
   has "--help lists $flag" "$tmp/out" "$flag"
 done
@@ -67,6 +67,9 @@ expect "--version" 0 "$TTS" --version
 has "--version prints the version" "$tmp/out" "^tts [0-9]"
 expect "unknown flag" 1 "$TTS" --no-such-flag
 expect "bad --gl-iters" 1 "$TTS" --gl-iters abc --vocode x.wav
+expect "--mels out of range" 1 "$TTS" --mels 4 --vocode x.wav
+expect "--mels without --vocode" 1 "$TTS" --mels 128 -o a.wav "Hi."
+has "--mels without --vocode message" "$tmp/err" "--mels is for --vocode"
 expect "-o with --output-raw" 1 "$TTS" -o a.wav --output-raw "Hi."
 expect "empty text" 2 "$TTS" -o "$tmp/a.wav" "  "
 expect "empty standard input" 2 "$TTS" -o "$tmp/a.wav"
@@ -103,6 +106,13 @@ if flite -voice slt -t "The birch canoe slid on the smooth planks. Glue the shee
   if awk -v a="$sc_target" -v b="$sc_true" 'BEGIN { exit !(a <= -15 && b <= -11) }'; then
     ok "--vocode SC bar (<= -15 dB target, <= -11 dB input)"; else bad "--vocode SC bar"; fi
   [ "$(soxi -r "$tmp/v.flac")" = 22050 ] && ok "--vocode wrote FLAC at 22050 Hz" || bad "FLAC output"
+  # 128 bands (slt-next's analysis) keep more of the spectrum than 80
+  expect "--vocode --mels 128" 0 "$TTS" -v --mels 128 --vocode "$tmp/slt.wav" -o "$tmp/v128.wav"
+  has "--mels 128 is used" "$tmp/err" "frames of 128 mel bands"
+  sc128=$(sed -n 's/.*vs input STFT \(-\?[0-9.]*\) dB/\1/p' "$tmp/err")
+  echo "     SC vs input STFT: $sc_true dB at 80 bands, $sc128 dB at 128"
+  if awk -v a="$sc128" -v b="$sc_true" 'BEGIN { exit !(a < b - 2) }'; then
+    ok "128 bands resynthesize closer to the input than 80"; else bad "128 bands no closer than 80"; fi
   expect "--vocode --output-raw" 0 "$TTS" --vocode "$tmp/slt.wav" --output-raw
   want=$(( $(soxi -s "$tmp/slt.wav") * 2 ))
   got=$(stat -c %s "$tmp/out")

@@ -122,6 +122,8 @@ static void usage(FILE *out)
 "      --phonemes          print each sentence's normalized text and IPA, then exit\n"
 "      --vocode IN         resynthesize the audio file IN: log-mel analysis, then\n"
 "                          Griffin-Lim (a vocoder check; any sample rate, resampled)\n"
+"      --mels N            --vocode's mel bands, 8-256; our voices' models have\n"
+"                          80 (slt) or 128 (slt-next)              (default: 80)\n"
 "Output (default: play aloud on the default device):\n"
 "  -o, --output FILE       write FILE; format from the extension: .wav (16-bit),\n"
 "                          .flac, .ogg (Vorbis); \"-\" writes WAV to stdout\n"
@@ -371,10 +373,13 @@ static int run_phonemes(const char *text)
 
 /* ---- --vocode ---- */
 
+#define VOCODE_MAX_MELS 256 /* the analysis allows more bands than a model (128) */
+
 static int run_vocode(const char *in_path, const char *out_path, int raw, const char *device,
-                      int gl_iters, float power)
+                      int gl_iters, float power, int n_mels)
 {
     dsp_params p = dsp_params_default();
+    p.n_mels = n_mels;
     float *x = NULL, *mel = NULL, *mag = NULL, *y = NULL, *truth = NULL;
     dsp_features *f = NULL;
     sink out = {0};
@@ -430,11 +435,12 @@ static int run_vocode(const char *in_path, const char *out_path, int raw, const 
             dsp_spectral_convergence(f, truth, nt, y, n, &sc_true) == TTS_OK) {
             double secs = (double)n / p.sample_rate;
             fprintf(stderr,
-                    "vocode: %.2f s, %zu frames, %d Griffin-Lim iterations, sharpening %.2f\n"
+                    "vocode: %.2f s, %zu frames of %d mel bands, %d Griffin-Lim iterations, "
+                    "sharpening %.2f\n"
                     "vocode: spectral convergence vs mel-inverted target %.2f dB, "
                     "vs input STFT %.2f dB\n"
                     "vocode: %.3f s, real-time factor %.4f\n",
-                    secs, nt, gl_iters, power, sc_target, sc_true, t1 - t0, (t1 - t0) / secs);
+                    secs, nt, p.n_mels, gl_iters, power, sc_target, sc_true, t1 - t0, (t1 - t0) / secs);
         }
     }
     st = sink_write(&out, y, n); /* trimmed to the input's length */
@@ -1045,13 +1051,16 @@ int main(int argc, char **argv)
     int raw = 0, phonemes = 0, list_devices = 0, list_voices = 0, lines = 0;
     int jobs = 1;                   /* -j */
     int gl_iters = 32;              /* Griffin-Lim iterations (--vocode) */
+    int vocode_mels = 80;           /* mel bands (--vocode --mels) */
+    int have_mels = 0;
     float power = 1.0f;             /* magnitude sharpening (--sharpen) */
     user_opts user = {0};           /* --speed, --volume, --sentence-silence, --gl-iters:
                                        the voice's defaults unless given */
 
     const char *lexicon_path = NULL; /* --lexicon: none */
     enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_SHARPEN, OPT_SPEED,
-           OPT_VOLUME, OPT_SILENCE, OPT_LIST_VOICES, OPT_LINES, OPT_FORMAT, OPT_SSML, OPT_LEXICON };
+           OPT_VOLUME, OPT_SILENCE, OPT_LIST_VOICES, OPT_LINES, OPT_FORMAT, OPT_SSML, OPT_LEXICON,
+           OPT_MELS };
     static const struct option longopts[] = {
         {"file", required_argument, 0, 'f'},
         {"lines", no_argument, 0, OPT_LINES},
@@ -1069,6 +1078,7 @@ int main(int argc, char **argv)
         {"lexicon", required_argument, 0, OPT_LEXICON},
         {"vocode", required_argument, 0, OPT_VOCODE},
         {"gl-iters", required_argument, 0, OPT_GL},
+        {"mels", required_argument, 0, OPT_MELS},
         {"sharpen", required_argument, 0, OPT_SHARPEN},
         {"speed", required_argument, 0, OPT_SPEED},
         {"volume", required_argument, 0, OPT_VOLUME},
@@ -1106,6 +1116,10 @@ int main(int argc, char **argv)
             break;
         case 'j':
             if (parse_int("--jobs", optarg, 1, MAX_JOBS, &jobs)) return EXIT_USAGE;
+            break;
+        case OPT_MELS:
+            if (parse_int("--mels", optarg, 8, VOCODE_MAX_MELS, &vocode_mels)) return EXIT_USAGE;
+            have_mels = 1;
             break;
         case OPT_GL:
             if (parse_int("--gl-iters", optarg, 1, 1000, &gl_iters)) return EXIT_USAGE;
@@ -1145,6 +1159,7 @@ int main(int argc, char **argv)
     else if (vocode_in && (optind < argc || text_file)) conflict = "--vocode takes no text";
     else if (text_file && optind < argc && !out_dir) conflict = "give the text either as arguments or with -f, not both";
     else if (out_dir && (out_path || raw)) conflict = "--out-dir writes one file per input: not with -o or --output-raw";
+    else if (have_mels && !vocode_in) conflict = "--mels is for --vocode";
     else if (out_dir && (phonemes || vocode_in)) conflict = "--out-dir is for synthesis, not --phonemes or --vocode";
     else if (lines && !out_dir) conflict = "--lines writes OUTDIR/ID.wav: give --out-dir";
     else if (format && !out_dir) conflict = "--format is for --out-dir; -o takes the format from its extension";
@@ -1172,7 +1187,7 @@ int main(int argc, char **argv)
     }
     if (list_voices) return run_list_voices();
 
-    if (vocode_in) return run_vocode(vocode_in, out_path, raw, device, gl_iters, power);
+    if (vocode_in) return run_vocode(vocode_in, out_path, raw, device, gl_iters, power, vocode_mels);
 
     if (out_dir) {
         /* batch: the FILE arguments (and -f FILE) are inputs */
