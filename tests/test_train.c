@@ -6,7 +6,8 @@
  * (the same weights and running statistics as an uninterrupted one), also
  * from a checkpoint made before batch norm existed; evaluating on the dev
  * set on the way changes nothing.  The teacher-forced rendering reads the
- * reference's own frames.
+ * reference's own frames.  The free-running dev check's time warp, and the
+ * exports it chooses (also across a resume).
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "audio/audio.h"
+#include "train/spoken.h"
 #include "train/trainer.h"
 
 static char root[] = "/tmp/tts-test-train-XXXXXX";
@@ -376,9 +378,130 @@ static void test_evaluation_leaves_training_alone(void **state)
     FILE *f = fopen(p, "r");
     assert_non_null(f);
     int dev_lines = 0;
-    while (fgets(line, sizeof line, f)) dev_lines += strncmp(line, "# dev", 5) == 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "# dev", 5) != 0) continue;
+        dev_lines++;
+        /* ... and it spoke all six dev sentences (dev_speak 32 by default) */
+        long step;
+        double l[5], dist, dur;
+        int fails, n;
+        assert_int_equal(sscanf(line, "# dev %ld %lf %lf %lf %lf %lf %lf %lf %d %d", &step, &l[0], &l[1], &l[2],
+                                &l[3], &l[4], &dist, &dur, &fails, &n), 10);
+        assert_int_equal(n, N_TEXTS);
+        assert_true(dist > 0 && isfinite(dist));
+        assert_true(dur > 0);
+        assert_in_range(fails, 0, N_TEXTS);
+    }
     fclose(f);
     assert_int_equal(dev_lines, 3);
+}
+
+/* The time warp of the free-running check, on cases worked by hand. */
+static void test_spoken_dtw(void **state)
+{
+    const float a[] = {0, 1, 2, 3}, slow[] = {0, 0, 1, 1, 2, 2, 3, 3}, up[] = {1, 2, 3, 4};
+    /* the same frames, and the same at half the pace: no distance */
+    assert_float_equal(spoken_dtw(a, 4, a, 4, 1, NULL), 0, 1e-12);
+    assert_float_equal(spoken_dtw(a, 4, slow, 8, 1, NULL), 0, 1e-12);
+    assert_float_equal(spoken_dtw(slow, 8, a, 4, 1, NULL), 0, 1e-12);
+    /* one step ahead: the warp pairs 1-1, 2-2, 3-3 and pays only at the
+       ends, 0 against 1 and 3 against 4, over a path of 5 pairs: 2/5 (the
+       diagonal would cost 4); scaled by 2, half of it */
+    assert_float_equal(spoken_dtw(a, 4, up, 4, 1, NULL), 0.4, 1e-12);
+    assert_float_equal(spoken_dtw(a, 4, up, 4, 1, (const float[]){2}), 0.2, 1e-12);
+    /* two bands, the cost is their mean; [0,2] vs [1]: two steps of cost 1 */
+    const float x[] = {0, 0, 2, 2}, y[] = {1, 1};
+    assert_float_equal(spoken_dtw(x, 2, y, 1, 2, NULL), 1, 1e-12);
+    assert_float_equal(spoken_dtw(x, 2, y, 1, 2, (const float[]){2, 2}), 0.5, 1e-12);
+    /* nothing to compare */
+    assert_true(spoken_dtw(a, 0, a, 4, 1, NULL) < 0);
+    assert_true(spoken_dtw(a, 4, a, 0, 1, NULL) < 0);
+}
+
+/* Reads the "# dev" lines of a state's log.tsv: the step a run's export
+ * should hold, by the spoken score (fewest failures, then the smallest
+ * distance; the first on a tie) or, for a run without it, by the lowest
+ * teacher-forced postnet loss. */
+static long best_logged_step(const char *state, int spoken)
+{
+    char p[700], line[512];
+    snprintf(p, sizeof p, "%s/log.tsv", state);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    long best_step = -1;
+    double best_d = INFINITY;
+    int best_f = 1 << 30, lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        long step;
+        double l[5], dist = 0, dur;
+        int fails = 0, n = 0;
+        int k = sscanf(line, "# dev %ld %lf %lf %lf %lf %lf %lf %lf %d %d", &step, &l[0], &l[1], &l[2], &l[3],
+                       &l[4], &dist, &dur, &fails, &n);
+        if (k < 6) continue;
+        lines++;
+        assert_int_equal(k, spoken ? 10 : 6);
+        if (!spoken) { dist = l[1]; fails = 0; }
+        if (fails < best_f || (fails == best_f && dist < best_d)) {
+            best_f = fails;
+            best_d = dist;
+            best_step = step;
+        }
+    }
+    fclose(f);
+    assert_true(lines >= 3);
+    return best_step;
+}
+
+static long exported_step(const char *name)
+{
+    char p[700], err[256];
+    snprintf(p, sizeof p, "%s/out/%s.safetensors", root, name);
+    taco_model *m = NULL;
+    assert_int_equal(taco_model_load(p, 0, &m, err, sizeof err), TTS_OK);
+    long step = atol(taco_model_meta(m, "step"));
+    taco_model_free(m);
+    return step;
+}
+
+/* Exports follow the spoken dev score (or, with dev_speak 0, the
+ * teacher-forced dev loss), and a resumed run remembers the best so far. */
+static void test_export_follows_dev_score(void **state)
+{
+    char a[600], b[600], c[600], data[600];
+    snprintf(a, sizeof a, "%s/state-speak", root);
+    snprintf(b, sizeof b, "%s/state-speak-resumed", root);
+    snprintf(c, sizeof c, "%s/state-tf-dev", root);
+    snprintf(data, sizeof data, "%s/data", root);
+    taco_config cfg = tiny();
+    FILE *log = fopen("/dev/null", "w");
+    trainer_opts o = opts_for(a, 50, &cfg);
+    o.dev_dir = data;
+    o.eval_every = 5;
+    o.name = "speak";
+    assert_int_equal(trainer_run(&o, log), TTS_OK);
+    long want = best_logged_step(a, 1);
+    assert_int_equal(exported_step("speak"), want);
+
+    /* the same run, interrupted at step 30 and resumed: the same export */
+    trainer_opts r = o;
+    r.state_dir = b;
+    r.name = "speak2";
+    r.steps = 30;
+    assert_int_equal(trainer_run(&r, log), TTS_OK);
+    r.steps = 50;
+    assert_int_equal(trainer_run(&r, log), TTS_OK);
+    assert_int_equal(best_logged_step(b, 1), want);
+    assert_int_equal(exported_step("speak2"), want);
+
+    trainer_opts t = o;
+    t.state_dir = c;
+    t.name = "tfdev";
+    t.dev_speak = 0;
+    assert_int_equal(trainer_run(&t, log), TTS_OK);
+    long want_tf = best_logged_step(c, 0);
+    assert_int_equal(exported_step("tfdev"), want_tf);
+    printf("     exports: step %ld by the spoken score, %ld by the teacher-forced loss\n", want, want_tf);
+    fclose(log);
 }
 static void test_resume_pre_batchnorm_checkpoint(void **state) { resume_check(1, 0, 0); }
 
@@ -567,6 +690,8 @@ int main(void)
         cmocka_unit_test(test_free_run_from),
         cmocka_unit_test(test_resume_pre_batchnorm_checkpoint),
         cmocka_unit_test(test_evaluation_leaves_training_alone),
+        cmocka_unit_test(test_spoken_dtw),
+        cmocka_unit_test(test_export_follows_dev_score),
         cmocka_unit_test(test_render_teacher_forced),
         cmocka_unit_test(test_mel_bands),
     };

@@ -64,6 +64,11 @@ static void usage(FILE *f, const trainer_opts *d)
         "                      chains of own frames, no extra pass; default %g)\n"
         "  --free-run-from N   ... from step N on (default 0; teacher forcing before it)\n"
         "  --eval-every N      dev evaluation and export interval (default %d)\n"
+        "  --dev-speak N       dev sentences spoken freely at each evaluation, as the\n"
+        "                      synthesizer speaks, and scored against their recordings\n"
+        "                      (distance along a time warp, duration, alignment\n"
+        "                      failures); exports follow that score (default %d; 0 =\n"
+        "                      exports follow the teacher-forced dev loss)\n"
         "  --ckpt-every N      checkpoint interval (default %d)\n"
         "  --plot-every N      alignment and mel plots interval (default %d)\n"
         "  --log-every N       progress line interval when not a terminal (default %d)\n"
@@ -73,7 +78,7 @@ static void usage(FILE *f, const trainer_opts *d)
         "  -q, --quiet         no progress line\n"
         "  -h, --help          this text\n",
         d->name, d->models_dir, d->voices_dir, d->steps, d->batch, d->r,
-        dc.dec_rnn, dc.post_ch, d->n_mels, TACO_MAX_MELS, d->max_frames, (double)d->adam.lr, d->adam.decay_start, d->adam.decay_steps, (double)d->loss.guided_weight, (double)d->self_feed, (double)d->free_run, d->eval_every,
+        dc.dec_rnn, dc.post_ch, d->n_mels, TACO_MAX_MELS, d->max_frames, (double)d->adam.lr, d->adam.decay_start, d->adam.decay_steps, (double)d->loss.guided_weight, (double)d->self_feed, (double)d->free_run, d->eval_every, d->dev_speak,
         d->ckpt_every, d->plot_every, d->log_every, (unsigned long long)d->seed);
 }
 
@@ -114,13 +119,13 @@ int main(int argc, char **argv)
     trainer_opts o = trainer_opts_default();
     enum { O_NAME = 256, O_MODELS, O_VOICES, O_DEV, O_INIT, O_ESPEAK, O_STEPS, O_BATCH, O_MAXF,
            O_EXPORT, O_LR, O_DECAY, O_HALF, O_GW, O_FEED, O_FREE, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED, O_THREADS,
-           O_DECUNITS, O_POSTCH, O_RENDER, O_MELS, O_FREEFROM };
+           O_DECUNITS, O_POSTCH, O_RENDER, O_MELS, O_FREEFROM, O_SPEAK };
     static const struct option longopts[] = {
         {"name", 1, 0, O_NAME}, {"models", 1, 0, O_MODELS}, {"voices", 1, 0, O_VOICES},
         {"dev", 1, 0, O_DEV}, {"init", 1, 0, O_INIT}, {"export", 0, 0, O_EXPORT}, {"render-tf", 0, 0, O_RENDER}, {"espeak-voice", 1, 0, O_ESPEAK},
         {"steps", 1, 0, O_STEPS}, {"batch", 1, 0, O_BATCH}, {"max-frames", 1, 0, O_MAXF}, {"mels", 1, 0, O_MELS},
         {"lr", 1, 0, O_LR}, {"decay-start", 1, 0, O_DECAY}, {"half-life", 1, 0, O_HALF},
-        {"self-feed", 1, 0, O_FEED}, {"free-run", 1, 0, O_FREE}, {"free-run-from", 1, 0, O_FREEFROM}, {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL},
+        {"self-feed", 1, 0, O_FEED}, {"free-run", 1, 0, O_FREE}, {"free-run-from", 1, 0, O_FREEFROM}, {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL}, {"dev-speak", 1, 0, O_SPEAK},
         {"ckpt-every", 1, 0, O_CKPT}, {"plot-every", 1, 0, O_PLOT}, {"log-every", 1, 0, O_LOG},
         {"seed", 1, 0, O_SEED}, {"decoder-units", 1, 0, O_DECUNITS}, {"postnet-channels", 1, 0, O_POSTCH}, {"threads", 1, 0, O_THREADS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     trainer_opts defaults = o;
@@ -151,6 +156,7 @@ int main(int argc, char **argv)
         case O_FREEFROM: bad = parse_int(optarg, 0, 100000000, &v); o.free_run_from = v; break;
         case O_GW: o.loss.guided_weight = strtof(optarg, NULL); bad = !(o.loss.guided_weight >= 0); break;
         case O_EVAL: bad = parse_int(optarg, 0, 100000000, &v); o.eval_every = (int)v; break;
+        case O_SPEAK: bad = parse_int(optarg, 0, 100000, &v); o.dev_speak = (int)v; break;
         case O_CKPT: bad = parse_int(optarg, 1, 100000000, &v); o.ckpt_every = (int)v; break;
         case O_PLOT: bad = parse_int(optarg, 0, 100000000, &v); o.plot_every = (int)v; break;
         case O_LOG: bad = parse_int(optarg, 1, 100000000, &v); o.log_every = (int)v; break;

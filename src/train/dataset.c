@@ -252,3 +252,10 @@ tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
     if (log) fprintf(log, "dataset: %zu utterances from %s (%zu skipped)\n", out->n, dir, out->n_skipped);
     return out->n ? TTS_OK : TTS_ERR_DATASET;
 }
+
+uint64_t ds_id_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *id; id++) h = (h ^ (unsigned char)*id) * 1099511628211ull;
+    return h;
+}

@@ -50,4 +50,8 @@ tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
                         dataset *out, FILE *log);
 void dataset_free(dataset *d);
 
+/* FNV-1a of an utterance id: the seed of its dropout draws when it is
+ * rendered or spoken, the same in any set and any run. */
+uint64_t ds_id_hash(const char *id);
+
 #endif

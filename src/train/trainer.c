@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +22,15 @@
 #include "dsp/dsp.h"
 #include "train/dataset.h"
 #include "train/plot.h"
+#include "train/spoken.h"
 
 trainer_opts trainer_opts_default(void)
 {
     trainer_opts o = {
         .name = "slt", .models_dir = "models", .voices_dir = "voices", .espeak_voice = NULL,
         .batch = 16, .steps = 20000, .r = 3, .n_mels = 80, .max_frames = 600, .log_every = 50,
-        .eval_every = 500, .ckpt_every = 250, .plot_every = 500, .dev_items = 64, .seed = 1,
+        .eval_every = 500, .ckpt_every = 250, .plot_every = 500, .dev_items = 64, .dev_speak = 32,
+        .seed = 1,
         .adam = {.lr = 1e-3f, .lr_min = 1e-5f, .warmup = 200, .decay_start = 10000,
                  .decay_steps = 20000, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-6f, .clip = 1.0f,
                  .weight_decay = 1e-6f},
@@ -182,31 +185,44 @@ static const char *front_end_voice(const trainer_opts *o, const taco_model *m, F
     return o->espeak_voice ? o->espeak_voice : own ? own : "en-us";
 }
 
+/* Dev scores, as a checkpoint records the best of its run and an export
+ * the ones of its step: -1 and INT_MAX where there are none. */
+typedef struct dev_marks {
+    double dev_loss;       /* teacher-forced postnet loss */
+    spoken_score spoken;   /* the free-running check (n 0: none) */
+} dev_marks;
+
+static const dev_marks no_marks = {.dev_loss = -1, .spoken = {.failures = INT_MAX, .distance = INFINITY}};
+
 static tts_status save_model(const taco_model *m, const char *path, long step, double lr_scale,
                              const trainer_opts *o, const float *adam_m, const float *adam_v,
-                             double dev_loss, long warm_from)
+                             const dev_marks *mk, long warm_from)
 {
-    char step_s[32], lr_s[32], seed_s[32], dev_s[32], warm_s[32], prov[512];
+    char step_s[32], lr_s[32], seed_s[32], dev_s[32], warm_s[32], prov[512], sd_s[32], sf_s[32], sn_s[32];
     snprintf(warm_s, sizeof warm_s, "%ld", warm_from);
     snprintf(step_s, sizeof step_s, "%ld", step);
     snprintf(lr_s, sizeof lr_s, "%.9g", lr_scale);
     snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)o->seed);
-    snprintf(dev_s, sizeof dev_s, "%.6f", dev_loss);
+    snprintf(dev_s, sizeof dev_s, "%.6f", mk->dev_loss);
+    snprintf(sd_s, sizeof sd_s, "%.6f", mk->spoken.n ? mk->spoken.distance : -1.0);
+    snprintf(sf_s, sizeof sf_s, "%d", mk->spoken.n ? mk->spoken.failures : -1);
+    snprintf(sn_s, sizeof sn_s, "%d", mk->spoken.n);
     snprintf(prov, sizeof prov, "trained by tts-train from %s, %ld steps, batch %d, r %d, espeak voice %s",
              o->data_dir, step, o->batch, o->r, o->espeak_voice);
     char *syms = symbols_json();
     if (!syms) return TTS_ERR_NOMEM;
     const char *keys[] = {"step", "lr_scale", "seed", "dev_loss", "symbols", "espeak_voice",
-                          "provenance", "warmup_start"};
-    const char *vals[] = {step_s, lr_s, seed_s, dev_s, syms, o->espeak_voice, prov, warm_s};
+                          "provenance", "warmup_start", "spoken_distance", "spoken_failures", "spoken_n"};
+    const char *vals[] = {step_s, lr_s, seed_s, dev_s, syms, o->espeak_voice, prov, warm_s,
+                          sd_s, sf_s, sn_s};
     const real *extra[2] = {adam_m, adam_v};
     const char *names[2] = {"adam_m", "adam_v"};
-    tts_status st = taco_model_save(m, path, keys, vals, 8, adam_m ? extra : NULL, names, adam_m ? 2 : 0);
+    tts_status st = taco_model_save(m, path, keys, vals, 11, adam_m ? extra : NULL, names, adam_m ? 2 : 0);
     free(syms);
     return st;
 }
 
-static tts_status write_voice_json(const trainer_opts *o, long step, double dev_loss)
+static tts_status write_voice_json(const trainer_opts *o, long step, const dev_marks *mk)
 {
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/%s.json", o->voices_dir, o->name);
@@ -237,8 +253,11 @@ static tts_status write_voice_json(const trainer_opts *o, long step, double dev_
                       o->free_run_from);
     else if (o->free_run > 0 && n > 0 && (size_t)n < sizeof prov)
         n += snprintf(prov + n, sizeof prov - n, ", free-run %.2f", (double)o->free_run);
-    if (dev_loss >= 0 && n > 0 && (size_t)n < sizeof prov)
-        snprintf(prov + n, sizeof prov - n, ", dev loss %.4f", dev_loss);
+    if (mk->dev_loss >= 0 && n > 0 && (size_t)n < sizeof prov)
+        n += snprintf(prov + n, sizeof prov - n, ", dev loss %.4f", mk->dev_loss);
+    if (mk->spoken.n && n > 0 && (size_t)n < sizeof prov)
+        snprintf(prov + n, sizeof prov - n, ", spoken dev distance %.4f with %d of %d failed",
+                 mk->spoken.distance, mk->spoken.failures, mk->spoken.n);
     cJSON_AddStringToObject(v, "provenance", prov);
     char *s = cJSON_Print(v);
     cJSON_Delete(v);
@@ -272,15 +291,25 @@ static tts_status make_dirs(const trainer_opts *o, int with_state, FILE *log)
 /* Where a checkpoint left off, from its metadata. */
 typedef struct ckpt_meta {
     long step, warm_from;
-    double lr_scale, best_dev;
+    double lr_scale;
+    dev_marks best;  /* the best dev scores of the run so far */
 } ckpt_meta;
 
 static ckpt_meta read_ckpt_meta(const taco_model *m)
 {
     const char *s = taco_model_meta(m, "step"), *l = taco_model_meta(m, "lr_scale");
     const char *dl = taco_model_meta(m, "dev_loss"), *wf = taco_model_meta(m, "warmup_start");
-    return (ckpt_meta){.step = s ? atol(s) : 0, .warm_from = wf ? atol(wf) : 0,
-                       .lr_scale = l ? atof(l) : 1, .best_dev = dl ? atof(dl) : INFINITY};
+    const char *sd = taco_model_meta(m, "spoken_distance"), *sf = taco_model_meta(m, "spoken_failures");
+    const char *sn = taco_model_meta(m, "spoken_n");
+    ckpt_meta k = {.step = s ? atol(s) : 0, .warm_from = wf ? atol(wf) : 0, .lr_scale = l ? atof(l) : 1,
+                   .best = no_marks};
+    k.best.dev_loss = dl && atof(dl) >= 0 ? atof(dl) : INFINITY;
+    if (sn && atoi(sn) > 0 && sd && sf) {  /* checkpoints before the spoken check have none */
+        k.best.spoken.n = atoi(sn);
+        k.best.spoken.distance = atof(sd);
+        k.best.spoken.failures = atoi(sf);
+    }
+    return k;
 }
 
 tts_status trainer_export(const trainer_opts *o, FILE *log)
@@ -299,11 +328,11 @@ tts_status trainer_export(const trainer_opts *o, FILE *log)
     o = &oo;
     ckpt_meta k = read_ckpt_meta(m);
     long step = k.step;
-    /* the checkpoint's recorded dev loss is the best of the run, not
+    /* the checkpoint's recorded dev scores are the best of the run, not
        necessarily this step's: none is claimed */
     st = make_dirs(o, 0, log);
-    if (st == TTS_OK) st = save_model(m, mp, step, k.lr_scale, o, NULL, NULL, -1, k.warm_from);
-    if (st == TTS_OK) st = write_voice_json(o, step, -1);
+    if (st == TTS_OK) st = save_model(m, mp, step, k.lr_scale, o, NULL, NULL, &no_marks, k.warm_from);
+    if (st == TTS_OK) st = write_voice_json(o, step, &no_marks);
     taco_model_free(m);
     if (st != TTS_OK) {
         fprintf(log, "tts-train: export to %s failed: %s\n", mp, tts_status_message(st));
@@ -458,9 +487,11 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     taco_model *m = NULL;
     dataset train = {0}, dev = {0};
     long step = 0, warm_from = 0;
-    double lr_scale = 1, best_dev = INFINITY;
+    double lr_scale = 1;
+    dev_marks best = no_marks;  /* the best dev scores so far */
+    best.dev_loss = INFINITY;
     float *grad = NULL, *am = NULL, *av = NULL, *fed = NULL;
-    size_t fed_cap = 0;
+    size_t fed_cap = 0, *speak = NULL;
     snprintf(path, sizeof path, "%s/ckpt.safetensors", o->state_dir);
     int resumed = 0;
     if (access(path, R_OK) == 0) {
@@ -470,7 +501,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         warm_from = k.warm_from;
         step = k.step;
         lr_scale = k.lr_scale;
-        best_dev = k.best_dev;
+        best = k.best;
         resumed = 1;
     } else if (o->init_model) {
         /* exported weights carry their step but no optimizer moments: continue the
@@ -553,6 +584,11 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         st = TTS_ERR_NOMEM;
         goto out;
     }
+    /* the dev sentences spoken at each evaluation, spread over the lengths */
+    int n_speak = o->dev_speak < 0 ? 0 : dev.n < (size_t)o->dev_speak ? (int)dev.n : o->dev_speak;
+    speak = malloc(sizeof(size_t) * (n_speak ? n_speak : 1));
+    if (!speak) { st = TTS_ERR_NOMEM; batcher_free(&tb); batcher_free(&dbt); goto out; }
+    for (int i = 0; i < n_speak; i++) speak[i] = dbt.sorted[(size_t)i * dev.n / n_speak];
     snprintf(path, sizeof path, "%s/log.tsv", o->state_dir);
     FILE *tsv = fopen(path, "a");
     taco_train_ws *ws = NULL;
@@ -635,18 +671,34 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         int final = step >= o->steps || (o->stop && *o->stop);
         if (o->eval_every > 0 && (step % o->eval_every == 0 || final) && dev.n) {
             taco_loss dl;
-            double d = dev_loss(m, o, &dev, &dbt, &ws, &dl);
-            fprintf(log, "%sdev at step %ld: mel %.4f/%.4f stop %.4f ga %.4f diag %.2f%s\n", tty ? "\n" : "",
-                    step, dl.mel_before, dl.mel_after, dl.stop, dl.guided, dl.diag,
-                    d < best_dev ? " (best)" : "");
-            if (tsv) fprintf(tsv, "# dev %ld\t%.5f\t%.5f\t%.5f\t%.5f\t%.3f\n", step, dl.mel_before,
-                             dl.mel_after, dl.stop, dl.guided, dl.diag);
-            if (d < best_dev) {
-                best_dev = d;
+            dev_marks now = no_marks;
+            now.dev_loss = dev_loss(m, o, &dev, &dbt, &ws, &dl);
+            int better = now.dev_loss < best.dev_loss;
+            if (n_speak) {
+                if (spoken_eval(m, &dev, speak, n_speak, o->seed, &now.spoken) != 0) { st = TTS_ERR_NOMEM; break; }
+                better = spoken_better(&now.spoken, &best.spoken);
+            }
+            fprintf(log, "%sdev at step %ld: mel %.4f/%.4f stop %.4f ga %.4f diag %.2f", tty ? "\n" : "",
+                    step, dl.mel_before, dl.mel_after, dl.stop, dl.guided, dl.diag);
+            if (n_speak)
+                fprintf(log, " | spoken: distance %.4f dur %.2f failures %d/%d", now.spoken.distance,
+                        now.spoken.dur_ratio, now.spoken.failures, now.spoken.n);
+            fprintf(log, "%s\n", better ? " (best)" : "");
+            if (tsv) {
+                fprintf(tsv, "# dev %ld\t%.5f\t%.5f\t%.5f\t%.5f\t%.3f", step, dl.mel_before,
+                        dl.mel_after, dl.stop, dl.guided, dl.diag);
+                if (n_speak)
+                    fprintf(tsv, "\t%.5f\t%.3f\t%d\t%d", now.spoken.distance, now.spoken.dur_ratio,
+                            now.spoken.failures, now.spoken.n);
+                fputc('\n', tsv);
+            }
+            if (now.dev_loss < best.dev_loss) best.dev_loss = now.dev_loss;
+            if (better) {
+                if (n_speak) best.spoken = now.spoken;
                 char mp[4200];
                 snprintf(mp, sizeof mp, "%s/%s.safetensors", o->models_dir, o->name);
-                tts_status es = save_model(m, mp, step, lr_scale, o, NULL, NULL, d, warm_from);
-                if (es == TTS_OK) es = write_voice_json(o, step, d);
+                tts_status es = save_model(m, mp, step, lr_scale, o, NULL, NULL, &now, warm_from);
+                if (es == TTS_OK) es = write_voice_json(o, step, &now);
                 if (es != TTS_OK)
                     fprintf(log, "tts-train: export to %s failed: %s (%s)\n", mp, tts_status_message(es),
                             strerror(errno));
@@ -657,7 +709,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         if ((o->ckpt_every > 0 && step % o->ckpt_every == 0) || final) {
             char ck[4200];
             snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
-            tts_status cs = save_model(m, ck, step, lr_scale, o, am, av, best_dev, warm_from);
+            tts_status cs = save_model(m, ck, step, lr_scale, o, am, av, &best, warm_from);
             if (cs != TTS_OK) fprintf(log, "\ntts-train: checkpoint failed: %s\n", tts_status_message(cs));
             else last_good_step = step;
             if (tsv) fflush(tsv);
@@ -671,7 +723,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     batcher_free(&tb);
     batcher_free(&dbt);
 out:
-    free(grad); free(am); free(av); free(fed);
+    free(grad); free(am); free(av); free(fed); free(speak);
     taco_model_free(m);
     dataset_free(&dev);
     dataset_free(&train);
@@ -679,14 +731,6 @@ out:
 }
 
 /* ------------------------------------------------- teacher-forced rendering */
-
-/* FNV-1a of an utterance id: its dropout seed, the same in any set */
-static uint64_t id_hash(const char *id)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *id; id++) h = (h ^ (unsigned char)*id) * 1099511628211ull;
-    return h;
-}
 
 tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *log)
 {
@@ -741,7 +785,7 @@ tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *l
         lo.dropout = 2;     /* the prenet's, as at inference */
         lo.bn_running = 1;
         lo.free_run = 0;
-        nn_rng rng = {mix(o->seed, id_hash(d.items[i].id))};
+        nn_rng rng = {mix(o->seed, ds_id_hash(d.items[i].id))};
         taco_loss l;
         if (taco_train_step(m, NULL, &b, &lo, &rng, &ws, &l)) { st = TTS_ERR_NOMEM; break; }
         const real *out = taco_train_mel(ws);  /* (1, T, M), normalized */

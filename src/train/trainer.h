@@ -10,7 +10,8 @@
  *   plots/              alignment and mel PNGs
  *   log.tsv             step, losses, dev loss, time
  * Export: MODELS_DIR/NAME.safetensors and VOICES_DIR/NAME.json whenever the
- * dev loss improves.
+ * dev score improves: the free-running check of dev sentences (dev_speak),
+ * else the teacher-forced dev loss.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #ifndef TTS_TRAINER_H
@@ -45,7 +46,12 @@ typedef struct trainer_opts {
     int eval_every;          /* 500 */
     int ckpt_every;          /* 250 */
     int plot_every;          /* 500 */
-    int dev_items;           /* 64: dev utterances scored at each evaluation */
+    int dev_items;           /* 64: dev utterances scored teacher-forced at each evaluation */
+    int dev_speak;           /* 32: dev sentences also spoken freely at each evaluation
+                                and scored against their recordings (train/spoken.h);
+                                when nonzero, exports follow this score (fewest
+                                alignment failures, then the smallest distance),
+                                else the teacher-forced dev loss */
     uint64_t seed;           /* 1 */
     adam_opts adam;
     taco_train_opts loss;
@@ -70,8 +76,8 @@ tts_status trainer_run(const trainer_opts *o, FILE *log);
 
 /* Export the checkpoint in o->state_dir as it stands (weights only, no
  * optimizer moments) to o->models_dir/NAME.safetensors and
- * o->voices_dir/NAME.json: for a run whose best voice is not the one with the
- * lowest teacher-forced dev loss (self-feeding). */
+ * o->voices_dir/NAME.json: for a voice chosen by other means than the run's
+ * dev score (word error rate on held-out sentences). */
 tts_status trainer_export(const trainer_opts *o, FILE *log);
 
 /* Render every utterance of the dataset o->data_dir teacher-forced with the
