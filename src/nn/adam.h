@@ -14,7 +14,8 @@ typedef struct adam_opts {
     long warmup_start;  /* 0: the step the warm-up starts from (a run continued from
                            exported weights, without moments, warms up again) */
     long decay_start;   /* 10000: decay begins after this step */
-    long decay_steps;   /* 20000: the learning rate halves every decay_steps */
+    long decay_steps;   /* 2000: the learning rate halves every decay_steps (by
+                           the default 20,000 steps it is 1/32 of the peak) */
     float beta1, beta2; /* 0.9, 0.999 */
     float eps;          /* 1e-6 */
     float clip;         /* 1.0: global gradient-norm limit (0 = none) */

@@ -32,7 +32,7 @@ trainer_opts trainer_opts_default(void)
         .eval_every = 500, .ckpt_every = 250, .plot_every = 500, .dev_items = 64, .dev_speak = 32,
         .seed = 1,
         .adam = {.lr = 1e-3f, .lr_min = 1e-5f, .warmup = 200, .decay_start = 10000,
-                 .decay_steps = 20000, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-6f, .clip = 1.0f,
+                 .decay_steps = 2000, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-6f, .clip = 1.0f,
                  .weight_decay = 1e-6f},
         .loss = taco_train_opts_default(),
     };
