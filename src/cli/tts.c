@@ -122,8 +122,8 @@ static void usage(FILE *out)
 "      --phonemes          print each sentence's normalized text and IPA, then exit\n"
 "      --vocode IN         resynthesize the audio file IN: log-mel analysis, then\n"
 "                          Griffin-Lim (a vocoder check; any sample rate, resampled)\n"
-"      --mels N            --vocode's mel bands, 8-256; our voices' models have\n"
-"                          80 (slt) or 128 (slt-next)              (default: 80)\n"
+"      --mels N            --vocode's mel bands, 8-256, as many as the voice's\n"
+"                          model has (slt: 128)                   (default: 128)\n"
 "Output (default: play aloud on the default device):\n"
 "  -o, --output FILE       write FILE; format from the extension: .wav (16-bit),\n"
 "                          .flac, .ogg (Vorbis); \"-\" writes WAV to stdout\n"
@@ -1051,7 +1051,7 @@ int main(int argc, char **argv)
     int raw = 0, phonemes = 0, list_devices = 0, list_voices = 0, lines = 0;
     int jobs = 1;                   /* -j */
     int gl_iters = 32;              /* Griffin-Lim iterations (--vocode) */
-    int vocode_mels = 80;           /* mel bands (--vocode --mels) */
+    int vocode_mels = 128;          /* mel bands (--vocode --mels): the bundled voice's */
     int have_mels = 0;
     float power = 1.0f;             /* magnitude sharpening (--sharpen) */
     user_opts user = {0};           /* --speed, --volume, --sentence-silence, --gl-iters:
