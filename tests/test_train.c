@@ -492,6 +492,20 @@ static void test_export_follows_dev_score(void **state)
     assert_int_equal(trainer_run(&r, log), TTS_OK);
     assert_int_equal(best_logged_step(b, 1), want);
     assert_int_equal(exported_step("speak2"), want);
+    /* resumed with fewer sentences spoken, the old best does not compare:
+       the run says so, and its first evaluation exports */
+    char lp[700];
+    snprintf(lp, sizeof lp, "%s/resume-speak.log", root);
+    FILE *rl = fopen(lp, "w");
+    assert_non_null(rl);
+    r.steps = 55;
+    r.dev_speak = 3;
+    assert_int_equal(trainer_run(&r, rl), TTS_OK);
+    fclose(rl);
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "grep -q 'score so far is of %d sentences, this run speaks 3' %s", N_TEXTS, lp);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(exported_step("speak2"), 55);
 
     trainer_opts t = o;
     t.state_dir = c;

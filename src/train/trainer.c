@@ -589,6 +589,11 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     speak = malloc(sizeof(size_t) * (n_speak ? n_speak : 1));
     if (!speak) { st = TTS_ERR_NOMEM; batcher_free(&tb); batcher_free(&dbt); goto out; }
     for (int i = 0; i < n_speak; i++) speak[i] = dbt.sorted[(size_t)i * dev.n / n_speak];
+    if (best.spoken.n && best.spoken.n != n_speak) {  /* scores of other sets do not compare */
+        fprintf(log, "tts-train: the best spoken dev score so far is of %d sentences, this run speaks %d: "
+                "the next evaluation sets a new one\n", best.spoken.n, n_speak);
+        best.spoken = no_marks.spoken;
+    }
     snprintf(path, sizeof path, "%s/log.tsv", o->state_dir);
     FILE *tsv = fopen(path, "a");
     taco_train_ws *ws = NULL;
