@@ -93,6 +93,12 @@ static int batcher_init(batcher *bt, const dataset *d, int B, int r, const float
     return 0;
 }
 
+/* n utterances spread evenly over the lengths (shortest to longest) */
+static void batcher_spread(const batcher *bt, size_t n_all, size_t n, size_t *out)
+{
+    for (size_t i = 0; i < n; i++) out[i] = bt->sorted[i * n_all / n];
+}
+
 static void batcher_free(batcher *bt)
 {
     free(bt->sorted); free(bt->order); free(bt->ids); free(bt->nlen); free(bt->tlen); free(bt->mel);
@@ -418,7 +424,7 @@ static double dev_loss(const taco_model *m, const trainer_opts *o, const dataset
     lo.bn_running = 1;  /* batch norm as the exported model runs it */
     size_t *pick = malloc(sizeof(size_t) * (n ? n : 1));
     if (!pick) return INFINITY;
-    for (size_t i = 0; i < n; i++) pick[i] = db->sorted[i * dev->n / n];  /* spread over lengths */
+    batcher_spread(db, dev->n, n, pick);
     for (size_t first = 0; first < n; first += o->batch) {
         int count = (int)(first + o->batch <= n ? (size_t)o->batch : n - first);
         taco_batch b;
@@ -588,7 +594,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     int n_speak = o->dev_speak < 0 ? 0 : dev.n < (size_t)o->dev_speak ? (int)dev.n : o->dev_speak;
     speak = malloc(sizeof(size_t) * (n_speak ? n_speak : 1));
     if (!speak) { st = TTS_ERR_NOMEM; batcher_free(&tb); batcher_free(&dbt); goto out; }
-    for (int i = 0; i < n_speak; i++) speak[i] = dbt.sorted[(size_t)i * dev.n / n_speak];
+    batcher_spread(&dbt, dev.n, (size_t)n_speak, speak);
     if (best.spoken.n && best.spoken.n != n_speak) {  /* scores of other sets do not compare */
         fprintf(log, "tts-train: the best spoken dev score so far is of %d sentences, this run speaks %d: "
                 "the next evaluation sets a new one\n", best.spoken.n, n_speak);
