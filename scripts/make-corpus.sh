@@ -9,13 +9,18 @@
 #   --max-chars N  skip sentences longer than N characters (default 200)
 #   --min-chars N  skip sentences shorter than N characters (default 8)
 #   --dev REGEX    ids matching REGEX go to OUTDIR/dev/ instead (default '^(LJ050-|arctic_b05)')
-#   --teacher T    festival (cmu_us_slt_arctic_hts, default) or flite-slt
+#   --teacher T    festival (cmu_us_slt_arctic_hts, default), festival:VOICE (any
+#                  festival voice, e.g. festival:czech_dita) or flite-NAME (flite's
+#                  -voice NAME: slt, rms, awb, kal16)
+#   --encoding ENC the character set the festival voice reads (e.g. iso-8859-2 for
+#                  czech_dita); the text is converted with iconv (default: UTF-8)
 #
 # The teacher is only used here, never at synthesis time.  Resumable: utterances
 # whose wav already exists are not rendered again.
 set -euo pipefail
+shopt -s nullglob
 
-max_n=0; max_chars=200; min_chars=8; dev_re='^(LJ050-|arctic_b05)'; teacher=festival
+max_n=0; max_chars=200; min_chars=8; dev_re='^(LJ050-|arctic_b05)'; teacher=festival; encoding=
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,7 +29,8 @@ while [ $# -gt 0 ]; do
     --min-chars) min_chars=$2; shift 2 ;;
     --dev) dev_re=$2; shift 2 ;;
     --teacher) teacher=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --encoding) encoding=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -51,20 +57,26 @@ render() { # list dir
   done < "$list"
   local n; n=$(wc -l < "$todo")
   echo "make-corpus: rendering $n utterances into $dir" >&2
-  # Render in chunks of 200 per teacher process.
+  # Render in chunks of 200 per teacher process (chunks an interrupted run
+  # left behind are stale: their lines are in the todo list again).
+  rm -f "$out"/tmp/chunk.*
   split -l 200 -d -a 4 "$todo" "$out/tmp/chunk."
   for chunk in "$out"/tmp/chunk.*; do
-    if [ "$teacher" = festival ]; then
-      { echo "(voice_cmu_us_slt_arctic_hts)"
+    if [ "${teacher%%:*}" = festival ]; then
+      fv=cmu_us_slt_arctic_hts
+      [ "$teacher" = festival ] || fv=${teacher#festival:}
+      { echo "(voice_$fv)"
         while IFS='|' read -r id text; do
           esc=${text//\\/\\\\}; esc=${esc//\"/\\\"}
           printf '(set! u (utt.synth (Utterance Text "%s")))\n(utt.save.wave u "%s/tmp/%s.raw.wav" (quote riff))\n' \
             "$esc" "$out" "$id"
-        done < "$chunk"; } > "$scm"
+        done < "$chunk"; } > "$scm.utf8"
+      if [ -n "$encoding" ]; then iconv -f UTF-8 -t "$encoding//TRANSLIT" "$scm.utf8" > "$scm"
+      else mv "$scm.utf8" "$scm"; fi
       festival -b "$scm" >/dev/null 2>&1 || echo "make-corpus: festival failed on a chunk" >&2
     else
       while IFS='|' read -r id text; do
-        flite -voice slt -t "$text" -o "$out/tmp/$id.raw.wav" 2>/dev/null || true
+        flite -voice "${teacher#flite-}" -t "$text" -o "$out/tmp/$id.raw.wav" 2>/dev/null || true
       done < "$chunk"
     fi
     while IFS='|' read -r id text; do
