@@ -57,18 +57,16 @@ static void make_dataset(const char *dir)
     for (int i = 0; i < N_TEXTS; i++) {
         fprintf(f, "u%d|%s|%s\n", i, texts[i], texts[i]);
         snprintf(p, sizeof p, "%s/wavs/u%d.wav", dir, i);
-        write_wav(p, i, 22050, 0.4 + 0.05 * i);
+        /* u2 is recorded at 16 kHz: the reader resamples it */
+        write_wav(p, i, i == 2 ? 16000 : 22050, 0.4 + 0.05 * i);
     }
-    /* bad lines: a missing wav, empty text, a wrong sample rate, no separator */
+    /* bad lines: a missing wav, empty text, no separator */
     fprintf(f, "missing|This file does not exist.|This file does not exist.\n");
     fprintf(f, "empty|||\n");
-    fprintf(f, "rate16k|Wrong rate.|Wrong rate.\n");
     fprintf(f, "no separator here\n");
     fclose(f);
     snprintf(p, sizeof p, "%s/wavs/empty.wav", dir);
     write_wav(p, 1, 22050, 0.5);
-    snprintf(p, sizeof p, "%s/wavs/rate16k.wav", dir);
-    write_wav(p, 2, 16000, 0.5);
 }
 
 static taco_config tiny(void)
@@ -141,9 +139,8 @@ static void test_learns_and_skips_bad_lines(void **state)
     size_t n = fread(buf, 1, sizeof buf - 1, log);
     buf[n] = 0;
     fclose(log);
-    assert_non_null(strstr(buf, "missing.wav"));
-    assert_non_null(strstr(buf, "rate16k.wav"));
-    assert_non_null(strstr(buf, "sample rate 16000"));
+    assert_non_null(strstr(buf, "missing.wav: cannot read (no such file)"));
+    assert_null(strstr(buf, "u2.wav"));  /* 16 kHz, resampled and used */
     assert_non_null(strstr(buf, "empty.wav"));
     assert_non_null(strstr(buf, "no '|' separator"));
     double first, last;
@@ -565,6 +562,7 @@ static void test_render_teacher_forced(void **state)
         int rate = 0;
         snprintf(p, sizeof p, "%s/wavs/u%d.wav", data, i);
         assert_int_equal(audio_read_file(p, &ref, &n_ref, &rate), TTS_OK);
+        if (rate != 22050) n_ref = (size_t)ceil((double)n_ref * 22050 / rate);  /* resampled */
         snprintf(p, sizeof p, "%s/u%d.wav", out1, i);
         assert_int_equal(audio_read_file(p, &a, &na, &rate), TTS_OK);
         assert_int_equal(rate, 22050);

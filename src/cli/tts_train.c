@@ -49,6 +49,10 @@ static void usage(FILE *f, const trainer_opts *d)
         "                      %d; new models only)\n"
         "  --postnet-channels N  channels of the postnet convolutions (default %d; new\n"
         "                      models only)\n"
+        "  --sample-rate HZ    a new model's sample rate (default 22050; the dataset's\n"
+        "                      wavs are resampled to it)\n"
+        "  --fmax HZ           a new model's top mel band edge (default: half the sample\n"
+        "                      rate; 8000 for a 16 kHz teacher upsampled to 22050)\n"
         "  --mels N            mel bands of a new model's features (default %d, at most\n"
         "                      %d; more keep more of the spectrum for the vocoder)\n"
         "  --max-frames N      leave out longer utterances (default %d, 0 = none)\n"
@@ -119,11 +123,12 @@ int main(int argc, char **argv)
     trainer_opts o = trainer_opts_default();
     enum { O_NAME = 256, O_MODELS, O_VOICES, O_DEV, O_INIT, O_ESPEAK, O_STEPS, O_BATCH, O_MAXF,
            O_EXPORT, O_LR, O_DECAY, O_HALF, O_GW, O_FEED, O_FREE, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED, O_THREADS,
-           O_DECUNITS, O_POSTCH, O_RENDER, O_MELS, O_FREEFROM, O_SPEAK };
+           O_DECUNITS, O_POSTCH, O_RENDER, O_MELS, O_FREEFROM, O_SPEAK, O_RATE, O_FMAX };
     static const struct option longopts[] = {
         {"name", 1, 0, O_NAME}, {"models", 1, 0, O_MODELS}, {"voices", 1, 0, O_VOICES},
         {"dev", 1, 0, O_DEV}, {"init", 1, 0, O_INIT}, {"export", 0, 0, O_EXPORT}, {"render-tf", 0, 0, O_RENDER}, {"espeak-voice", 1, 0, O_ESPEAK},
         {"steps", 1, 0, O_STEPS}, {"batch", 1, 0, O_BATCH}, {"max-frames", 1, 0, O_MAXF}, {"mels", 1, 0, O_MELS},
+        {"sample-rate", 1, 0, O_RATE}, {"fmax", 1, 0, O_FMAX},
         {"lr", 1, 0, O_LR}, {"decay-start", 1, 0, O_DECAY}, {"half-life", 1, 0, O_HALF},
         {"self-feed", 1, 0, O_FEED}, {"free-run", 1, 0, O_FREE}, {"free-run-from", 1, 0, O_FREEFROM}, {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL}, {"dev-speak", 1, 0, O_SPEAK},
         {"ckpt-every", 1, 0, O_CKPT}, {"plot-every", 1, 0, O_PLOT}, {"log-every", 1, 0, O_LOG},
@@ -147,6 +152,8 @@ int main(int argc, char **argv)
         case O_BATCH: bad = parse_int(optarg, 1, 256, &v); o.batch = (int)v; break;
         case 'r': bad = parse_int(optarg, 1, 8, &v); o.r = (int)v; break;
         case O_MELS: bad = parse_int(optarg, 8, TACO_MAX_MELS, &v); o.n_mels = (int)v; break;
+        case O_RATE: bad = parse_int(optarg, 8000, 48000, &v); o.sample_rate = (int)v; break;
+        case O_FMAX: bad = parse_int(optarg, 0, 24000, &v); o.fmax = (float)v; break;
         case O_MAXF: bad = parse_int(optarg, 0, 100000, &v); o.max_frames = (int)v; break;
         case O_LR: o.adam.lr = strtof(optarg, NULL); bad = !(o.adam.lr > 0 && o.adam.lr < 1); break;
         case O_DECAY: bad = parse_int(optarg, 0, 100000000, &v); o.adam.decay_start = v; break;

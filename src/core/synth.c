@@ -97,8 +97,7 @@ tts_status tts_synth_create(const tts_voice *voice, const tts_options *opts, tts
         return tts_error_set(TTS_ERR_INVALID_ARG, "options out of range (speed 0.25-4, volume 0-4, "
                              "sentence silence 0-10 s, Griffin-Lim iterations 1-1000)");
     }
-    dsp_params p = dsp_params_default();
-    p.n_mels = voice->model->cfg.n_mels;
+    dsp_params p = taco_dsp_params(&voice->model->cfg);
     tts_status st = dsp_features_create(&p, &s->dsp);
     if (st != TTS_OK || taco_infer_create(voice->model, 160, &s->inf) != 0) {
         tts_synth_free(s);
@@ -316,7 +315,7 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
         free(ipa);
     }
     if (st != TTS_OK) return st;
-    int M = s->voice->model->cfg.n_mels, hop = dsp_params_default().hop;
+    int M = s->voice->model->cfg.n_mels, hop = s->voice->model->cfg.hop;
     /* pace: resample the frame sequence in time (linear interpolation) */
     size_t nf = s->n_mel;
     size_t nf2 = nf ? (size_t)((double)nf / speed + 0.5) : 0;

@@ -172,6 +172,7 @@ static tts_status load_model_into(tts_voice *v, const char *model_path)
     tts_status st = taco_model_load(model_path, 0, &v->model, err, sizeof err);
     if (st != TTS_OK) return tts_error_set(st, "%s", err);
     st = check_symbols(v->model, model_path);
+    if (st == TTS_OK) v->sample_rate = v->model->cfg.sample_rate;
     if (st != TTS_OK) return st;
     taco_pack(v->model, 0);  /* on failure synthesis runs unpacked, only slower */
     st = text_frontend_init(v->espeak_voice);
@@ -201,7 +202,7 @@ static tts_status load_voice_file(tts_voice *v, const char *path)
         return tts_error_set(TTS_ERR_VOICE, "%s: the voice file names no \"model\"", path);
     }
     if ((esp && (!cJSON_IsString(esp) || !*esp->valuestring || strlen(esp->valuestring) > 64)) ||
-        (rate && (!cJSON_IsNumber(rate) || rate->valueint != 22050)) || (defs && !cJSON_IsObject(defs))) {
+        (rate && (!cJSON_IsNumber(rate) || rate->valuedouble < 4000 || rate->valuedouble > 96000)) || (defs && !cJSON_IsObject(defs))) {
         cJSON_Delete(j);
         return tts_error_set(TTS_ERR_VOICE, "%s: invalid espeak_voice, sample_rate or defaults", path);
     }

@@ -31,6 +31,7 @@
 
 #include <stdatomic.h>
 
+#include "dsp/dsp.h"
 #include "nn/nn.h"
 
 #define TACO_MAX_CONV 8
@@ -59,9 +60,18 @@ typedef struct taco_config {
     int post_k;         /* 5 */
     float enc_dropout;  /* 0.5 */
     float prenet_dropout; /* 0.5, also at inference */
+    /* the voice's audio and features (absent in older files: the values of then) */
+    int sample_rate;    /* 22050 Hz */
+    int n_fft;          /* 1024 */
+    int hop;            /* 256 */
+    int win;            /* 1024 */
+    float fmin, fmax;   /* mel band limits: 0, 8000 Hz */
 } taco_config;
 
 NN_API taco_config taco_config_default(int n_symbols);
+
+/* The features a model was trained on: dsp parameters from its config. */
+NN_API dsp_params taco_dsp_params(const taco_config *c);
 
 typedef struct taco_param {
     char name[40];

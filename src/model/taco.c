@@ -25,8 +25,22 @@ NN_API taco_config taco_config_default(int n_symbols)
         .prenet2 = 128, .att_rnn = 256, .dec_rnn = 256, .n_mels = 80, .r = 3,
         .post_convs = 5, .post_ch = 128, .post_k = 5, .enc_dropout = 0.5f,
         .prenet_dropout = 0.5f,
+        .sample_rate = 22050, .n_fft = 1024, .hop = 256, .win = 1024, .fmin = 0, .fmax = 8000,
     };
     return c;
+}
+
+NN_API dsp_params taco_dsp_params(const taco_config *c)
+{
+    dsp_params p = dsp_params_default();
+    p.sample_rate = c->sample_rate;
+    p.n_fft = c->n_fft;
+    p.hop = c->hop;
+    p.win = c->win;
+    p.n_mels = c->n_mels;
+    p.fmin = c->fmin;
+    p.fmax = c->fmax;
+    return p;
 }
 
 NN_API taco_train_opts taco_train_opts_default(void)

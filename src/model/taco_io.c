@@ -53,6 +53,12 @@ static char *config_json(const taco_model *m)
     cJSON_AddNumberToObject(o, "enc_batchnorm", m->cfg.enc_batchnorm);
     cJSON_AddNumberToObject(o, "enc_dropout", m->cfg.enc_dropout);
     cJSON_AddNumberToObject(o, "prenet_dropout", m->cfg.prenet_dropout);
+    cJSON_AddNumberToObject(o, "sample_rate", m->cfg.sample_rate);
+    cJSON_AddNumberToObject(o, "n_fft", m->cfg.n_fft);
+    cJSON_AddNumberToObject(o, "hop", m->cfg.hop);
+    cJSON_AddNumberToObject(o, "win", m->cfg.win);
+    cJSON_AddNumberToObject(o, "fmin", m->cfg.fmin);
+    cJSON_AddNumberToObject(o, "fmax", m->cfg.fmax);
     cJSON *mean = cJSON_AddArrayToObject(o, "mel_mean"), *std = cJSON_AddArrayToObject(o, "mel_std");
     for (int i = 0; i < m->cfg.n_mels && mean && std; i++) {
         cJSON_AddItemToArray(mean, cJSON_CreateNumber(m->mel_mean[i]));
@@ -61,6 +67,45 @@ static char *config_json(const taco_model *m)
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
+}
+
+/* The audio facts (absent in files from before they were stored: the values
+ * every voice had then), each checked against what the vocoder can run. */
+static tts_status audio_parse(const cJSON *o, taco_config *cfg, char *err, size_t errlen)
+{
+    const taco_config d = taco_config_default(0);
+    static const struct { const char *name; size_t off; double lo, hi; int integer; } f[] = {
+        {"sample_rate", offsetof(taco_config, sample_rate), 4000, 96000, 1},
+        {"n_fft", offsetof(taco_config, n_fft), 64, 8192, 1},
+        {"hop", offsetof(taco_config, hop), 16, 8192, 1},
+        {"win", offsetof(taco_config, win), 16, 8192, 1},
+        {"fmin", offsetof(taco_config, fmin), 0, 48000, 0},
+        {"fmax", offsetof(taco_config, fmax), 100, 48000, 0},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, f[i].name);
+        char *dst = (char *)cfg + f[i].off;
+        const char *src = (const char *)&d + f[i].off;
+        if (!v) {
+            memcpy(dst, src, f[i].integer ? sizeof(int) : sizeof(float));
+            continue;
+        }
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= f[i].lo && v->valuedouble <= f[i].hi) ||
+            (f[i].integer && v->valuedouble != (double)(int)v->valuedouble)) {
+            snprintf(err, errlen, "model config: '%s' is not a number in %g-%g", f[i].name, f[i].lo, f[i].hi);
+            return TTS_ERR_MODEL_FORMAT;
+        }
+        if (f[i].integer) *(int *)dst = v->valueint;
+        else *(float *)dst = (float)v->valuedouble;
+    }
+    if ((cfg->n_fft & (cfg->n_fft - 1)) || cfg->win > cfg->n_fft || cfg->hop > cfg->win ||
+        !(cfg->fmin < cfg->fmax) || cfg->fmax > cfg->sample_rate / 2.0f) {
+        snprintf(err, errlen, "model config: inconsistent audio parameters (sample_rate %d, n_fft %d, "
+                 "hop %d, win %d, fmin %g, fmax %g)", cfg->sample_rate, cfg->n_fft, cfg->hop, cfg->win,
+                 cfg->fmin, cfg->fmax);
+        return TTS_ERR_MODEL_FORMAT;
+    }
+    return TTS_OK;
 }
 
 static tts_status config_parse(const char *json, taco_config *cfg, float *mean, float *std,
@@ -95,6 +140,10 @@ static tts_status config_parse(const char *json, taco_config *cfg, float *mean, 
     cJSON *d2 = cJSON_GetObjectItemCaseSensitive(o, "prenet_dropout");
     cfg->enc_dropout = cJSON_IsNumber(d1) ? (float)d1->valuedouble : 0.5f;
     cfg->prenet_dropout = cJSON_IsNumber(d2) ? (float)d2->valuedouble : 0.5f;
+    if (audio_parse(o, cfg, err, errlen) != TTS_OK) {
+        cJSON_Delete(o);
+        return TTS_ERR_MODEL_FORMAT;
+    }
     cJSON *mn = cJSON_GetObjectItemCaseSensitive(o, "mel_mean");
     cJSON *sd = cJSON_GetObjectItemCaseSensitive(o, "mel_std");
     if (cfg->n_mels < 1 || cfg->n_mels > TACO_MAX_MELS || !cJSON_IsArray(mn) || !cJSON_IsArray(sd) ||

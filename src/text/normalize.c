@@ -1158,7 +1158,17 @@ static void tidy_text(const char *s, text_buf *o)
 
 /* ---------------------------------------------------------------- API */
 
+int text_lang_is_english(const char *lang)
+{
+    return !lang || !*lang || (strncasecmp(lang, "en", 2) == 0 && (lang[2] == 0 || lang[2] == '-' || lang[2] == '_'));
+}
+
 tts_status text_normalize_n(const char *utf8, size_t n_bytes, char **out)
+{
+    return text_normalize_lang(NULL, utf8, n_bytes, out);
+}
+
+tts_status text_normalize_lang(const char *lang, const char *utf8, size_t n_bytes, char **out)
 {
     if (!out)
         return TTS_ERR_INVALID_ARG;
@@ -1167,8 +1177,14 @@ tts_status text_normalize_n(const char *utf8, size_t n_bytes, char **out)
         return TTS_ERR_INVALID_ARG;
     text_buf a = {0}, b = {0}, c = {0};
     tts_status st = clean_text(utf8 ? utf8 : "", n_bytes, &a);
-    if (st == TTS_OK) {
+    if (st == TTS_OK && text_lang_is_english(lang)) {
         expand_text(a.data ? a.data : "", &b);
+        if (b.failed)
+            st = TTS_ERR_NOMEM;
+    } else if (st == TTS_OK) {
+        /* other languages: espeak-ng reads their numbers, dates and
+           abbreviations; the English rules would misread them */
+        text_buf_put(&b, a.data ? a.data : "", a.len);
         if (b.failed)
             st = TTS_ERR_NOMEM;
     }

@@ -240,7 +240,11 @@ tts_status text_utterance_ids_ipa(const char *raw, int32_t **ids, size_t *n_ids,
     if (!raw || !ids || !n_ids)
         return TTS_ERR_INVALID_ARG;
     char *norm = NULL, *phon = NULL;
-    tts_status st = text_normalize(raw, &norm);
+    char lang[sizeof espeak_voice];
+    pthread_mutex_lock(&espeak_lock);
+    strcpy(lang, espeak_voice);
+    pthread_mutex_unlock(&espeak_lock);
+    tts_status st = text_normalize_lang(lang, raw, strlen(raw), &norm);
     if (st == TTS_OK)
         st = text_phonemize(norm, &phon);
     free(norm);

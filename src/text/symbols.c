@@ -48,6 +48,8 @@ static const struct symbol {
     {0x02D1, "ˑ"},
     /* combining: nasal, syllabic, dental */
     {0x0303, "\xCC\x83"}, {0x0329, "\xCC\xA9"}, {0x032A, "\xCC\xAA"},
+    /* Czech (espeak-ng cs): raised (r̝ of ř), voiceless ring (r̝̊), ʑ */
+    {0x031D, "\xCC\x9D"}, {0x030A, "\xCC\x8A"}, {0x0291, "ʑ"},
     /* append new symbols here, never above */
 };
 

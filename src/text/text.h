@@ -37,6 +37,15 @@ tts_status text_normalize(const char *utf8, char **out);
  * like the other control characters). */
 tts_status text_normalize_n(const char *utf8, size_t n_bytes, char **out);
 
+/* The normalizer for a language (an espeak-ng voice or language name, e.g.
+ * "en-us", "cs"; NULL means English).  Only English gets the expansion pass
+ * (numbers, currency, dates, abbreviations): other languages are cleaned and
+ * tidied only, and espeak-ng reads their numbers and abbreviations itself. */
+tts_status text_normalize_lang(const char *lang, const char *utf8, size_t n_bytes, char **out);
+
+/* Whether lang (as above) is English: NULL, "", "en" or "en-*". */
+int text_lang_is_english(const char *lang);
+
 /* One sentence (or a piece of a long one) of normalized text. */
 typedef struct text_sentence {
     char *text; /* normalized text of the sentence, UTF-8, ends with its punctuation */

@@ -234,7 +234,7 @@ static void add_text_item(builder *b, const text_item *it, const char *lang)
     if (st != TTS_OK) { b->st = st; return; }
     if (dropped && !b->u->n_unreadable) b->u->first_unreadable = first;
     b->u->n_unreadable += dropped;
-    st = text_normalize(readable, &norm);
+    st = text_normalize_lang(lang, readable, strlen(readable), &norm);
     free(readable);
     if (st != TTS_OK) { b->st = st; return; }
     text_sentences ss = {0};

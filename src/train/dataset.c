@@ -3,8 +3,9 @@
  * log-mel features, with a feature cache.
  *
  * Cache file layout (all little-endian):
- *   1. magic "TTSFEAT\0" (8 bytes), u32 version (2);
- *   2. u32 sample_rate, n_fft, hop, n_mels, n_symbols; u64 metadata.csv size, i64 its mtime;
+ *   1. magic "TTSFEAT\0" (8 bytes), u32 version (3);
+ *   2. u32 sample_rate, n_fft, hop, n_mels, n_symbols, win; f32 fmin, fmax;
+ *      u64 metadata.csv size, i64 its mtime;
  *   3. u64 item count; per item: char id[64], i32 n_ids, i32 n_frames,
  *      i32 ids[n_ids], f32 mel[n_frames * n_mels].
  * A cache that does not match (other features, symbol table or metadata)
@@ -26,7 +27,7 @@
 #include "text/text.h"
 
 #define CACHE_MAGIC "TTSFEAT"
-#define CACHE_VERSION 2u
+#define CACHE_VERSION 3u
 
 void dataset_free(dataset *d)
 {
@@ -46,6 +47,9 @@ static void fill_hdr(cache_hdr *h, const dsp_params *p, const struct stat *st, u
     h->hop = (uint32_t)p->hop;
     h->n_mels = (uint32_t)p->n_mels;
     h->n_symbols = (uint32_t)text_n_symbols();
+    h->win = (uint32_t)p->win;
+    h->fmin = p->fmin;
+    h->fmax = p->fmax;
     h->meta_size = (uint64_t)st->st_size;
     h->meta_mtime = (int64_t)st->st_mtime;
     h->n_items = n;
@@ -136,8 +140,8 @@ static void apply_frame_limit(dataset *d, int max_frames)
     d->n = k;
 }
 
-tts_status dataset_load(const char *dir, const char *cache_path, int max_frames, int n_mels,
-                        dataset *out, FILE *log)
+tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
+                        const dsp_params *features, dataset *out, FILE *log)
 {
     memset(out, 0, sizeof *out);
     char path[4096];
@@ -149,8 +153,7 @@ tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
         if (meta) fclose(meta);
         return TTS_ERR_DATASET;
     }
-    dsp_params p = dsp_params_default();
-    if (n_mels > 0) p.n_mels = n_mels;
+    dsp_params p = features ? *features : dsp_params_default();
     out->n_mels = p.n_mels;
     cache_hdr want;
     fill_hdr(&want, &p, &st, 0);
@@ -205,10 +208,22 @@ tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
         size_t ns = 0;
         int sr = 0;
         s = audio_read_file(wav, &pcm, &ns, &sr);
-        if (s != TTS_OK || sr != p.sample_rate || ns < (size_t)p.hop * 4) {
-            if (log) {
-                if (s != TTS_OK) fprintf(log, "dataset: %s: cannot read (%s), skipped\n", wav, tts_status_message(s));
-                else if (sr != p.sample_rate) fprintf(log, "dataset: %s: sample rate %d Hz, expected %d, skipped\n", wav, sr, p.sample_rate);
+        int reported = 0;
+        if (s == TTS_OK && sr != p.sample_rate) {  /* the features' rate, whatever the recording's */
+            float *r = NULL;
+            size_t nr = 0;
+            s = dsp_resample(pcm, ns, sr, p.sample_rate, &r, &nr);
+            free(pcm);
+            pcm = r;
+            ns = nr;
+            if (s != TTS_OK && log) fprintf(log, "dataset: %s: cannot resample %d Hz to %d Hz (%s), skipped\n",
+                                            wav, sr, p.sample_rate, tts_status_message(s));
+            reported = s != TTS_OK;
+        }
+        if (s != TTS_OK || ns < (size_t)p.hop * 4) {
+            if (log && !reported) {
+                if (s != TTS_OK) fprintf(log, "dataset: %s: cannot read (%s), skipped\n", wav,
+                                         s == TTS_ERR_IO && access(wav, F_OK) != 0 ? "no such file" : tts_status_message(s));
                 else fprintf(log, "dataset: %s: too short, skipped\n", wav);
             }
             free(pcm); free(it.ids);

@@ -33,21 +33,24 @@ typedef struct dataset {
  * cache_path may be NULL).  Bad lines (missing or unreadable wav, empty
  * text, wrong sample rate, too long) are reported on log by file name and
  * skipped.  Utterances over max_frames frames are skipped (0 = no limit).
- * The features have n_mels mel bands (0: the dsp default, 80); a cache of
- * another band count is rebuilt.
+ * The features are those of `features` (NULL: the dsp defaults); a wav at
+ * another sample rate is resampled to theirs; a cache made with other
+ * feature parameters is rebuilt.
  * TTS_ERR_DATASET when metadata.csv cannot be read or nothing is usable. */
 /* The feature cache's header (its layout is in dataset.c); tests and
  * fuzzers that write caches use it too. */
 typedef struct cache_hdr {
     char magic[8];
-    uint32_t version, sample_rate, n_fft, hop, n_mels, n_symbols;
+    uint32_t version, sample_rate, n_fft, hop, n_mels, n_symbols, win;
+    float fmin, fmax;
     uint64_t meta_size;
     int64_t meta_mtime;
     uint64_t n_items;
 } cache_hdr;
 
-tts_status dataset_load(const char *dir, const char *cache_path, int max_frames, int n_mels,
-                        dataset *out, FILE *log);
+struct dsp_params;
+tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
+                        const struct dsp_params *features, dataset *out, FILE *log);
 void dataset_free(dataset *d);
 
 /* FNV-1a of an utterance id: the seed of its dropout draws when it is

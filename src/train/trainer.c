@@ -28,7 +28,7 @@ trainer_opts trainer_opts_default(void)
 {
     trainer_opts o = {
         .name = "slt", .models_dir = "models", .voices_dir = "voices", .espeak_voice = NULL,
-        .batch = 16, .steps = 20000, .r = 3, .n_mels = 80, .max_frames = 600, .log_every = 50,
+        .batch = 16, .steps = 20000, .r = 3, .n_mels = 80, .sample_rate = 22050, .fmax = 0, .max_frames = 600, .log_every = 50,
         .eval_every = 500, .ckpt_every = 250, .plot_every = 500, .dev_items = 64, .dev_speak = 32,
         .seed = 1,
         .adam = {.lr = 1e-3f, .lr_min = 1e-5f, .warmup = 200, .decay_start = 10000,
@@ -228,7 +228,7 @@ static tts_status save_model(const taco_model *m, const char *path, long step, d
     return st;
 }
 
-static tts_status write_voice_json(const trainer_opts *o, long step, const dev_marks *mk)
+static tts_status write_voice_json(const trainer_opts *o, const taco_model *m, long step, const dev_marks *mk)
 {
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/%s.json", o->voices_dir, o->name);
@@ -241,7 +241,7 @@ static tts_status write_voice_json(const trainer_opts *o, long step, const dev_m
     cJSON_AddStringToObject(v, "language", o->espeak_voice);
     cJSON_AddStringToObject(v, "espeak_voice", o->espeak_voice);
     cJSON_AddStringToObject(v, "model", model);
-    cJSON_AddNumberToObject(v, "sample_rate", 22050);
+    cJSON_AddNumberToObject(v, "sample_rate", m->cfg.sample_rate);
     cJSON *d = cJSON_AddObjectToObject(v, "defaults");
     cJSON_AddNumberToObject(d, "speed", 1.0);
     cJSON_AddNumberToObject(d, "gl_iters", 32);
@@ -338,7 +338,7 @@ tts_status trainer_export(const trainer_opts *o, FILE *log)
        necessarily this step's: none is claimed */
     st = make_dirs(o, 0, log);
     if (st == TTS_OK) st = save_model(m, mp, step, k.lr_scale, o, NULL, NULL, &no_marks, k.warm_from);
-    if (st == TTS_OK) st = write_voice_json(o, step, &no_marks);
+    if (st == TTS_OK) st = write_voice_json(o, m, step, &no_marks);
     taco_model_free(m);
     if (st != TTS_OK) {
         fprintf(log, "tts-train: export to %s failed: %s\n", mp, tts_status_message(st));
@@ -525,15 +525,20 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     if (st != TTS_OK) { fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", o->espeak_voice); goto out; }
 
     snprintf(path, sizeof path, "%s/features.bin", o->state_dir);
-    int n_mels = m ? m->cfg.n_mels : o->n_mels;
-    st = dataset_load(o->data_dir, path, o->max_frames, n_mels, &train, log);
+    /* the features: a model's own, else those asked for a new one */
+    taco_config newcfg = o->config ? *o->config : taco_config_default((int)text_n_symbols());
+    newcfg.n_mels = o->n_mels;
+    newcfg.sample_rate = o->sample_rate;
+    newcfg.fmax = o->fmax > 0 ? o->fmax : o->sample_rate / 2.0f;
+    dsp_params fp = taco_dsp_params(m ? &m->cfg : &newcfg);
+    st = dataset_load(o->data_dir, path, o->max_frames, &fp, &train, log);
     if (st != TTS_OK) { fprintf(log, "tts-train: no usable training data in %s\n", o->data_dir); goto out; }
     char devdir[4096];
     snprintf(devdir, sizeof devdir, "%s/dev", o->data_dir);
     const char *dd = o->dev_dir ? o->dev_dir : access(devdir, R_OK) == 0 ? devdir : NULL;
     if (dd) {
         snprintf(path, sizeof path, "%s/features-dev.bin", o->state_dir);
-        if (dataset_load(dd, path, o->max_frames, n_mels, &dev, log) != TTS_OK) dd = NULL;
+        if (dataset_load(dd, path, o->max_frames, &fp, &dev, log) != TTS_OK) dd = NULL;
     }
     if (!dd) {  /* hold out every 50th utterance */
         dev.n_mels = train.n_mels;
@@ -547,7 +552,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         fprintf(log, "tts-train: no dev set; holding out %zu utterances\n", dev.n);
     }
     if (!m) {
-        taco_config cfg = o->config ? *o->config : taco_config_default((int)text_n_symbols());
+        taco_config cfg = newcfg;
         cfg.n_symbols = (int)text_n_symbols();
         cfg.r = o->r;
         cfg.n_mels = train.n_mels;
@@ -709,7 +714,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
                 char mp[4200];
                 snprintf(mp, sizeof mp, "%s/%s.safetensors", o->models_dir, o->name);
                 tts_status es = save_model(m, mp, step, lr_scale, o, NULL, NULL, &now, warm_from);
-                if (es == TTS_OK) es = write_voice_json(o, step, &now);
+                if (es == TTS_OK) es = write_voice_json(o, m, step, &now);
                 if (es != TTS_OK)
                     fprintf(log, "tts-train: export to %s failed: %s (%s)\n", mp, tts_status_message(es),
                             strerror(errno));
@@ -769,9 +774,8 @@ tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *l
     float *lm = NULL, *audio = NULL;
     batcher bt = {0};
     int bt_ok = 0;
-    dsp_params dp = dsp_params_default();
-    dp.n_mels = m->cfg.n_mels;
-    st = dataset_load(o->data_dir, NULL, 0, m->cfg.n_mels, &d, log);
+    dsp_params dp = taco_dsp_params(&m->cfg);
+    st = dataset_load(o->data_dir, NULL, 0, &dp, &d, log);
     if (st == TTS_OK && (m->cfg.n_mels != d.n_mels || m->cfg.n_symbols > (int)text_n_symbols())) {
         fprintf(log, "tts-train: the model does not match the features or the front end\n");
         st = TTS_ERR_MODEL_MISMATCH;

@@ -41,6 +41,10 @@ typedef struct trainer_opts {
     int r;                   /* 3 */
     int n_mels;              /* 80: mel bands of a new model's features (a checkpoint
                                 or an --init model keeps its own) */
+    int sample_rate;         /* 22050: a new model's sample rate (the dataset's wavs
+                                are resampled to it) */
+    float fmax;              /* 0: a new model's top mel band edge in Hz; 0 = the
+                                Nyquist frequency of sample_rate */
     int max_frames;          /* 600: longer utterances are left out */
     int log_every;           /* 50 */
     int eval_every;          /* 500 */

@@ -86,12 +86,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     cache_hdr h;
     memset(&h, 0, sizeof h);
     memcpy(h.magic, "TTSFEAT", 8);
-    h.version = 2;
+    h.version = 3;
     h.sample_rate = (uint32_t)prm.sample_rate;
     h.n_fft = (uint32_t)prm.n_fft;
     h.hop = (uint32_t)prm.hop;
     h.n_mels = (uint32_t)prm.n_mels;
     h.n_symbols = (uint32_t)text_n_symbols();
+    h.win = (uint32_t)prm.win;
+    h.fmin = prm.fmin;
+    h.fmax = prm.fmax;
     h.meta_size = (uint64_t)sb.st_size;
     h.meta_mtime = (int64_t)sb.st_mtime;
     h.n_items = n ? data[0] % 4 : 0;
