@@ -124,17 +124,22 @@ def main(work):
         if ratio["ours"] and abs(ratio["ours"][-1] - 1) > 0.3 and i not in failures:
             failures[i] = "duration"
             far += 1
-    print(f"{len(ids)} held-out sentences (dev set), recognizer pocketsphinx en-us at 16 kHz\n")
+    wer = not os.path.exists(os.path.join(work, "no-recognizer"))
+    if wer:
+        print(f"{len(ids)} held-out sentences (dev set), recognizer pocketsphinx en-us at 16 kHz\n")
+    else:
+        print(f"{len(ids)} held-out sentences (dev set); no recognizer for this language: no WER\n")
     print(f"{'system':<10} {'WER':>7} {'MCD dB':>8} {'dur ratio':>10} {'att. fail':>10}")
     for s in systems:
-        w = 100.0 * err[s] / max(nref[s], 1)
+        w = f"{100.0 * err[s] / max(nref[s], 1):6.1f}%" if wer else f"{'-':>7}"
         m = f"{np.mean(mcd[s]):8.2f}" if mcd[s] else f"{'-':>8}"
         r = f"{np.mean(ratio[s]):10.2f}" if ratio[s] else f"{'-':>10}"
         f = f"{len(failures):>10}" if s == "ours" else f"{'-':>10}"
-        print(f"{s:<10} {w:6.1f}% {m} {r} {f}")
+        print(f"{s:<10} {w} {m} {r} {f}")
     t = err["teacher"] / max(nref["teacher"], 1)
     o = err["ours"] / max(nref["ours"], 1)
-    print(f"\nour WER / teacher WER = {o / t:.2f} (bar: <= 1.25)" if t > 0 else "")
+    if wer:
+        print(f"\nour WER / teacher WER = {o / t:.2f} (bar: <= 1.25 for slt, <= 1.15 for new voices)" if t > 0 else "")
     if "ours-tf" in systems:
         print("ours-tf: our model teacher-forced on the teacher's frames (its predictions alone,"
               " without the errors its own fed-back frames add)")

@@ -14,6 +14,16 @@
 #   --corpus    folder of the sentence lists (default ../shared/corpus)
 #   --work      scratch folder (default a new temporary folder)
 #   -j N        recognizers run at once (default: one per core)
+#   --recipe F  a voice recipe (voices/recipes/NAME.conf): its teacher, language
+#               and espeak-ng voice replace festival's slt and en-us, and its
+#               name the default --voice
+#   --voice-file F   the voice file to evaluate (default: --voice's)
+#   --data DIR  take the sentences from DIR/dev/metadata.csv (a make-corpus
+#               dataset's held-out set) instead of the corpus lists; the default
+#               for a recipe that is not English
+#
+# For a language other than English there is no recognizer here: the table has
+# the distortion, duration ratio and attention failures, and no WER.
 #
 # For each sentence it renders our voice (build/tts), the teacher (festival's
 # cmu_us_slt_arctic_hts) and espeak-ng, transcribes all three with pocketsphinx
@@ -26,7 +36,8 @@
 # add when it speaks freely.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-n=100; skip=0; voice=slt; model=""; jobs=$(nproc 2>/dev/null || echo 1); corpus="$here/../shared/corpus"; work=""
+n=100; skip=0; voice=""; model=""; jobs=$(nproc 2>/dev/null || echo 1); corpus="$here/../shared/corpus"; work=""
+recipe=""; voice_file=""; data=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) n=$2; shift 2 ;;
@@ -36,35 +47,64 @@ while [ $# -gt 0 ]; do
     -j) jobs=$2; shift 2 ;;
     --corpus) corpus=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
+    --recipe) recipe=$2; shift 2 ;;
+    --voice-file) voice_file=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "eval: unknown argument $1" >&2; exit 1 ;;
   esac
 done
+# the teacher and language: festival's slt and US English unless a recipe says
+name=slt; teacher=festival; teacher_encoding=""; language=en-us; espeak_voice=en-us
+# shellcheck source=/dev/null
+[ -n "$recipe" ] && . "$recipe"
+[ -n "$voice" ] || voice=$name
+[ -n "$voice_file" ] || voice_file=$voice
+english=0; case "$language" in en|en-*) english=1 ;; esac
+[ "$english" -eq 1 ] || [ -n "$data" ] || { echo "eval: a $language voice needs --data DIR (its dataset's dev set)" >&2; exit 1; }
 for tool in festival espeak-ng sox pocketsphinx_continuous; do
   command -v $tool >/dev/null || { echo "eval: $tool is missing (bash scripts/setup.sh)" >&2; exit 1; }
 done
 [ -x "$here/build/tts" ] || { echo "eval: build/tts is missing (make)" >&2; exit 1; }
 [ -n "$work" ] || work=$(mktemp -d /tmp/tts-eval.XXXXXX)
-[ -n "$model" ] || model="$here/models/$voice.safetensors"
+if [ -z "$model" ]; then
+  model="$here/models/$voice.safetensors"
+  # the model a voice file names, relative to its folder
+  if [ -r "$voice_file" ]; then
+    m=$(sed -n 's/.*"model":[[:space:]]*"\([^"]*\)".*/\1/p' "$voice_file" | head -1)
+    case "$m" in /*) model=$m ;; ?*) model="$(dirname "$voice_file")/$m" ;; esac
+  fi
+fi
 mkdir -p "$work"/{ours,ours-tf,teacher,espeak,text,tf-data}
 
 # The dev sentences: arctic_b05* and LJ050-*, alternating, at most 200 characters.
-{ grep -h '^arctic_b05' "$corpus/arctic.txt" || true; } > "$work/a.list"
-{ grep -h '^LJ050-' "$corpus/ljspeech.txt" || true; } | awk -F'|' 'length($2) <= 200' > "$work/b.list"
-# (sed reads to the end: a reader that quits early, like head, can kill the writer
-# with SIGPIPE, and pipefail would end the script without a word)
-paste -d'\n' "$work/a.list" "$work/b.list" | grep -v '^$' | sed -n "$((skip + 1)),$((skip + n))p" > "$work/dev.list"
+if [ -n "$data" ]; then
+  [ -r "$data/dev/metadata.csv" ] || { echo "eval: no $data/dev/metadata.csv" >&2; exit 1; }
+  cut -d'|' -f1,2 "$data/dev/metadata.csv" | sed -n "$((skip + 1)),$((skip + n))p" > "$work/dev.list"
+else
+  { grep -h '^arctic_b05' "$corpus/arctic.txt" || true; } > "$work/a.list"
+  { grep -h '^LJ050-' "$corpus/ljspeech.txt" || true; } | awk -F'|' 'length($2) <= 200' > "$work/b.list"
+  # (sed reads to the end: a reader that quits early, like head, can kill the writer
+  # with SIGPIPE, and pipefail would end the script without a word)
+  paste -d'\n' "$work/a.list" "$work/b.list" | grep -v '^$' | sed -n "$((skip + 1)),$((skip + n))p" > "$work/dev.list"
+fi
 echo "eval: $(wc -l < "$work/dev.list") sentences in $work" >&2
 
-# Teacher: one festival process renders them all.
+# Teacher: one festival process renders them all (or flite, one call each).
 scm="$work/teacher.scm"
-echo "(voice_cmu_us_slt_arctic_hts)" > "$scm"
+fv=cmu_us_slt_arctic_hts
+case "$teacher" in festival:*) fv=${teacher#festival:} ;; esac
+echo "(voice_$fv)" > "$scm"
 while IFS='|' read -r id text; do
   printf '%s\n' "$text" > "$work/text/$id.txt"
   esc=${text//\\/\\\\}; esc=${esc//\"/\\\"}
   printf '(set! u (utt.synth (Utterance Text "%s")))\n(utt.save.wave u "%s/teacher/%s.raw.wav" (quote riff))\n' "$esc" "$work" "$id" >> "$scm"
+  case "$teacher" in flite-*) flite -voice "${teacher#flite-}" -f "$work/text/$id.txt" -o "$work/teacher/$id.raw.wav" 2>/dev/null || true ;; esac
 done < "$work/dev.list"
-festival -b "$scm" >/dev/null 2>&1 || true
+case "$teacher" in
+  festival*) if [ -n "$teacher_encoding" ]; then iconv -f UTF-8 -t "$teacher_encoding//TRANSLIT" "$scm" > "$scm.enc" && mv "$scm.enc" "$scm"; fi
+    festival -b "$scm" >/dev/null 2>&1 || true ;;
+esac
 
 fails=0
 : > "$work/failures.list"
@@ -72,8 +112,8 @@ while IFS='|' read -r id text; do
   sox -R -q "$work/teacher/$id.raw.wav" -r 22050 -c 1 -b 16 "$work/teacher/$id.wav" \
     silence 1 0.02 0.3% reverse silence 1 0.02 0.3% reverse pad 0.05 0.05 2>/dev/null || true
   rm -f "$work/teacher/$id.raw.wav"
-  espeak-ng -v en-us -w "$work/espeak/$id.wav" -f "$work/text/$id.txt" 2>/dev/null || true
-  if ! "$here/build/tts" -v --voice "$voice" --sentence-silence 0 -f "$work/text/$id.txt" \
+  espeak-ng -v "$espeak_voice" -w "$work/espeak/$id.wav" -f "$work/text/$id.txt" 2>/dev/null || true
+  if ! "$here/build/tts" -v --voice "$voice_file" --sentence-silence 0 -f "$work/text/$id.txt" \
        -o "$work/ours/$id.wav" 2> "$work/ours/$id.log"; then
     echo "$id synthesis-error" >> "$work/failures.list"
   elif grep -q 'stop:.*frame-cap' "$work/ours/$id.log"; then
@@ -107,7 +147,8 @@ transcribe() {
   rm -f "${w%.wav}.16k.wav"
 }
 export -f transcribe
-for sys in ours ours-tf teacher espeak; do
+[ "$english" -eq 1 ] || : > "$work/no-recognizer"
+[ "$english" -eq 1 ] && for sys in ours ours-tf teacher espeak; do
   for w in "$work/$sys"/*.wav; do [ -s "$w" ] && printf '%s\0' "$w"; done
 done | xargs -0 -r -n 1 -P "$jobs" bash -c 'transcribe "$1"' _
 
