@@ -94,7 +94,10 @@ tts_status tts_voice_load(const char *name_or_path, tts_voice **out);
 void tts_voice_free(tts_voice *voice);
 
 const char *tts_voice_name(const tts_voice *voice);
-int tts_voice_sample_rate(const tts_voice *voice); /* Hz, 22050 for our voices */
+int tts_voice_sample_rate(const tts_voice *voice); /* Hz: the voice's own (22050 for slt) */
+/* The voice's language: the espeak-ng voice its front end reads with
+ * ("en-us", "cs").  Owned by the voice. */
+const char *tts_voice_language(const tts_voice *voice);
 
 /* Voice files found in the search folders above: calls fn(name, path, user)
  * for each.  Returns the number found. */

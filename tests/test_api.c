@@ -455,6 +455,115 @@ static void test_last_error_per_thread(void **state)
     assert_non_null(strstr(tts_last_error(), "y.json"));
 }
 
+/* ---- two languages in one process ---- */
+
+typedef struct audio_buf {
+    float *x;
+    size_t n;
+} audio_buf;
+
+/* All of a text's audio from a synthesizer already started. */
+static void take_all(tts_synth *syn, audio_buf *out)
+{
+    tts_chunk ch;
+    for (;;) {
+        assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+        if (ch.done) break;
+        out->x = realloc(out->x, sizeof(float) * (out->n + ch.n_samples));
+        assert_non_null(out->x);
+        memcpy(out->x + out->n, ch.samples, sizeof(float) * ch.n_samples);
+        out->n += ch.n_samples;
+    }
+}
+
+static audio_buf speak_alone(tts_voice *v, const char *text)
+{
+    audio_buf a = {0};
+    tts_synth *syn = NULL;
+    assert_int_equal(tts_synth_create(v, NULL, &syn), TTS_OK);
+    assert_int_equal(tts_synth_start(syn, text), TTS_OK);
+    take_all(syn, &a);
+    tts_synth_free(syn);
+    return a;
+}
+
+static void assert_same_audio(const audio_buf *a, const audio_buf *b)
+{
+    assert_int_equal(a->n, b->n);
+    assert_true(a->n > 0);
+    assert_memory_equal(a->x, b->x, sizeof(float) * a->n);
+}
+
+/* espeak-ng keeps one voice per process: an English and a Czech voice used
+ * in any order each get their own phonemes and audio, bit for bit as when
+ * used alone (the front end sets espeak-ng's voice on every call). */
+static void test_two_languages_interleaved(void **state)
+{
+    const char *en = "The river flows north. Numbers like 42 are read in English.";
+    const char *cs = "Řeka teče na sever. Dobrý den, jak se máte?";
+    char *ipa_en1 = NULL, *ipa_en2 = NULL, *ipa_cs1 = NULL, *ipa_cs2 = NULL, *ipa_cs_as_en = NULL;
+    assert_int_equal(tts_phonemize(voice, en, &ipa_en1), TTS_OK);
+    audio_buf en1 = speak_alone(voice, en);
+
+    char cs_path[4096];
+    tts_voice *czech = NULL;
+    assert_int_equal(test_voice_write_lang(dir, "testcs", "cs", 0, cs_path, sizeof cs_path), 0);
+    assert_int_equal(tts_voice_load(cs_path, &czech), TTS_OK);
+    assert_string_equal(tts_voice_language(czech), "cs");
+    assert_int_equal(tts_phonemize(czech, cs, &ipa_cs1), TTS_OK);
+    /* read as Czech: ř is the raised trill, and the number rule is not English */
+    assert_non_null(strstr(ipa_cs1, "r\xCC\x9D"));
+    assert_int_equal(tts_phonemize(voice, cs, &ipa_cs_as_en), TTS_OK);
+    assert_string_not_equal(ipa_cs1, ipa_cs_as_en);
+    audio_buf cs1 = speak_alone(czech, cs);
+
+    /* the English voice after the Czech one was loaded and used */
+    assert_int_equal(tts_phonemize(voice, en, &ipa_en2), TTS_OK);
+    assert_string_equal(ipa_en1, ipa_en2);
+    audio_buf en2 = speak_alone(voice, en);
+    assert_same_audio(&en1, &en2);
+
+    /* two synthesizers taking turns, sentence by sentence */
+    tts_synth *se = NULL, *sc = NULL;
+    assert_int_equal(tts_synth_create(voice, NULL, &se), TTS_OK);
+    assert_int_equal(tts_synth_create(czech, NULL, &sc), TTS_OK);
+    assert_int_equal(tts_synth_start(se, en), TTS_OK);
+    assert_int_equal(tts_synth_start(sc, cs), TTS_OK);
+    audio_buf e3 = {0}, c3 = {0};
+    int done_e = 0, done_c = 0;
+    while (!done_e || !done_c) {
+        tts_chunk ch;
+        if (!done_e) {
+            assert_int_equal(tts_synth_next(se, &ch), TTS_OK);
+            if (ch.done) done_e = 1;
+            else {
+                e3.x = realloc(e3.x, sizeof(float) * (e3.n + ch.n_samples));
+                memcpy(e3.x + e3.n, ch.samples, sizeof(float) * ch.n_samples);
+                e3.n += ch.n_samples;
+            }
+        }
+        if (!done_c) {
+            assert_int_equal(tts_synth_next(sc, &ch), TTS_OK);
+            if (ch.done) done_c = 1;
+            else {
+                c3.x = realloc(c3.x, sizeof(float) * (c3.n + ch.n_samples));
+                memcpy(c3.x + c3.n, ch.samples, sizeof(float) * ch.n_samples);
+                c3.n += ch.n_samples;
+            }
+        }
+    }
+    tts_synth_free(se);
+    tts_synth_free(sc);
+    assert_same_audio(&en1, &e3);
+    assert_same_audio(&cs1, &c3);
+    assert_int_equal(tts_phonemize(czech, cs, &ipa_cs2), TTS_OK);
+    assert_string_equal(ipa_cs1, ipa_cs2);
+
+    free(ipa_en1); free(ipa_en2); free(ipa_cs1); free(ipa_cs2); free(ipa_cs_as_en);
+    free(en1.x); free(en2.x); free(cs1.x); free(e3.x); free(c3.x);
+    tts_voice_free(czech);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_bad_text),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_phonemize),
+        cmocka_unit_test(test_two_languages_interleaved),
         cmocka_unit_test(test_status_and_free),
         cmocka_unit_test(test_last_error_per_thread),
     };

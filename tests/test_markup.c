@@ -47,7 +47,7 @@ static text_utterance build(const char *text, int ssml, const tts_lexicon *lex, 
 static char *ipa_of(const text_usent *s)
 {
     char *ipa = NULL;
-    assert_int_equal(text_usent_ipa(s, &ipa), TTS_OK);
+    assert_int_equal(text_usent_ipa(s, "en-us", &ipa), TTS_OK);
     return ipa;
 }
 

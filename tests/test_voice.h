@@ -84,9 +84,10 @@ static int test_voice_mkdir(const char *p)
 }
 
 /* Write DIR/models/NAME.safetensors and DIR/voices/NAME.json (DIR must
- * exist); the voice file's path goes to voice_path.  Returns 0 or -1. */
-static int test_voice_write(const char *dir, const char *name, int full_size, char *voice_path,
-                            size_t voice_path_len)
+ * exist) for the espeak-ng voice lang; the voice file's path goes to
+ * voice_path.  Returns 0 or -1. */
+static int test_voice_write_lang(const char *dir, const char *name, const char *lang, int full_size,
+                                 char *voice_path, size_t voice_path_len)
 {
     char p[4096];
     snprintf(p, sizeof p, "%s/models", dir);
@@ -129,13 +130,20 @@ static int test_voice_write(const char *dir, const char *name, int full_size, ch
     FILE *f = fopen(voice_path, "w");
     if (!f) return -1;
     fprintf(f,
-            "{\n  \"name\": \"%s\",\n  \"language\": \"en-us\",\n  \"espeak_voice\": \"en-us\",\n"
+            "{\n  \"name\": \"%s\",\n  \"language\": \"%s\",\n  \"espeak_voice\": \"%s\",\n"
             "  \"model\": \"../models/%s.safetensors\",\n  \"sample_rate\": 22050,\n"
             "  \"defaults\": {\"speed\": 1.0, \"volume\": 1.0, \"sentence_silence\": 0.2, "
             "\"gl_iters\": 32},\n"
             "  \"license\": \"GPL-3.0-or-later\",\n  \"provenance\": \"random test weights\"\n}\n",
-            name, name);
+            name, lang, lang, name);
     return fclose(f) == 0 ? 0 : -1;
+}
+
+/* The same in US English. */
+static int test_voice_write(const char *dir, const char *name, int full_size, char *voice_path,
+                            size_t voice_path_len)
+{
+    return test_voice_write_lang(dir, name, "en-us", full_size, voice_path, voice_path_len);
 }
 
 /* The fixture of the suites that synthesize: make the folder dir (a

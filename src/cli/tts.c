@@ -336,16 +336,26 @@ static tts_status sink_close(sink *s)
 
 /* ---- --phonemes ---- */
 
-static int run_phonemes(const char *text)
+struct user_opts;
+static int load_voice(const char *name, const struct user_opts *u, tts_voice **voice, tts_options *o);
+
+/* The voice's own front end, with the user's dictionary: as the synthesizer reads. */
+static int run_phonemes(const char *text, const char *voice_name, const struct user_opts *uo)
 {
-    tts_status st = text_frontend_init("en-us");
+    tts_voice *voice = NULL;
+    tts_options vo;
+    int vcode = load_voice(voice_name, uo, &voice, &vo);
+    if (vcode != EXIT_OK) return vcode;
+    text_frontend fe;
+    tts_status st = text_frontend_open(&fe, tts_voice_language(voice), lexicon, TEXT_MAX_SENTENCE_CHARS);
+    tts_voice_free(voice);
     if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot start espeak-ng", NULL);
     text_items items;
     st = ssml_input || text_is_ssml(text) ? text_markup_ssml(text, &items) : text_markup_plain(text, &items);
     if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot read the text", NULL);
     if (items.warning) fprintf(stderr, "%s: markup: %s\n", progname, items.warning);
     text_utterance u = {0};
-    st = text_utterance_build(&items, "en-us", lexicon, 400, &u);
+    st = text_frontend_sentences(&fe, &items, &u);
     text_items_free(&items);
     if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot normalize the text", NULL);
     int code = EXIT_OK;
@@ -355,7 +365,7 @@ static int run_phonemes(const char *text)
             continue;
         }
         char *ipa = NULL;
-        st = text_usent_ipa(&u.v[i], &ipa);
+        st = text_frontend_ipa(&fe, &u.v[i], &ipa);
         if (st != TTS_OK) {
             code = fail(exit_code(st, EXIT_INPUT), st, "cannot phonemize", NULL);
             break;
@@ -1241,7 +1251,7 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
     int code = load_lexicon(lexicon_path);
-    if (code == EXIT_OK) code = phonemes ? run_phonemes(text) : run_speak(text, voice, out_path, raw, device, &user);
+    if (code == EXIT_OK) code = phonemes ? run_phonemes(text, voice, &user) : run_speak(text, voice, out_path, raw, device, &user);
     free(text);
     tts_lexicon_free(lexicon);
     return interrupted ? EXIT_INTERRUPTED : code;

@@ -7,6 +7,7 @@
 #define TTS_CORE_H
 
 #include "model/model.h"
+#include "text/text.h"
 #include "tts.h"
 
 /* Set the calling thread's last error message (printf-style); returns st. */
@@ -17,6 +18,7 @@ struct tts_voice {
     char *name;
     char *path;          /* the voice file (or the model file when loaded directly) */
     char *espeak_voice;  /* "en-us" */
+    text_frontend fe;    /* its front end (no lexicon: a synthesizer adds its own) */
     taco_model *model;   /* read-only, mapped */
     tts_options defaults;
     int sample_rate;

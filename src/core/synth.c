@@ -27,7 +27,6 @@
 #include "dsp/dsp.h"
 #include "text/text.h"
 
-#define MAX_SENTENCE_CHARS 180  /* longer sentences are cut at clauses, then words */
 #define FRAMES_PER_SYMBOL 8.0f  /* the frame cap: far above the ~3 of normal speech */
 #define FADE_SECONDS 0.005f
 
@@ -38,7 +37,7 @@ struct tts_synth {
     dsp_features *dsp;
     text_utterance utt;
     size_t next;
-    const tts_lexicon *lex;  /* the user dictionary, or NULL */
+    text_frontend fe;        /* the voice's front end with this synthesizer's dictionary */
     char *markup_warning;    /* reported on the first chunk, then freed */
     float *mel;      /* accumulated log-mel of the sentence (frames, M) */
     size_t mel_cap;  /* in frames */
@@ -90,6 +89,7 @@ tts_status tts_synth_create(const tts_voice *voice, const tts_options *opts, tts
     tts_synth *s = calloc(1, sizeof *s);
     if (!s) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
     s->voice = voice;
+    s->fe = voice->fe;
     tts_options_default(voice, &s->o);
     if (opts) s->o = *opts;
     if (!options_valid(&s->o)) {
@@ -137,7 +137,7 @@ static tts_status start_text(tts_synth *s, const char *text, int ssml)
     tts_status st = ssml || text_is_ssml(text) ? text_markup_ssml(text, &items) : text_markup_plain(text, &items);
     if (st != TTS_OK)
         return tts_error_set(st, "%s", st == TTS_ERR_UTF8 ? "the text is not valid UTF-8" : "cannot read the markup");
-    st = text_utterance_build(&items, s->voice->espeak_voice, s->lex, MAX_SENTENCE_CHARS, &s->utt);
+    st = text_frontend_sentences(&s->fe, &items, &s->utt);
     if (st == TTS_OK && items.warning) {
         char buf[700];
         if (items.n_warnings > 1)
@@ -182,7 +182,7 @@ tts_status tts_synth_set_lexicon(tts_synth *s, const tts_lexicon *lex)
 {
     tts_error_clear();
     if (!s) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_set_lexicon: NULL synthesizer");
-    s->lex = lex;
+    s->fe.lex = lex;
     return TTS_OK;
 }
 
@@ -309,7 +309,7 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     tts_status st = TTS_OK;
     if (u->n_segs) {
         char *ipa = NULL;
-        st = text_usent_ipa(u, &ipa);
+        st = text_frontend_ipa(&s->fe, u, &ipa);
         if (st != TTS_OK) return tts_error_set(st, "espeak-ng failed on: %.80s", text);
         st = synth_piece(s, ipa, seed, 0);
         free(ipa);
@@ -374,15 +374,17 @@ tts_status tts_phonemize(const tts_voice *voice, const char *text, char **out)
     tts_error_clear();
     if (!text || !out) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_phonemize: NULL argument");
     *out = NULL;
-    if (voice) {
-        tts_status st = text_frontend_init(voice->espeak_voice);
-        if (st != TTS_OK) return tts_error_set(st, "espeak-ng cannot load '%s'", voice->espeak_voice);
+    text_frontend en;
+    const text_frontend *fe = voice ? &voice->fe : &en;
+    if (!voice) {
+        tts_status st = text_frontend_open(&en, "en-us", NULL, TEXT_MAX_SENTENCE_CHARS);
+        if (st != TTS_OK) return tts_error_set(st, "espeak-ng cannot load 'en-us'");
     }
     text_items items;
     tts_status st = text_is_ssml(text) ? text_markup_ssml(text, &items) : text_markup_plain(text, &items);
     if (st != TTS_OK) return tts_error_set(st, "cannot read the text");
     text_utterance u = {0};
-    st = text_utterance_build(&items, voice ? voice->espeak_voice : "en-us", NULL, MAX_SENTENCE_CHARS, &u);
+    st = text_frontend_sentences(fe, &items, &u);
     text_items_free(&items);
     if (st != TTS_OK) return tts_error_set(st, "cannot normalize the text");
     size_t cap = 256, len = 0;
@@ -390,7 +392,7 @@ tts_status tts_phonemize(const tts_voice *voice, const char *text, char **out)
     for (size_t i = 0; buf && i < u.n; i++) {
         if (!u.v[i].n_segs) continue;
         char *ipa = NULL;
-        st = text_usent_ipa(&u.v[i], &ipa);
+        st = text_frontend_ipa(fe, &u.v[i], &ipa);
         if (st != TTS_OK) break;
         size_t need = len + strlen(u.v[i].text) + strlen(ipa) + 3;
         if (need > cap) {

@@ -175,7 +175,7 @@ static tts_status load_model_into(tts_voice *v, const char *model_path)
     if (st == TTS_OK) v->sample_rate = v->model->cfg.sample_rate;
     if (st != TTS_OK) return st;
     taco_pack(v->model, 0);  /* on failure synthesis runs unpacked, only slower */
-    st = text_frontend_init(v->espeak_voice);
+    st = text_frontend_open(&v->fe, v->espeak_voice, NULL, TEXT_MAX_SENTENCE_CHARS);
     if (st != TTS_OK) return tts_error_set(st, "espeak-ng cannot load the voice '%s'", v->espeak_voice);
     return TTS_OK;
 }
@@ -298,6 +298,8 @@ void tts_voice_free(tts_voice *v)
 
 const char *tts_voice_name(const tts_voice *v) { return v ? v->name : NULL; }
 int tts_voice_sample_rate(const tts_voice *v) { return v ? v->sample_rate : 0; }
+
+const char *tts_voice_language(const tts_voice *v) { return v ? v->espeak_voice : NULL; }
 
 void tts_options_default(const tts_voice *v, tts_options *out)
 {

@@ -14,6 +14,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -210,12 +211,18 @@ static void phonemize_locked(const char *s, text_buf *o)
 
 tts_status text_phonemize(const char *sentence, char **ipa)
 {
+    return text_phonemize_as(NULL, sentence, ipa);
+}
+
+tts_status text_phonemize_as(const char *voice, const char *sentence, char **ipa)
+{
     if (!sentence || !ipa)
         return TTS_ERR_INVALID_ARG;
     *ipa = NULL;
     text_buf o = {0};
     pthread_mutex_lock(&espeak_lock);
-    tts_status st = espeak_voice[0] ? TTS_OK : init_locked(TEXT_DEFAULT_VOICE);
+    tts_status st = voice && *voice ? init_locked(voice)
+                    : espeak_voice[0] ? TTS_OK : init_locked(TEXT_DEFAULT_VOICE);
     if (st == TTS_OK)
         phonemize_locked(sentence, &o);
     pthread_mutex_unlock(&espeak_lock);
@@ -226,8 +233,9 @@ tts_status text_phonemize(const char *sentence, char **ipa)
     return text_buf_take(&o, ipa);
 }
 
-tts_status text_utterance_ids_ipa(const char *raw, int32_t **ids, size_t *n_ids,
-                                  char **ipa, size_t *n_dropped)
+/* The dataset reader's chain, for the voice `voice` (NULL: the voice last set). */
+static tts_status utterance_ids(const char *voice, const char *raw, int32_t **ids, size_t *n_ids,
+                                char **ipa, size_t *n_dropped)
 {
     if (ids)
         *ids = NULL;
@@ -241,12 +249,16 @@ tts_status text_utterance_ids_ipa(const char *raw, int32_t **ids, size_t *n_ids,
         return TTS_ERR_INVALID_ARG;
     char *norm = NULL, *phon = NULL;
     char lang[sizeof espeak_voice];
-    pthread_mutex_lock(&espeak_lock);
-    strcpy(lang, espeak_voice);
-    pthread_mutex_unlock(&espeak_lock);
+    if (voice) {
+        snprintf(lang, sizeof lang, "%s", voice);
+    } else {
+        pthread_mutex_lock(&espeak_lock);
+        strcpy(lang, espeak_voice);
+        pthread_mutex_unlock(&espeak_lock);
+    }
     tts_status st = text_normalize_lang(lang, raw, strlen(raw), &norm);
     if (st == TTS_OK)
-        st = text_phonemize(norm, &phon);
+        st = text_phonemize_as(voice, norm, &phon);
     free(norm);
     if (st == TTS_OK && !text_is_speakable(phon, strlen(phon)))
         st = TTS_ERR_EMPTY_TEXT;
@@ -257,6 +269,37 @@ tts_status text_utterance_ids_ipa(const char *raw, int32_t **ids, size_t *n_ids,
     else
         free(phon);
     return st;
+}
+
+tts_status text_utterance_ids_ipa(const char *raw, int32_t **ids, size_t *n_ids,
+                                  char **ipa, size_t *n_dropped)
+{
+    return utterance_ids(NULL, raw, ids, n_ids, ipa, n_dropped);
+}
+
+tts_status text_frontend_ids(const text_frontend *fe, const char *raw, int32_t **ids, size_t *n_ids,
+                             char **ipa, size_t *n_dropped)
+{
+    if (!fe)
+        return TTS_ERR_INVALID_ARG;
+    return utterance_ids(fe->espeak_voice, raw, ids, n_ids, ipa, n_dropped);
+}
+
+tts_status text_frontend_open(text_frontend *fe, const char *voice, const tts_lexicon *lex,
+                              size_t max_chars)
+{
+    if (!fe || !voice || !*voice)
+        return TTS_ERR_INVALID_ARG;
+    memset(fe, 0, sizeof *fe);
+    if (strlen(voice) >= sizeof fe->espeak_voice)
+        return TTS_ERR_INVALID_ARG;
+    tts_status st = text_frontend_init(voice);
+    if (st != TTS_OK)
+        return st;
+    strcpy(fe->espeak_voice, voice);
+    fe->lex = lex;
+    fe->max_chars = max_chars ? max_chars : TEXT_MAX_SENTENCE_CHARS;
+    return TTS_OK;
 }
 
 tts_status text_utterance_ids(const char *raw, int32_t **ids, size_t *n_ids)

@@ -80,6 +80,11 @@ tts_status text_drop_unreadable(const char *lang, const char *text, char **out, 
  * TTS_OK and "".  The input should be normalized text; any text is safe. */
 tts_status text_phonemize(const char *sentence, char **ipa);
 
+/* The same with the espeak-ng voice espeak_voice, set under espeak-ng's lock
+ * for this call (espeak-ng keeps one voice per process: every caller that
+ * serves a voice says which). */
+tts_status text_phonemize_as(const char *espeak_voice, const char *sentence, char **ipa);
+
 /* Symbol ids of an IPA string: BOS, symbols..., EOS.  Unknown code points
  * are dropped and counted in *n_dropped (may be NULL). *ids is malloc'd. */
 tts_status text_encode(const char *ipa, int32_t **ids, size_t *n_ids, size_t *n_dropped);
@@ -196,9 +201,11 @@ tts_status text_utterance_build(const text_items *items, const char *lang, const
                                 size_t max_chars, text_utterance *out);
 void text_utterance_free(text_utterance *u);
 
-/* The IPA of a sentence: its text segments phonemized, its IPA segments as
- * they are, joined by spaces.  *ipa is malloc'd. */
-tts_status text_usent_ipa(const text_usent *s, char **ipa);
+/* The IPA of a sentence: its text segments phonemized by espeak-ng with the
+ * voice espeak_voice (switched to under espeak-ng's lock for this call; NULL:
+ * the voice last set), its IPA segments as they are, joined by spaces.
+ * *ipa is malloc'd. */
+tts_status text_usent_ipa(const text_usent *s, const char *espeak_voice, char **ipa);
 
 /* ---- Helpers shared by the files of src/text/ (not for other modules) ---- */
 
@@ -242,5 +249,40 @@ typedef struct text_clause {
 int text_next_clause(const char *s, size_t *pos, text_clause *c);
 /* Nonzero when s[0..n) has a letter, digit or other speakable character. */
 int text_is_speakable(const char *s, size_t n);
+
+/* ---- The front end of a voice (frontend.c) ----
+ *
+ * Every entrance that turns text into phonemes goes through one of these:
+ * the synthesizer, tts_phonemize, the program's --phonemes and the trainer's
+ * dataset reader.  It holds what makes a voice's reading its own: the
+ * espeak-ng voice (which also picks the normalizer: English rules only for
+ * English), the user dictionary and the longest sentence piece.  It is a
+ * small value, copied freely; voices of different languages can be used
+ * from any threads in any order: each call sets espeak-ng's voice under its
+ * lock. */
+#define TEXT_MAX_SENTENCE_CHARS 180  /* longer sentences are cut at clauses, then words */
+
+typedef struct text_frontend {
+    char espeak_voice[64];     /* "en-us", "cs" */
+    const tts_lexicon *lex;    /* user dictionary, borrowed; NULL: none */
+    size_t max_chars;          /* longest sentence piece in bytes */
+} text_frontend;
+
+/* Fill fe for espeak_voice, checking that espeak-ng can load it
+ * (TTS_ERR_PHONEMIZER when it cannot; TTS_ERR_INVALID_ARG for a name of 64
+ * bytes or more).  lex may be NULL; max_chars 0 means TEXT_MAX_SENTENCE_CHARS. */
+tts_status text_frontend_open(text_frontend *fe, const char *espeak_voice, const tts_lexicon *lex,
+                              size_t max_chars);
+
+/* Markup items to sentences (text_utterance_build with fe's rules). */
+tts_status text_frontend_sentences(const text_frontend *fe, const text_items *items, text_utterance *out);
+
+/* The IPA of one sentence of such an utterance (text_usent_ipa with fe's voice). */
+tts_status text_frontend_ipa(const text_frontend *fe, const text_usent *s, char **ipa);
+
+/* One dataset line, whole (no markup, no splitting): normalized with fe's
+ * rules, phonemized with fe's voice, encoded; as text_utterance_ids_ipa. */
+tts_status text_frontend_ids(const text_frontend *fe, const char *raw, int32_t **ids, size_t *n_ids,
+                             char **ipa, size_t *n_dropped);
 
 #endif

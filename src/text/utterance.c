@@ -351,7 +351,19 @@ tts_status text_utterance_build(const text_items *items, const char *lang, const
     return b.st;
 }
 
-tts_status text_usent_ipa(const text_usent *s, char **ipa)
+tts_status text_frontend_sentences(const text_frontend *fe, const text_items *items, text_utterance *out)
+{
+    if (!fe) return TTS_ERR_INVALID_ARG;
+    return text_utterance_build(items, fe->espeak_voice, fe->lex, fe->max_chars, out);
+}
+
+tts_status text_frontend_ipa(const text_frontend *fe, const text_usent *s, char **ipa)
+{
+    if (!fe) return TTS_ERR_INVALID_ARG;
+    return text_usent_ipa(s, fe->espeak_voice, ipa);
+}
+
+tts_status text_usent_ipa(const text_usent *s, const char *espeak_voice, char **ipa)
 {
     *ipa = NULL;
     text_buf o = {0};
@@ -366,11 +378,11 @@ tts_status text_usent_ipa(const text_usent *s, char **ipa)
          * before an IPA segment it is the article */
         const char *t = s->segs[k].s;
         size_t tl = strlen(t);
-        int article = k + 1 < s->n_segs && tl >= 1 && (t[tl - 1] == 'a' || t[tl - 1] == 'A') &&
+        int article = text_lang_is_english(espeak_voice) && k + 1 < s->n_segs && tl >= 1 && (t[tl - 1] == 'a' || t[tl - 1] == 'A') &&
                       (tl == 1 || t[tl - 2] == ' ');
         char *head = article ? strndup(t, tl - 1) : NULL;
         if (article && !head) { text_buf_free(&o); return TTS_ERR_NOMEM; }
-        tts_status st = text_phonemize(article ? head : t, &p);
+        tts_status st = text_phonemize_as(espeak_voice, article ? head : t, &p);
         free(head);
         if (st != TTS_OK) { text_buf_free(&o); return st; }
         if (*p && o.len) text_buf_putc(&o, ' ');

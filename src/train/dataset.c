@@ -141,7 +141,7 @@ static void apply_frame_limit(dataset *d, int max_frames)
 }
 
 tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
-                        const dsp_params *features, dataset *out, FILE *log)
+                        const dsp_params *features, const text_frontend *fe, dataset *out, FILE *log)
 {
     memset(out, 0, sizeof *out);
     char path[4096];
@@ -195,7 +195,7 @@ tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
         ds_item it = {0};
         snprintf(it.id, sizeof it.id, "%s", id);
         size_t nid = 0;
-        s = text_utterance_ids(text, &it.ids, &nid);
+        s = fe ? text_frontend_ids(fe, text, &it.ids, &nid, NULL, NULL) : text_utterance_ids(text, &it.ids, &nid);
         if (s != TTS_OK || nid < 3) {
             if (log) fprintf(log, "dataset: %s: text gives no symbols (%s), skipped\n", wav,
                              s != TTS_OK ? tts_status_message(s) : "empty");

@@ -35,7 +35,8 @@ typedef struct dataset {
  * skipped.  Utterances over max_frames frames are skipped (0 = no limit).
  * The features are those of `features` (NULL: the dsp defaults); a wav at
  * another sample rate is resampled to theirs; a cache made with other
- * feature parameters is rebuilt.
+ * feature parameters is rebuilt.  The text is read by the voice's front end
+ * fe (NULL: espeak-ng's current voice).
  * TTS_ERR_DATASET when metadata.csv cannot be read or nothing is usable. */
 /* The feature cache's header (its layout is in dataset.c); tests and
  * fuzzers that write caches use it too. */
@@ -49,8 +50,10 @@ typedef struct cache_hdr {
 } cache_hdr;
 
 struct dsp_params;
+struct text_frontend;
 tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
-                        const struct dsp_params *features, dataset *out, FILE *log);
+                        const struct dsp_params *features, const struct text_frontend *fe,
+                        dataset *out, FILE *log);
 void dataset_free(dataset *d);
 
 /* FNV-1a of an utterance id: the seed of its dropout draws when it is

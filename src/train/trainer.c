@@ -521,7 +521,8 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     }
     oo.espeak_voice = front_end_voice(o, m, log);
     o = &oo;
-    st = text_frontend_init(o->espeak_voice);
+    text_frontend fe;
+    st = text_frontend_open(&fe, o->espeak_voice, NULL, 0);
     if (st != TTS_OK) { fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", o->espeak_voice); goto out; }
 
     snprintf(path, sizeof path, "%s/features.bin", o->state_dir);
@@ -531,14 +532,14 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     newcfg.sample_rate = o->sample_rate;
     newcfg.fmax = o->fmax > 0 ? o->fmax : o->sample_rate / 2.0f;
     dsp_params fp = taco_dsp_params(m ? &m->cfg : &newcfg);
-    st = dataset_load(o->data_dir, path, o->max_frames, &fp, &train, log);
+    st = dataset_load(o->data_dir, path, o->max_frames, &fp, &fe, &train, log);
     if (st != TTS_OK) { fprintf(log, "tts-train: no usable training data in %s\n", o->data_dir); goto out; }
     char devdir[4096];
     snprintf(devdir, sizeof devdir, "%s/dev", o->data_dir);
     const char *dd = o->dev_dir ? o->dev_dir : access(devdir, R_OK) == 0 ? devdir : NULL;
     if (dd) {
         snprintf(path, sizeof path, "%s/features-dev.bin", o->state_dir);
-        if (dataset_load(dd, path, o->max_frames, &fp, &dev, log) != TTS_OK) dd = NULL;
+        if (dataset_load(dd, path, o->max_frames, &fp, &fe, &dev, log) != TTS_OK) dd = NULL;
     }
     if (!dd) {  /* hold out every 50th utterance */
         dev.n_mels = train.n_mels;
@@ -762,7 +763,8 @@ tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *l
         return st;
     }
     const char *voice = front_end_voice(o, m, log);
-    st = text_frontend_init(voice);
+    text_frontend fe;
+    st = text_frontend_open(&fe, voice, NULL, 0);
     if (st != TTS_OK) {
         fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", voice);
         taco_model_free(m);
@@ -775,7 +777,7 @@ tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *l
     batcher bt = {0};
     int bt_ok = 0;
     dsp_params dp = taco_dsp_params(&m->cfg);
-    st = dataset_load(o->data_dir, NULL, 0, &dp, &d, log);
+    st = dataset_load(o->data_dir, NULL, 0, &dp, &fe, &d, log);
     if (st == TTS_OK && (m->cfg.n_mels != d.n_mels || m->cfg.n_symbols > (int)text_n_symbols())) {
         fprintf(log, "tts-train: the model does not match the features or the front end\n");
         st = TTS_ERR_MODEL_MISMATCH;

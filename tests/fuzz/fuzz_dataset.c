@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     /* 1. the input as metadata.csv */
     snprintf(p, sizeof p, "%s/metadata.csv", dsdir);
     fuzz_write(p, data, n);
-    tts_status st = dataset_load(dsdir, NULL, n ? data[0] : 0, 0, &d, devnull);
+    tts_status st = dataset_load(dsdir, NULL, n ? data[0] : 0, NULL, NULL, &d, devnull);
     check(&d, st);
     dataset_free(&d);
 
@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     snprintf(cache, sizeof cache, "%s/features.cache", fuzz_scratch());
     FILE *f = fopen(cache, "wb");
     if (!f || fwrite(&h, sizeof h, 1, f) != 1 || (n && fwrite(data, 1, n, f) != n) || fclose(f)) abort();
-    st = dataset_load(cachedir, cache, 0, 0, &d, devnull);
+    st = dataset_load(cachedir, cache, 0, NULL, NULL, &d, devnull);
     check(&d, st);
     dataset_free(&d);
     unlink(cache);
