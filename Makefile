@@ -30,6 +30,14 @@ PKGS    += portaudio-2.0
 PA_DEF  := -DTTS_HAVE_PORTAUDIO=1
 endif
 
+# Open MPI (libopenmpi-dev) makes tts-train data parallel (mpirun -np N);
+# without it, or with MPI=0, it trains in one process as before.
+MPI     ?= $(shell pkg-config --exists ompi-c && echo 1)
+ifeq ($(MPI),1)
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c) -DTTS_HAVE_MPI=1
+MPI_LIBS   := $(shell pkg-config --libs ompi-c)
+endif
+
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation
@@ -70,8 +78,9 @@ $(BUILD)/libtts.so: $(LIB_OBJ)
 $(BUILD)/tts: $(BUILD)/src/cli/tts.o $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/src/cli/tts_train.o: ALL_CFLAGS += $(MPI_CFLAGS)
 $(BUILD)/tts-train: $(BUILD)/src/cli/tts_train.o $(BUILD)/libtts.a
-	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS) $(MPI_LIBS)
 
 # the speech-dispatcher output module (src/cli/sd_tts.c)
 $(BUILD)/sd_tts: $(BUILD)/src/cli/sd_tts.o $(BUILD)/libtts.a

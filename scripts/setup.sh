@@ -4,7 +4,8 @@ set -euo pipefail
 pkgs=(build-essential pkg-config clang libespeak-ng-dev espeak-ng libsndfile1-dev
       portaudio19-dev libcmocka-dev libfftw3-dev libopenblas-dev libcjson-dev libpng-dev
       libxml2-dev speech-dispatcher
-      pocketsphinx pocketsphinx-en-us sox festival festvox-us-slt-hts flite python3-numpy)
+      pocketsphinx pocketsphinx-en-us sox festival festvox-us-slt-hts flite python3-numpy
+      libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

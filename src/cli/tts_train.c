@@ -117,6 +117,47 @@ static void choose_blas_kernels(char **argv)
     execv("/proc/self/exe", argv);  /* on failure, carry on with the current kernels */
 }
 
+#ifdef TTS_HAVE_MPI
+/* ---- data-parallel training over MPI (mpirun -np N tts-train ...) ----
+ * The trainer only sees trainer_comm; these put it on MPI_COMM_WORLD.  A
+ * rank that fails ends the whole run through MPI_Abort, so no rank waits
+ * forever in a collective; a rank that dies is reported by mpirun, which
+ * ends the others. */
+#include <mpi.h>
+
+static void mpi_allreduce_f(float *buf, size_t n, void *user)
+{
+    (void)user;
+    for (size_t off = 0; off < n;) {  /* counts are int: large buffers in pieces */
+        int k = n - off > (size_t)1 << 30 ? 1 << 30 : (int)(n - off);
+        MPI_Allreduce(MPI_IN_PLACE, buf + off, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        off += (size_t)k;
+    }
+}
+
+static void mpi_allreduce_d(double *buf, int n, void *user)
+{
+    (void)user;
+    MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+}
+
+static void mpi_bcast(void *buf, size_t bytes, void *user)
+{
+    (void)user;
+    for (size_t off = 0; off < bytes;) {
+        int k = bytes - off > (size_t)1 << 30 ? 1 << 30 : (int)(bytes - off);
+        MPI_Bcast((char *)buf + off, k, MPI_BYTE, 0, MPI_COMM_WORLD);
+        off += (size_t)k;
+    }
+}
+
+static void mpi_barrier(void *user)
+{
+    (void)user;
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     choose_blas_kernels(argv);
@@ -193,16 +234,45 @@ int main(int argc, char **argv)
     o.state_dir = argv[optind + 1];
     o.stop = &stop_flag;
     openblas_set_num_threads(threads);
+    FILE *log = stderr;
+#ifdef TTS_HAVE_MPI
+    trainer_comm comm = {.rank = 0, .size = 1, .allreduce_f = mpi_allreduce_f, .allreduce_d = mpi_allreduce_d,
+                         .bcast = mpi_bcast, .barrier = mpi_barrier};
+    int mpi_on = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+    if (mpi_on) {
+        MPI_Init(&argc, &argv);
+        MPI_Comm_rank(MPI_COMM_WORLD, &comm.rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &comm.size);
+        o.comm = &comm;
+        if (comm.size > 1 && (render || export_only)) {
+            if (comm.rank == 0) fprintf(stderr, "tts-train: --render-tf and --export run as one process\n");
+            MPI_Finalize();
+            return 1;
+        }
+        /* rank 0 reports; the others speak only of their own failures */
+        if (comm.rank > 0) o.quiet = 1;
+    }
+#endif
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    tts_status st = render ? trainer_render_tf(&o, o.state_dir, stderr)
-                    : export_only ? trainer_export(&o, stderr) : trainer_run(&o, stderr);
+    tts_status st = render ? trainer_render_tf(&o, o.state_dir, log)
+                    : export_only ? trainer_export(&o, log) : trainer_run(&o, log);
     if (st != TTS_OK) {
+        int code = st == TTS_ERR_DATASET ? 2 : st == TTS_ERR_IO || st == TTS_ERR_NO_SPACE ? 4 : 3;
+#ifdef TTS_HAVE_MPI
+        if (o.comm) {
+            fprintf(stderr, "tts-train: rank %d: %s; ending every rank\n", o.comm->rank, tts_status_message(st));
+            MPI_Abort(MPI_COMM_WORLD, code);
+        }
+#endif
         fprintf(stderr, "tts-train: %s\n", tts_status_message(st));
-        return st == TTS_ERR_DATASET ? 2 : st == TTS_ERR_IO || st == TTS_ERR_NO_SPACE ? 4 : 3;
+        return code;
     }
+#ifdef TTS_HAVE_MPI
+    if (o.comm) MPI_Finalize();
+#endif
     if (stop_flag && render) { fprintf(stderr, "tts-train: interrupted\n"); return 130; }
     if (stop_flag) { fprintf(stderr, "tts-train: interrupted; state saved in %s\n", o.state_dir); return 130; }
     return 0;

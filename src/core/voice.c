@@ -230,9 +230,15 @@ static tts_status load_voice_file(tts_voice *v, const char *path)
         snprintf(mpath, sizeof mpath, "%s", model->valuestring);
     else
         snprintf(mpath, sizeof mpath, "%.*s/%s", (int)(slash - path), path, model->valuestring);
+    int json_rate = rate ? rate->valueint : 0;
     cJSON_Delete(j);
     if (!v->name || !v->espeak_voice) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
-    return load_model_into(v, mpath);
+    st = load_model_into(v, mpath);
+    /* the rate is the model's; a voice file that says otherwise is wrong */
+    if (st == TTS_OK && json_rate && json_rate != v->sample_rate)
+        return tts_error_set(TTS_ERR_VOICE, "%s: sample_rate %d, but its model was trained at %d Hz", path,
+                             json_rate, v->sample_rate);
+    return st;
 }
 
 tts_status tts_voice_load(const char *name_or_path, tts_voice **out)

@@ -194,7 +194,25 @@ typedef struct taco_batch {
     const real *mel;
     const int *tlen;
     const real *mel_in;
+    const uint64_t *seeds; /* (B) per-item seeds of the dropout masks and free-run
+                              draws, or NULL: drawn from rng in batch order.  With
+                              per-item seeds an item draws the same masks in any
+                              batch, so a batch split over processes trains as
+                              the whole (data-parallel training) */
 } taco_batch;
+
+/* Data-parallel training: the batch of a pass is this process's share of a
+ * larger one.  The loss gradients are normalized by the whole batch's cell
+ * counts, so the shares' gradients sum to the whole batch's; batch-norm
+ * statistics (and their gradient terms) are summed over every share. */
+typedef struct taco_shard {
+    double mel_cells;     /* Σ tlen[b] * n_mels over the whole batch */
+    double stop_cells;    /* B * T of the whole batch (every share is padded to T) */
+    double guided_cells;  /* Σ min(ceil(tlen/r), S) * min(nlen, N) over the whole batch */
+    /* sums n doubles over every share, in place, the same call on each */
+    void (*allreduce)(double *buf, int n, void *user);
+    void *user;
+} taco_shard;
 
 typedef struct taco_loss {
     double mel_before, mel_after, stop, guided, total;
@@ -216,7 +234,8 @@ typedef struct taco_train_opts {
                              (a constant: no gradient flows back through it) instead
                              of the given frame.  The pass then equals one with those
                              frames given in mel_in (taco_train_inputs reads them). */
-    uint64_t free_run_seed; /* seeds the draws of free_run */
+    uint64_t free_run_seed; /* seeds the draws of free_run (when the batch has no seeds) */
+    const taco_shard *shard; /* NULL: the batch is whole */
 } taco_train_opts;
 
 NN_API taco_train_opts taco_train_opts_default(void);

@@ -352,6 +352,83 @@ static void prenet_rows(taco_train_ws *w, const taco_weights *W, size_t row0, in
     relu_forward(p2, p2, (size_t)n * P2);
 }
 
+/* An item's own random stream `which` (encoder layer, prenet layer, free
+ * running), from its seed: the same draws wherever the item stands. */
+static nn_rng item_rng(uint64_t seed, uint64_t which)
+{
+    nn_rng r = {seed * 0x9E3779B97F4A7C15ull + (which + 1) * 0xD1B54A32D192ED03ull};
+    return r;
+}
+
+/* Dropout masks of the rows (s, b) of an (S,B,P) array, or of the (B,N,C)
+ * block: per item from its seed when the batch has seeds, else in order. */
+static void item_masks_sbp(real *mask, const taco_batch *bt, int S, int B, int P, real p, uint64_t which,
+                           nn_rng *rng)
+{
+    if (!bt->seeds) { dropout_mask(mask, (size_t)S * B * P, p, rng); return; }
+    for (int b = 0; b < B; b++) {
+        nn_rng r = item_rng(bt->seeds[b], which);
+        for (int s = 0; s < S; s++) dropout_mask(mask + ((size_t)s * B + b) * P, (size_t)P, p, &r);
+    }
+}
+
+static void item_masks_bnc(real *mask, const taco_batch *bt, int B, size_t NC, real p, uint64_t which,
+                           nn_rng *rng)
+{
+    if (!bt->seeds) { dropout_mask(mask, (size_t)B * NC, p, rng); return; }
+    for (int b = 0; b < B; b++) {
+        nn_rng r = item_rng(bt->seeds[b], which);
+        dropout_mask(mask + (size_t)b * NC, NC, p, &r);
+    }
+}
+
+/* Batch-norm statistics of this share, summed over every share when the
+ * batch is split (parallel-variance combination in double); returns the
+ * number of valid rows of the whole batch. */
+static size_t bn_batch_stats(real *mean, real *var, const real *x, const int *len, int B, int N, int C,
+                             const taco_shard *sh)
+{
+    size_t n = batchnorm_stats(mean, var, x, len, B, N, C);
+    if (!sh || !sh->allreduce) return n;
+    double *acc = malloc(sizeof(double) * (2 * (size_t)C + 1));
+    if (!acc) return n;  /* the caller's allocation checks come first; cannot happen in practice */
+    for (int c = 0; c < C; c++) {
+        acc[c] = (double)n * mean[c];
+        acc[C + c] = (double)n * ((double)var[c] + (double)mean[c] * mean[c]);
+    }
+    acc[2 * C] = (double)n;
+    sh->allreduce(acc, 2 * C + 1, sh->user);
+    double gn = acc[2 * C];
+    for (int c = 0; gn > 0 && c < C; c++) {
+        double mu = acc[c] / gn, v = acc[C + c] / gn - mu * mu;
+        mean[c] = (real)mu;
+        var[c] = (real)(v > 0 ? v : 0);
+    }
+    free(acc);
+    return (size_t)gn;
+}
+
+/* Batch norm backward over a split batch: dgamma and dbeta from this share
+ * (the gradients are summed over the shares afterwards), the input gradient
+ * from the whole batch's sums. */
+static void bn_backward_shared(real *dinp, real *dgamma, real *dbeta, real *scr, const real *dout,
+                               const real *inp, const real *mean, const real *var, const real *gamma,
+                               const int *len, int B, int N, int C, const taco_shard *sh)
+{
+    real *sum_d = scr, *sum_dx = scr + C;
+    size_t n = batchnorm_grad_sums(sum_d, sum_dx, dout, inp, mean, var, len, B, N, C);
+    for (int c = 0; c < C; c++) { dbeta[c] += sum_d[c]; dgamma[c] += sum_dx[c]; }
+    double *acc = malloc(sizeof(double) * (2 * (size_t)C + 1));
+    if (!acc) return;
+    for (int c = 0; c < C; c++) { acc[c] = sum_d[c]; acc[C + c] = sum_dx[c]; }
+    acc[2 * C] = (double)n;
+    sh->allreduce(acc, 2 * C + 1, sh->user);
+    for (int c = 0; c < C; c++) { sum_d[c] = (real)acc[c]; sum_dx[c] = (real)acc[C + c]; }
+    batchnorm_grad_input(dinp, dout, inp, mean, var, gamma, sum_d, sum_dx, (size_t)acc[2 * C], len, B, N,
+                         C, 1);
+    free(acc);
+}
+
 NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt,
                            const taco_train_opts *o, nn_rng *rng, taco_train_ws **pws,
                            taco_loss *loss)
@@ -384,7 +461,7 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
                        B, N, ci, C, c->enc_k);
         if (bn) {
             if (bn_batch) {
-                w->bn_rows = batchnorm_stats(w->bmean[i], w->bvar[i], w->econv[i], bt->nlen, B, N, C);
+                w->bn_rows = bn_batch_stats(w->bmean[i], w->bvar[i], w->econv[i], bt->nlen, B, N, C, o->shard);
             } else {
                 memcpy(w->bmean[i], W->bn_mean[i], sizeof(real) * C);
                 memcpy(w->bvar[i], W->bn_var[i], sizeof(real) * C);
@@ -393,7 +470,7 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
                               W->bn_beta[i], bt->nlen, B, N, C);
         }
         relu_forward(w->eact[i], w->eact[i], BN * C);
-        if (o->dropout == 1) dropout_mask(w->emask[i], BN * C, c->enc_dropout, rng);
+        if (o->dropout == 1) item_masks_bnc(w->emask[i], bt, B, (size_t)N * C, c->enc_dropout, (uint64_t)i, rng);
         else for (size_t j = 0; j < BN * C; j++) w->emask[i][j] = 1;
         dropout_forward(w->eout[i], w->eact[i], w->emask[i], BN * C);
         mask_rows(w->eout[i], bt->nlen, B, N, C);
@@ -425,9 +502,15 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
        masks are drawn here either way, so both passes draw the same ones */
     int free_run = o->free_run > 0;
     nn_rng frng = {o->free_run_seed};
-    if (o->dropout) dropout_mask(w->p1m, SB * P1, c->prenet_dropout, rng);
+    nn_rng *item_free = NULL;  /* per item, when the batch has seeds */
+    if (free_run && bt->seeds) {
+        item_free = malloc(sizeof(nn_rng) * B);
+        if (!item_free) return -1;
+        for (int b = 0; b < B; b++) item_free[b] = item_rng(bt->seeds[b], 32);
+    }
+    if (o->dropout) item_masks_sbp(w->p1m, bt, S, B, P1, c->prenet_dropout, 16, rng);
     else for (size_t j = 0; j < SB * P1; j++) w->p1m[j] = 1;
-    if (o->dropout) dropout_mask(w->p2m, SB * P2, c->prenet_dropout, rng);
+    if (o->dropout) item_masks_sbp(w->p2m, bt, S, B, P2, c->prenet_dropout, 17, rng);
     else for (size_t j = 0; j < SB * P2; j++) w->p2m[j] = 1;
     if (!free_run) prenet_rows(w, W, 0, (int)SB, M, P1, P2);
 
@@ -438,7 +521,7 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
     for (int s = 0; s < S; s++) {
         if (free_run) {
             for (int b = 0; s > 0 && b < B; b++)
-                if (nn_rng_uniform(&frng) < o->free_run)
+                if (nn_rng_uniform(item_free ? &item_free[b] : &frng) < o->free_run)
                     memcpy(w->xin + ((size_t)s * B + b) * M,
                            w->y + ((size_t)(s - 1) * B + b) * R + (size_t)(r - 1) * (M + 1), sizeof(real) * M);
             prenet_rows(w, W, (size_t)s * B, B, M, P1, P2);
@@ -480,6 +563,7 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
         }
         if (free_run) linear_forward(w->y + (size_t)s * B * R, xo, W->proj_w, W->proj_b, B, Hd + D, R);
     }
+    free(item_free);
     if (!free_run) linear_forward(w->y, w->xout, W->proj_w, W->proj_b, (int)SB, Hd + D, R);
     /* unpack (S,B,r(M+1)) into frames (B,T,M) and stop logits (B,T) */
     for (int s = 0; s < S; s++)
@@ -513,22 +597,34 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
     memset(dm1, 0, sizeof(real) * BT * M);
     memset(w->d_stop, 0, sizeof(real) * BT);
     int want = grad != NULL;
-    loss->mel_before = l1_loss(want ? dm0 : NULL, w->mel0, bt->mel, w->tlen, B, T, M, 1);
-    loss->mel_after = l1_loss(want ? dm1 : NULL, w->mel1, bt->mel, w->tlen, B, T, M, 1);
+    /* a share of a split batch: gradients normalized by the whole batch's counts */
+    real mel_scale = 1, stop_scale = 1, ga_scale = 1;
+    if (o->shard) {
+        double mel_cells = 0, ga_cells = 0;
+        for (int b = 0; b < B; b++) {
+            mel_cells += (double)w->tlen[b] * M;
+            ga_cells += (double)(w->nlen_s[b] < S ? w->nlen_s[b] : S) * (bt->nlen[b] < N ? bt->nlen[b] : N);
+        }
+        mel_scale = o->shard->mel_cells > 0 ? (real)(mel_cells / o->shard->mel_cells) : 1;
+        stop_scale = o->shard->stop_cells > 0 ? (real)((double)BT / o->shard->stop_cells) : 1;
+        ga_scale = o->shard->guided_cells > 0 ? (real)(ga_cells / o->shard->guided_cells) : 1;
+    }
+    loss->mel_before = l1_loss(want ? dm0 : NULL, w->mel0, bt->mel, w->tlen, B, T, M, mel_scale);
+    loss->mel_after = l1_loss(want ? dm1 : NULL, w->mel1, bt->mel, w->tlen, B, T, M, mel_scale);
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
             w->stopt[(size_t)b * T + t] = t >= w->tlen[b] - 1;
             w->stopm[(size_t)b * T + t] = 1;
         }
     loss->stop = bce_logits_loss(want ? w->d_stop : NULL, w->stop, w->stopt, w->stopm, BT,
-                                 o->stop_pos_weight, o->stop_weight);
+                                 o->stop_pos_weight, o->stop_weight * stop_scale);
     for (int s = 0; s < S; s++)
         for (int b = 0; b < B; b++)
             memcpy(w->gat + ((size_t)b * S + s) * N, w->align + ((size_t)s * B + b) * N, sizeof(real) * N);
     memset(w->d_gat, 0, sizeof(real) * SB * N);
     loss->guided = o->guided_weight > 0
         ? guided_attention_loss(want ? w->d_gat : NULL, w->gat, w->nlen_s, bt->nlen, B, S, N,
-                                o->guided_g, o->guided_weight)
+                                o->guided_g, o->guided_weight * ga_scale)
         : 0;
     loss->total = loss->mel_before + loss->mel_after + o->stop_weight * loss->stop +
                   o->guided_weight * loss->guided;
@@ -687,8 +783,12 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
         const real *dconv = w->d_eout;
         if (bn) {
             memset(w->d_ebn, 0, sizeof(real) * BN * C);
-            batchnorm_backward(w->d_ebn, G.bn_gamma[i], G.bn_beta[i], w->d_bnscr, w->d_eout, w->econv[i],
-                               w->bmean[i], w->bvar[i], W->bn_gamma[i], bt->nlen, B, N, C, bn_batch);
+            if (bn_batch && o->shard && o->shard->allreduce)
+                bn_backward_shared(w->d_ebn, G.bn_gamma[i], G.bn_beta[i], w->d_bnscr, w->d_eout, w->econv[i],
+                                   w->bmean[i], w->bvar[i], W->bn_gamma[i], bt->nlen, B, N, C, o->shard);
+            else
+                batchnorm_backward(w->d_ebn, G.bn_gamma[i], G.bn_beta[i], w->d_bnscr, w->d_eout, w->econv[i],
+                                   w->bmean[i], w->bvar[i], W->bn_gamma[i], bt->nlen, B, N, C, bn_batch);
             dconv = w->d_ebn;
         }
         memset(w->d_ein, 0, sizeof(real) * BN * ci);

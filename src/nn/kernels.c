@@ -250,16 +250,10 @@ NN_API void batchnorm_forward(real *out, const real *inp, const real *mean, cons
         }
 }
 
-NN_API void batchnorm_backward(real *dinp, real *dgamma, real *dbeta, real *scratch,
-                               const real *dout, const real *inp, const real *mean,
-                               const real *var, const real *gamma, const int *len,
-                               int B, int T, int C, int batch_stats)
+NN_API size_t batchnorm_grad_sums(real *sum_d, real *sum_dx, const real *dout, const real *inp,
+                                  const real *mean, const real *var, const int *len, int B, int T, int C)
 {
-    // per channel, with xhat = (inp - mean) rstd over the n valid rows:
-    //   dbeta = Σ dout, dgamma = Σ dout xhat
-    //   dinp = gamma rstd (dout - [Σ dout + xhat Σ dout xhat] / n)   (batch statistics)
-    //   dinp = gamma rstd dout                                        (running statistics)
-    real *sum_d = scratch, *sum_dx = scratch + C;  // (C) each
+    // per channel, with xhat = (inp - mean) rstd over the valid rows: Σ dout, Σ dout xhat
     size_t n = 0;
     for (int c = 0; c < C; c++) { sum_d[c] = 0; sum_dx[c] = 0; }
     for (int b = 0; b < B; b++)
@@ -270,12 +264,17 @@ NN_API void batchnorm_backward(real *dinp, real *dgamma, real *dbeta, real *scra
                 sum_dx[c] += dout[row + c] * (inp[row + c] - mean[c]) * bn_rstd(var[c]);
             }
         }
+    return n;
+}
+
+NN_API void batchnorm_grad_input(real *dinp, const real *dout, const real *inp, const real *mean,
+                                 const real *var, const real *gamma, const real *sum_d,
+                                 const real *sum_dx, size_t n, const int *len, int B, int T, int C,
+                                 int batch_stats)
+{
+    //   dinp = gamma rstd (dout - [Σ dout + xhat Σ dout xhat] / n)   (batch statistics)
+    //   dinp = gamma rstd dout                                        (running statistics)
     if (n == 0) return;
-    for (int c = 0; c < C; c++) {
-        if (dbeta) dbeta[c] += sum_d[c];
-        if (dgamma) dgamma[c] += sum_dx[c];
-    }
-    if (!dinp) return;
     for (int b = 0; b < B; b++)
         for (int t = 0; t < len[b] && t < T; t++) {
             size_t row = ((size_t)b * T + t) * C;
@@ -286,6 +285,22 @@ NN_API void batchnorm_backward(real *dinp, real *dgamma, real *dbeta, real *scra
                 dinp[row + c] += gamma[c] * rstd * d;
             }
         }
+}
+
+NN_API void batchnorm_backward(real *dinp, real *dgamma, real *dbeta, real *scratch,
+                               const real *dout, const real *inp, const real *mean,
+                               const real *var, const real *gamma, const int *len,
+                               int B, int T, int C, int batch_stats)
+{
+    // dbeta = Σ dout, dgamma = Σ dout xhat; dinp as in batchnorm_grad_input
+    real *sum_d = scratch, *sum_dx = scratch + C;  // (C) each
+    size_t n = batchnorm_grad_sums(sum_d, sum_dx, dout, inp, mean, var, len, B, T, C);
+    if (n == 0) return;
+    for (int c = 0; c < C; c++) {
+        if (dbeta) dbeta[c] += sum_d[c];
+        if (dgamma) dgamma[c] += sum_dx[c];
+    }
+    if (dinp) batchnorm_grad_input(dinp, dout, inp, mean, var, gamma, sum_d, sum_dx, n, len, B, T, C, batch_stats);
 }
 
 NN_API void batchnorm_update_running(real *run_mean, real *run_var, const real *mean,

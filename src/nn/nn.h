@@ -85,6 +85,16 @@ NN_API void batchnorm_backward(real *dinp, real *dgamma, real *dbeta, real *scra
                                const real *dout, const real *inp, const real *mean,
                                const real *var, const real *gamma, const int *len,
                                int B, int T, int C, int batch_stats);
+/* batchnorm_backward in two parts, for a batch split over processes whose
+ * sums are added up between them: the per-channel sums Σ dout and
+ * Σ dout xhat over the valid rows (returns their number), then the input
+ * gradient from the sums of the whole batch (sum_d, sum_dx, n). */
+NN_API size_t batchnorm_grad_sums(real *sum_d, real *sum_dx, const real *dout, const real *inp,
+                                  const real *mean, const real *var, const int *len, int B, int T, int C);
+NN_API void batchnorm_grad_input(real *dinp, const real *dout, const real *inp, const real *mean,
+                                 const real *var, const real *gamma, const real *sum_d,
+                                 const real *sum_dx, size_t n, const int *len, int B, int T, int C,
+                                 int batch_stats);
 /* run = (1 - momentum) run + momentum batch, over n valid rows; the running
  * variance takes the unbiased batch variance var * n / (n - 1) (as PyTorch). */
 NN_API void batchnorm_update_running(real *run_mean, real *run_var, const real *mean,

@@ -65,6 +65,7 @@ typedef struct batcher {
     /* the padded batch */
     int32_t *ids;
     int *nlen, *tlen;
+    uint64_t *seeds;    /* per-item dropout seeds of the current share */
     float *mel;
     size_t cap_ids, cap_mel;
 } batcher;
@@ -85,7 +86,8 @@ static int batcher_init(batcher *bt, const dataset *d, int B, int r, const float
     bt->order = malloc(sizeof(size_t) * bt->n_batches);
     bt->nlen = malloc(sizeof(int) * B);
     bt->tlen = malloc(sizeof(int) * B);
-    if (!bt->sorted || !bt->order || !bt->nlen || !bt->tlen) return -1;
+    bt->seeds = malloc(sizeof(uint64_t) * B);
+    if (!bt->sorted || !bt->order || !bt->nlen || !bt->tlen || !bt->seeds) return -1;
     for (size_t i = 0; i < d->n; i++) bt->sorted[i] = i;
     cmp_ds = d;
     qsort(bt->sorted, d->n, sizeof(size_t), by_frames);
@@ -102,14 +104,16 @@ static void batcher_spread(const batcher *bt, size_t n_all, size_t n, size_t *ou
 static void batcher_free(batcher *bt)
 {
     free(bt->sorted); free(bt->order); free(bt->ids); free(bt->nlen); free(bt->tlen); free(bt->mel);
+    free(bt->seeds);
 }
 
 /* Batch number k (of a fixed list; k = -1..) -> fills a taco_batch.  Items
  * first..first+count of the sorted list. */
-static int batcher_fill(batcher *bt, const size_t *idx, int count, taco_batch *out)
+static int batcher_fill_pad(batcher *bt, const size_t *idx, int count, int padN, int padT,
+                            const uint64_t *seeds, taco_batch *out)
 {
     const dataset *d = bt->d;
-    int N = 1, T = 1, M = bt->n_mels, r = bt->r;
+    int N = padN > 1 ? padN : 1, T = padT > 1 ? padT : 1, M = bt->n_mels, r = bt->r;
     for (int i = 0; i < count; i++) {
         const ds_item *it = &d->items[idx[i]];
         if (it->n_ids > N) N = it->n_ids;
@@ -143,14 +147,26 @@ static int batcher_fill(batcher *bt, const size_t *idx, int count, taco_batch *o
             }
     }
     *out = (taco_batch){.B = count, .N = N, .T = T, .ids = bt->ids, .nlen = bt->nlen,
-                        .mel = bt->mel, .tlen = bt->tlen};
+                        .mel = bt->mel, .tlen = bt->tlen, .seeds = seeds};
     return 0;
 }
 
-/* The batch of training step `step`: epochs visit every length bucket once,
- * in an order drawn from (seed, epoch). */
-static int batcher_step(batcher *bt, long step, uint64_t seed, taco_batch *out)
+static int batcher_fill(batcher *bt, const size_t *idx, int count, taco_batch *out)
 {
+    return batcher_fill_pad(bt, idx, count, 0, 0, NULL, out);
+}
+
+/* The batch of training step `step`: epochs visit every length bucket once,
+ * in an order drawn from (seed, epoch).  Of it, this rank's share (items
+ * rank*count/size to (rank+1)*count/size), padded to the whole batch's
+ * lengths, with per-item dropout seeds, and the whole batch's loss counts in
+ * sh: the same training for any number of ranks.  A final bucket smaller
+ * than the number of ranks is left out of the epochs. */
+static int batcher_step(batcher *bt, long step, uint64_t seed, int rank, int size, taco_batch *out,
+                        taco_shard *sh)
+{
+    if (size > 1 && bt->d->n % bt->B && bt->d->n % bt->B < (size_t)size && bt->n_batches > 1)
+        bt->n_batches = bt->d->n / bt->B;
     long epoch = step / (long)bt->n_batches, k = step % (long)bt->n_batches;
     if (epoch != bt->epoch) {
         for (size_t i = 0; i < bt->n_batches; i++) bt->order[i] = i;
@@ -164,7 +180,27 @@ static int batcher_step(batcher *bt, long step, uint64_t seed, taco_batch *out)
     }
     size_t b = bt->order[k], first = b * bt->B;
     int count = (int)(first + bt->B <= bt->d->n ? (size_t)bt->B : bt->d->n - first);
-    return batcher_fill(bt, bt->sorted + first, count, out);
+    const size_t *idx = bt->sorted + first;
+    /* the whole batch's lengths and loss counts */
+    int N = 1, T = 1, r = bt->r, M = bt->n_mels;
+    for (int i = 0; i < count; i++) {
+        const ds_item *it = &bt->d->items[idx[i]];
+        if (it->n_ids > N) N = it->n_ids;
+        if (it->n_frames > T) T = it->n_frames;
+    }
+    T = (T + r - 1) / r * r;
+    memset(sh, 0, sizeof *sh);
+    for (int i = 0; i < count; i++) {
+        const ds_item *it = &bt->d->items[idx[i]];
+        int tl = it->n_frames < T ? it->n_frames : T, ns = (tl + r - 1) / r;
+        sh->mel_cells += (double)tl * M;
+        sh->guided_cells += (double)(ns < T / r ? ns : T / r) * (it->n_ids < N ? it->n_ids : N);
+    }
+    sh->stop_cells = (double)count * T;
+    int lo = (int)((long)rank * count / size), hi = (int)((long)(rank + 1) * count / size);
+    if (hi - lo > bt->B) return -1;
+    for (int i = lo; i < hi; i++) bt->seeds[i - lo] = mix(mix(seed ^ 0xd0d0ull, (uint64_t)step), idx[i]);
+    return batcher_fill_pad(bt, idx + lo, hi - lo, N, T, bt->seeds, out);
 }
 
 /* -------------------------------------------------------------- export */
@@ -477,10 +513,45 @@ static int self_feed(const taco_model *m, taco_batch *b, const trainer_opts *o, 
     return 0;
 }
 
+/* The taco_shard's reduction through the program's communicator. */
+static void shard_reduce(double *buf, int n, void *user)
+{
+    const trainer_comm *cm = user;
+    cm->allreduce_d(buf, n, cm->user);
+}
+
+/* Every rank starts from rank 0's model, moments and step. */
+static tts_status share_start(const trainer_comm *cm, taco_model *m, float *am, float *av, long *step,
+                              long *warm_from, double *lr_scale, FILE *log)
+{
+    long hdr[3] = {(long)m->n_floats, *step, *warm_from};
+    cm->bcast(hdr, sizeof hdr, cm->user);
+    cm->bcast(lr_scale, sizeof *lr_scale, cm->user);
+    if (hdr[0] != (long)m->n_floats) {
+        fprintf(log, "tts-train: rank %d: the model has %zu numbers, rank 0's %ld (a checkpoint or --init "
+                "on one machine only?)\n", cm->rank, m->n_floats, hdr[0]);
+        return TTS_ERR_MODEL_MISMATCH;
+    }
+    *step = hdr[1];
+    *warm_from = hdr[2];
+    cm->bcast(m->data, sizeof(float) * m->n_floats, cm->user);
+    cm->bcast(am, sizeof(float) * m->n_floats, cm->user);
+    cm->bcast(av, sizeof(float) * m->n_floats, cm->user);
+    cm->bcast(m->mel_mean, sizeof(float) * m->cfg.n_mels, cm->user);
+    cm->bcast(m->mel_std, sizeof(float) * m->cfg.n_mels, cm->user);
+    return TTS_OK;
+}
+
 tts_status trainer_run(const trainer_opts *o, FILE *log)
 {
     char path[4096], err[512];
     tts_status st = TTS_OK;
+    const trainer_comm *cm = o->comm && o->comm->size > 1 ? o->comm : NULL;
+    int rank = cm ? cm->rank : 0, size = cm ? cm->size : 1, r0 = rank == 0;
+    if (cm && o->self_feed > 0) {
+        fprintf(log, "tts-train: --self-feed runs on one rank only\n");
+        return TTS_ERR_INVALID_ARG;
+    }
     trainer_opts oo = *o;  /* o with the front end's voice settled, once the model is known */
     /* every folder written to, made (one level) now: a missing export folder
      * must stop the run at its start, not fail silently hours later */
@@ -532,6 +603,8 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     newcfg.sample_rate = o->sample_rate;
     newcfg.fmax = o->fmax > 0 ? o->fmax : o->sample_rate / 2.0f;
     dsp_params fp = taco_dsp_params(m ? &m->cfg : &newcfg);
+    /* rank 0 builds the feature caches; the others read them after it */
+    if (cm && !r0) cm->barrier(cm->user);
     st = dataset_load(o->data_dir, path, o->max_frames, &fp, &fe, &train, log);
     if (st != TTS_OK) { fprintf(log, "tts-train: no usable training data in %s\n", o->data_dir); goto out; }
     char devdir[4096];
@@ -541,6 +614,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         snprintf(path, sizeof path, "%s/features-dev.bin", o->state_dir);
         if (dataset_load(dd, path, o->max_frames, &fp, &fe, &dev, log) != TTS_OK) dd = NULL;
     }
+    if (cm && r0) cm->barrier(cm->user);
     if (!dd) {  /* hold out every 50th utterance */
         dev.n_mels = train.n_mels;
         dev.items = malloc(sizeof *dev.items * (train.n / 50 + 1));
@@ -585,10 +659,14 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
             memset(av, 0, sizeof(float) * m->n_floats);
         }
     }
+    if (cm && (st = share_start(cm, m, am, av, &step, &warm_from, &lr_scale, log)) != TTS_OK) goto out;
     taco_pack(m, 1);
     double nparams = (double)m->n_trained;
-    fprintf(log, "tts-train: %.2f M parameters, %zu training and %zu dev utterances, %s at step %ld\n",
-            nparams / 1e6, train.n, dev.n, resumed ? "resuming" : "starting", step);
+    if (r0)
+        fprintf(log, "tts-train: %.2f M parameters, %zu training and %zu dev utterances, %s at step %ld%s\n",
+                nparams / 1e6, train.n, dev.n, resumed ? "resuming" : "starting", step,
+                cm ? ", data parallel" : "");
+    if (cm && r0) fprintf(log, "tts-train: %d ranks share each batch of %d\n", size, o->batch);
 
     batcher tb, dbt;
     if (batcher_init(&tb, &train, o->batch, m->cfg.r, m->mel_mean, m->mel_std) ||
@@ -607,7 +685,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         best.spoken = no_marks.spoken;
     }
     snprintf(path, sizeof path, "%s/log.tsv", o->state_dir);
-    FILE *tsv = fopen(path, "a");
+    FILE *tsv = r0 ? fopen(path, "a") : NULL;
     taco_train_ws *ws = NULL;
     taco_loss ema = {0};
     int ema_n = 0, bad_run = 0, tty = isatty(fileno(log));
@@ -616,9 +694,13 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     long steps_at_start = step;
     adam_opts ao = o->adam;
     ao.warmup_start = warm_from;
-    while (step < o->steps && !(o->stop && *o->stop)) {
+    int stopping = o->stop && *o->stop;
+    while (step < o->steps && !stopping) {
         taco_batch b;
-        if (batcher_step(&tb, step, o->seed, &b)) { st = TTS_ERR_NOMEM; break; }
+        taco_shard sh;
+        if (batcher_step(&tb, step, o->seed, rank, size, &b, &sh)) { st = TTS_ERR_NOMEM; break; }
+        sh.allreduce = shard_reduce;
+        sh.user = (void *)cm;
         memset(grad, 0, sizeof(float) * m->n_floats);
         nn_rng rng = {mix(o->seed, (uint64_t)step)};
         taco_loss l;
@@ -626,25 +708,56 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         taco_train_opts lo = o->loss;
         lo.free_run = step >= o->free_run_from ? o->free_run : 0;
         lo.free_run_seed = mix(o->seed ^ 0xf3eea0ull, (uint64_t)step);
+        lo.shard = cm ? &sh : NULL;
         if (taco_train_step(m, grad, &b, &lo, &rng, &ws, &l)) { st = TTS_ERR_NOMEM; break; }
+        if (cm) {
+            /* the whole batch's gradient, losses (for the log) and stop request */
+            cm->allreduce_f(grad, m->n_trained, cm->user);
+            double mc = 0, gc = 0, v[7];
+            int S = b.T / m->cfg.r;
+            for (int i = 0; i < b.B; i++) {
+                int ns = (b.tlen[i] + m->cfg.r - 1) / m->cfg.r;
+                mc += (double)b.tlen[i] * m->cfg.n_mels;
+                gc += (double)(ns < S ? ns : S) * b.nlen[i];
+            }
+            v[0] = l.mel_before * mc; v[1] = l.mel_after * mc; v[2] = l.stop * b.B * b.T;
+            v[3] = l.guided * gc; v[4] = l.diag * b.B; v[5] = b.B; v[6] = o->stop && *o->stop;
+            cm->allreduce_d(v, 7, cm->user);
+            l.mel_before = v[0] / sh.mel_cells; l.mel_after = v[1] / sh.mel_cells;
+            l.stop = v[2] / sh.stop_cells; l.guided = v[3] / sh.guided_cells; l.diag = v[4] / v[5];
+            l.total = l.mel_before + l.mel_after + lo.stop_weight * l.stop + lo.guided_weight * l.guided;
+            stopping = v[6] > 0;
+        } else {
+            stopping = o->stop && *o->stop;
+        }
         double gn = adam_grad_norm(grad, m->n_trained);
         if (!isfinite(l.total) || !isfinite(gn)) {
             /* skip the update; after three in a row go back to the last checkpoint */
-            fprintf(log, "\ntts-train: step %ld: loss %g, gradient norm %g: update skipped\n", step, l.total, gn);
+            if (r0) fprintf(log, "\ntts-train: step %ld: loss %g, gradient norm %g: update skipped\n", step, l.total, gn);
             if (++bad_run >= 3) {
                 char ck[4200];
                 snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
                 taco_model *back = NULL;
-                if (taco_model_load(ck, 1, &back, err, sizeof err) == TTS_OK) {
-                    memcpy(m->data, back->data, sizeof(float) * m->n_floats);
+                int back_ok = r0 && taco_model_load(ck, 1, &back, err, sizeof err) == TTS_OK;
+                if (cm) cm->bcast(&back_ok, sizeof back_ok, cm->user);
+                if (back_ok) {
+                    if (back) {  /* rank 0; the others receive its copy */
+                        memcpy(m->data, back->data, sizeof(float) * m->n_floats);
+                        taco_model_read_extra(back, "adam_m", am, err, sizeof err);
+                        taco_model_read_extra(back, "adam_v", av, err, sizeof err);
+                        taco_model_free(back);
+                    }
+                    if (cm) {
+                        cm->bcast(m->data, sizeof(float) * m->n_floats, cm->user);
+                        cm->bcast(am, sizeof(float) * m->n_floats, cm->user);
+                        cm->bcast(av, sizeof(float) * m->n_floats, cm->user);
+                    }
                     taco_pack(m, 1);
-                    taco_model_read_extra(back, "adam_m", am, err, sizeof err);
-                    taco_model_read_extra(back, "adam_v", av, err, sizeof err);
-                    taco_model_free(back);
                     lr_scale *= 0.5;
                     fprintf(log, "tts-train: back to the checkpoint of step %ld, learning rate x%.3g\n",
                             last_good_step, lr_scale);
                     step = last_good_step;
+                    if (cm) cm->bcast(&step, sizeof step, cm->user);
                 } else {
                     fprintf(log, "tts-train: no checkpoint to go back to: %s\n", err);
                     st = TTS_ERR_NUMERIC;
@@ -673,7 +786,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         ema.guided += a * (l.guided - ema.guided);
         ema.diag += a * (l.diag - ema.diag);
         double t = now_s();
-        if (!o->quiet && (tty || step % o->log_every == 0)) {
+        if (r0 && !o->quiet && (tty || step % o->log_every == 0)) {
             double sps = (step - steps_at_start) / (t - t_start);
             double left = (o->steps - step) / (sps > 0 ? sps : 1);
             fprintf(log, "%sstep %ld/%ld | mel %.4f/%.4f stop %.4f ga %.4f diag %.2f | gnorm %.2f lr %.2e | %.2f steps/s | %dh%02dm left%s",
@@ -684,9 +797,9 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         }
         if (tsv) fprintf(tsv, "%ld\t%.5f\t%.5f\t%.5f\t%.5f\t%.3f\t%.3f\t%.1f\n", step, l.mel_before,
                          l.mel_after, l.stop, l.guided, l.diag, gn, t - t_start);
-        if (o->plot_every > 0 && step % o->plot_every == 0) plot_batch(o, step, ws, &b, m->cfg.n_mels);
-        int final = step >= o->steps || (o->stop && *o->stop);
-        if (o->eval_every > 0 && (step % o->eval_every == 0 || final) && dev.n) {
+        if (r0 && o->plot_every > 0 && step % o->plot_every == 0) plot_batch(o, step, ws, &b, m->cfg.n_mels);
+        int final = step >= o->steps || stopping;
+        if (r0 && o->eval_every > 0 && (step % o->eval_every == 0 || final) && dev.n) {
             taco_loss dl;
             dev_marks now = no_marks;
             now.dev_loss = dev_loss(m, o, &dev, &dbt, &ws, &dl);
@@ -723,7 +836,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
                     fprintf(log, "tts-train: exported %s\n", mp);
             }
         }
-        if ((o->ckpt_every > 0 && step % o->ckpt_every == 0) || final) {
+        if (r0 && ((o->ckpt_every > 0 && step % o->ckpt_every == 0) || final)) {
             char ck[4200];
             snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
             tts_status cs = save_model(m, ck, step, lr_scale, o, am, av, &best, warm_from);

@@ -25,6 +25,20 @@
 #include "nn/adam.h"
 #include "tts.h"
 
+/* Data-parallel training: the processes ("ranks") of one run, and how they
+ * talk.  The program supplies it (MPI in tts-train built with Open MPI); the
+ * trainer only calls these.  Every rank runs the same steps on its share of
+ * each batch; the gradients are summed, every rank applies the same update,
+ * and rank 0 alone writes the log, plots, checkpoints and exports. */
+typedef struct trainer_comm {
+    int rank, size;
+    void (*allreduce_f)(float *buf, size_t n, void *user);   /* sum over the ranks, in place */
+    void (*allreduce_d)(double *buf, int n, void *user);     /* the same for doubles */
+    void (*bcast)(void *buf, size_t bytes, void *user);      /* rank 0's bytes to every rank */
+    void (*barrier)(void *user);
+    void *user;
+} trainer_comm;
+
 typedef struct trainer_opts {
     const char *data_dir;    /* LJ Speech-format dataset */
     const char *dev_dir;     /* held-out set; NULL: DATA/dev when present, else 2% of DATA */
@@ -70,6 +84,7 @@ typedef struct trainer_opts {
                                 before it, while the attention finds the diagonal) */
     int quiet;
     volatile sig_atomic_t *stop;  /* set by a signal handler: checkpoint and return */
+    const trainer_comm *comm;     /* NULL: one process */
 } trainer_opts;
 
 trainer_opts trainer_opts_default(void);
