@@ -47,9 +47,13 @@ CPPFLAGS_ALL := -Iinclude -Isrc $(PA_DEF) -DTTS_VERSION=\"$(VERSION)\" \
 ALL_CFLAGS := -std=c11 -fPIC -pthread $(WARN) $(CFLAGS) $(CPPFLAGS_ALL)
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lopenblas -lm -lpthread
 
+# libtts: the synthesizer (what a program that speaks links); libtts-train: the
+# trainer on top of it (tts-train and the tests link both, statically).
 LIB_SRC := $(sort $(wildcard src/core/*.c src/text/*.c src/dsp/*.c src/audio/*.c \
-                            src/nn/*.c src/model/*.c src/train/*.c))
+                            src/nn/*.c src/model/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TRAIN_SRC := $(sort $(wildcard src/train/*.c))
+TRAIN_OBJ := $(TRAIN_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(sort $(wildcard tests/bench_*.c))
@@ -61,7 +65,7 @@ FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/%)
 
 .PHONY: all test asan fuzz fuzz-build bench bench-synth eval clean install uninstall setup
-all: $(BUILD)/libtts.a $(BUILD)/libtts.so $(BUILD)/tts $(BUILD)/tts-train $(BUILD)/sd_tts
+all: $(BUILD)/libtts.a $(BUILD)/libtts.so $(BUILD)/libtts-train.a $(BUILD)/tts $(BUILD)/tts-train $(BUILD)/sd_tts
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,25 +75,31 @@ $(BUILD)/libtts.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(BUILD)/libtts-train.a: $(TRAIN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# only the public API is exported (src/libtts.map: tts_* of include/tts.h)
 SONAME  := libtts.so.0
-$(BUILD)/libtts.so: $(LIB_OBJ)
-	$(CC) -shared -pthread -Wl,-soname,$(SONAME) -o $@ $^ $(LIBS)
+$(BUILD)/libtts.so: $(LIB_OBJ) src/libtts.map
+	$(CC) -shared -pthread -Wl,-soname,$(SONAME) -Wl,--version-script=src/libtts.map \
+	  -Wl,-z,defs -Wl,--as-needed -o $@ $(LIB_OBJ) $(LIBS)
 
 $(BUILD)/tts: $(BUILD)/src/cli/tts.o $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/src/cli/tts_train.o: ALL_CFLAGS += $(MPI_CFLAGS)
-$(BUILD)/tts-train: $(BUILD)/src/cli/tts_train.o $(BUILD)/libtts.a
+$(BUILD)/tts-train: $(BUILD)/src/cli/tts_train.o $(BUILD)/libtts-train.a $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS) $(MPI_LIBS)
 
 # the speech-dispatcher output module (src/cli/sd_tts.c)
 $(BUILD)/sd_tts: $(BUILD)/src/cli/sd_tts.o $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libtts.a
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libtts-train.a $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-$(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libtts.a
+$(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libtts-train.a $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
 
 # Tests run from the top folder; each suite's name is printed before it runs.
@@ -119,7 +129,7 @@ FUZZ_SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-o
 fuzz-build:
 	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
 	  $(FUZZ_TARGETS:%=build-fuzz/tests/fuzz/%.fuzz)
-build-fuzz/tests/fuzz/%.fuzz: build-fuzz/tests/fuzz/%.o build-fuzz/libtts.a
+build-fuzz/tests/fuzz/%.fuzz: build-fuzz/tests/fuzz/%.o build-fuzz/libtts-train.a build-fuzz/libtts.a
 	$(CC) -pthread $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do c=build-fuzz/corpus/$$t; mkdir -p $$c; \
@@ -196,7 +206,7 @@ setup:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d) $(wildcard $(BUILD)/src/cli/*.d)
+-include $(LIB_OBJ:.o=.d) $(TRAIN_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d) $(wildcard $(BUILD)/src/cli/*.d)
 
 # The numeric kernels are worth -O3 (vectorized loops with reductions).
 $(BUILD)/src/nn/%.o $(BUILD)/src/model/%.o $(BUILD)/src/dsp/%.o: ALL_CFLAGS += -O3 -fno-trapping-math

@@ -107,8 +107,10 @@ static void batcher_free(batcher *bt)
     free(bt->seeds);
 }
 
-/* Batch number k (of a fixed list; k = -1..) -> fills a taco_batch.  Items
- * first..first+count of the sorted list. */
+/* The utterances idx[0..count) as a padded taco_batch: ids padded with 0
+ * to the longest (at least padN), frames normalized and padded with each
+ * band's silence to the longest rounded up to r (at least padT); seeds (or
+ * NULL) are the items' dropout seeds.  The buffers are the batcher's. */
 static int batcher_fill_pad(batcher *bt, const size_t *idx, int count, int padN, int padT,
                             const uint64_t *seeds, taco_batch *out)
 {
