@@ -89,6 +89,9 @@ static trainer_opts opts_for(const char *state, long steps, const taco_config *c
     o.models_dir = models;
     o.voices_dir = models;
     o.name = "tiny";
+    o.force = 1;  /* the runs of this suite export to one folder in turn */
+    o.free_run = 0;  /* teacher forcing unless a test asks (the default recipe runs free from 1,500) */
+    o.free_run_from = 0;
     o.config = cfg;
     o.batch = 3;
     o.steps = steps;

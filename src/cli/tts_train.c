@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cblas.h>
@@ -25,13 +26,23 @@ static void usage(FILE *f, const trainer_opts *d)
     taco_config dc = taco_config_default(1);
     fprintf(f,
         "usage: tts-train [options] DATASET_DIR STATE_DIR\n"
+        "       mpirun -np N tts-train [options] DATASET_DIR STATE_DIR   (data parallel)\n"
         "Train a tts voice from an LJ Speech-format dataset (DATASET_DIR/metadata.csv with\n"
-        "'id|text|normalized text' lines and DATASET_DIR/wavs/ID.wav at 22050 Hz).\n"
-        "STATE_DIR keeps the resumable state (checkpoint, feature cache, plots, log.tsv);\n"
-        "run the same command again to resume.\n\n"
-        "  --name NAME         voice name for the export (default %s)\n"
-        "  --models DIR        where NAME.safetensors is exported (default %s)\n"
-        "  --voices DIR        where NAME.json is exported (default %s)\n"
+        "'id|text|normalized text' lines and DATASET_DIR/wavs/ID.wav, any sample rate).\n"
+        "STATE_DIR keeps the resumable state (checkpoint, feature cache, plots, log.tsv,\n"
+        "train.log); run the same command again to resume.  The defaults are the recipe\n"
+        "of the bundled voice slt (15,000 steps, 3 h 21 min of one core; make eval: 1.23\n"
+        "times its teacher's word error rate); 80 bands and no free running gave 49.7 %%\n"
+        "WER against 21.4 %% at step 4,000.\n\n"
+        "  --name NAME         voice name for the export (default: DATASET_DIR's name)\n"
+        "  --models DIR        where NAME.safetensors is exported (default\n"
+        "                      STATE_DIR/export/models)\n"
+        "  --voices DIR        where NAME.json is exported (default STATE_DIR/export/voices)\n"
+        "  --force             replace an exported voice that another run made\n"
+        "  --license TEXT      licence of the training data, for the voice file (default:\n"
+        "                      DATASET_DIR/LICENSE's first line, else \"unknown\")\n"
+        "  --source TEXT       where the audio and text came from (default:\n"
+        "                      DATASET_DIR/SOURCE's first line, else \"unknown\")\n"
         "  --dev DIR           held-out dataset (default DATASET_DIR/dev if present,\n"
         "                      else every 50th utterance)\n"
         "  --init FILE         start from these weights when STATE_DIR has no checkpoint\n"
@@ -54,7 +65,8 @@ static void usage(FILE *f, const trainer_opts *d)
         "  --fmax HZ           a new model's top mel band edge (default: half the sample\n"
         "                      rate; 8000 for a 16 kHz teacher upsampled to 22050)\n"
         "  --mels N            mel bands of a new model's features (default %d, at most\n"
-        "                      %d; more keep more of the spectrum for the vocoder)\n"
+        "                      %d; 128 against 80 cost 0.4-1.3 points less WER in the\n"
+        "                      vocoder alone)\n"
         "  --max-frames N      leave out longer utterances (default %d, 0 = none)\n"
         "  --lr X              peak learning rate (default %g)\n"
         "  --decay-start N     the learning rate decays after step N (default %ld)\n"
@@ -66,7 +78,8 @@ static void usage(FILE *f, const trainer_opts *d)
         "  --free-run P        feed the decoder its own last frame at this share of steps,\n"
         "                      made in the same pass as at inference (scheduled sampling:\n"
         "                      chains of own frames, no extra pass; default %g)\n"
-        "  --free-run-from N   ... from step N on (default 0; teacher forcing before it)\n"
+        "  --free-run-from N   ... from step N on (default %ld; teacher forcing before it,\n"
+        "                      while the attention finds the diagonal)\n"
         "  --eval-every N      dev evaluation and export interval (default %d)\n"
         "  --dev-speak N       dev sentences spoken freely at each evaluation, as the\n"
         "                      synthesizer speaks, and scored against their recordings\n"
@@ -80,9 +93,12 @@ static void usage(FILE *f, const trainer_opts *d)
         "  --threads N         OpenBLAS threads for the large products (default 1: training\n"
         "                      is planned on one core)\n"
         "  -q, --quiet         no progress line\n"
-        "  -h, --help          this text\n",
-        d->name, d->models_dir, d->voices_dir, d->steps, d->batch, d->r,
-        dc.dec_rnn, dc.post_ch, d->n_mels, TACO_MAX_MELS, d->max_frames, (double)d->adam.lr, d->adam.decay_start, d->adam.decay_steps, (double)d->loss.guided_weight, (double)d->self_feed, (double)d->free_run, d->eval_every, d->dev_speak,
+        "  --version           the version\n"
+        "  -h, --help          this text\n"
+        "Exit status: 0 done (or stopped by a signal after a checkpoint: 130), 1 usage,\n"
+        "2 dataset, 3 model or training, 4 output.  See man tts-train.\n",
+        d->steps, d->batch, d->r,
+        dc.dec_rnn, dc.post_ch, d->n_mels, TACO_MAX_MELS, d->max_frames, (double)d->adam.lr, d->adam.decay_start, d->adam.decay_steps, (double)d->loss.guided_weight, (double)d->self_feed, (double)d->free_run, d->free_run_from, d->eval_every, d->dev_speak,
         d->ckpt_every, d->plot_every, d->log_every, (unsigned long long)d->seed);
 }
 
@@ -158,18 +174,59 @@ static void mpi_barrier(void *user)
 }
 #endif
 
+/* The log goes to stderr and to STATE_DIR/train.log (appended): a FILE that
+ * writes both.  Falls back to stderr alone when the file cannot be made. */
+typedef struct tee_files { FILE *a, *b; } tee_files;
+
+static ssize_t tee_write(void *c, const char *buf, size_t n)
+{
+    tee_files *t = c;
+    size_t w = fwrite(buf, 1, n, t->a);
+    fflush(t->a);
+    /* the log file keeps progress lines whole: a \r starts a new line there */
+    for (size_t i = 0; i < n; i++) fputc(buf[i] == '\r' ? '\n' : buf[i], t->b);
+    fflush(t->b);
+    return (ssize_t)w;
+}
+
+static int tee_close(void *c)
+{
+    tee_files *t = c;
+    int r = fclose(t->b);
+    free(t);
+    return r;
+}
+
+static FILE *open_train_log(const char *state_dir)
+{
+    char p[4200];
+    mkdir(state_dir, 0755);
+    snprintf(p, sizeof p, "%s/train.log", state_dir);
+    tee_files *t = malloc(sizeof *t);
+    if (!t) return stderr;
+    t->a = stderr;
+    t->b = fopen(p, "a");
+    if (!t->b) { free(t); return stderr; }
+    cookie_io_functions_t io = {.write = tee_write, .close = tee_close};
+    FILE *f = fopencookie(t, "w", io);
+    if (!f) { fclose(t->b); free(t); return stderr; }
+    setvbuf(f, NULL, _IONBF, 0);
+    return f;
+}
+
 int main(int argc, char **argv)
 {
     choose_blas_kernels(argv);
     trainer_opts o = trainer_opts_default();
     enum { O_NAME = 256, O_MODELS, O_VOICES, O_DEV, O_INIT, O_ESPEAK, O_STEPS, O_BATCH, O_MAXF,
            O_EXPORT, O_LR, O_DECAY, O_HALF, O_GW, O_FEED, O_FREE, O_EVAL, O_CKPT, O_PLOT, O_LOG, O_SEED, O_THREADS,
-           O_DECUNITS, O_POSTCH, O_RENDER, O_MELS, O_FREEFROM, O_SPEAK, O_RATE, O_FMAX };
+           O_DECUNITS, O_POSTCH, O_RENDER, O_MELS, O_FREEFROM, O_SPEAK, O_RATE, O_FMAX, O_FORCE, O_LICENSE, O_SOURCE, O_VERSION };
     static const struct option longopts[] = {
         {"name", 1, 0, O_NAME}, {"models", 1, 0, O_MODELS}, {"voices", 1, 0, O_VOICES},
         {"dev", 1, 0, O_DEV}, {"init", 1, 0, O_INIT}, {"export", 0, 0, O_EXPORT}, {"render-tf", 0, 0, O_RENDER}, {"espeak-voice", 1, 0, O_ESPEAK},
         {"steps", 1, 0, O_STEPS}, {"batch", 1, 0, O_BATCH}, {"max-frames", 1, 0, O_MAXF}, {"mels", 1, 0, O_MELS},
-        {"sample-rate", 1, 0, O_RATE}, {"fmax", 1, 0, O_FMAX},
+        {"sample-rate", 1, 0, O_RATE}, {"fmax", 1, 0, O_FMAX}, {"force", 0, 0, O_FORCE},
+        {"license", 1, 0, O_LICENSE}, {"source", 1, 0, O_SOURCE}, {"version", 0, 0, O_VERSION},
         {"lr", 1, 0, O_LR}, {"decay-start", 1, 0, O_DECAY}, {"half-life", 1, 0, O_HALF},
         {"self-feed", 1, 0, O_FEED}, {"free-run", 1, 0, O_FREE}, {"free-run-from", 1, 0, O_FREEFROM}, {"guided-weight", 1, 0, O_GW}, {"eval-every", 1, 0, O_EVAL}, {"dev-speak", 1, 0, O_SPEAK},
         {"ckpt-every", 1, 0, O_CKPT}, {"plot-every", 1, 0, O_PLOT}, {"log-every", 1, 0, O_LOG},
@@ -193,6 +250,10 @@ int main(int argc, char **argv)
         case O_BATCH: bad = parse_int(optarg, 1, 256, &v); o.batch = (int)v; break;
         case 'r': bad = parse_int(optarg, 1, 8, &v); o.r = (int)v; break;
         case O_MELS: bad = parse_int(optarg, 8, TACO_MAX_MELS, &v); o.n_mels = (int)v; break;
+        case O_FORCE: o.force = 1; break;
+        case O_LICENSE: o.license = optarg; break;
+        case O_SOURCE: o.source = optarg; break;
+        case O_VERSION: printf("tts-train %s\n", TTS_VERSION); return 0;
         case O_RATE: bad = parse_int(optarg, 8000, 48000, &v); o.sample_rate = (int)v; break;
         case O_FMAX: bad = parse_int(optarg, 0, 24000, &v); o.fmax = (float)v; break;
         case O_MAXF: bad = parse_int(optarg, 0, 100000, &v); o.max_frames = (int)v; break;
@@ -235,6 +296,7 @@ int main(int argc, char **argv)
     o.stop = &stop_flag;
     openblas_set_num_threads(threads);
     FILE *log = stderr;
+    FILE *tee = NULL;
 #ifdef TTS_HAVE_MPI
     trainer_comm comm = {.rank = 0, .size = 1, .allreduce_f = mpi_allreduce_f, .allreduce_d = mpi_allreduce_d,
                          .bcast = mpi_bcast, .barrier = mpi_barrier};
@@ -252,7 +314,9 @@ int main(int argc, char **argv)
         /* rank 0 reports; the others speak only of their own failures */
         if (comm.rank > 0) o.quiet = 1;
     }
+    if (comm.rank == 0)
 #endif
+    if (!render && !export_only) log = tee = open_train_log(o.state_dir);
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
@@ -260,7 +324,8 @@ int main(int argc, char **argv)
     tts_status st = render ? trainer_render_tf(&o, o.state_dir, log)
                     : export_only ? trainer_export(&o, log) : trainer_run(&o, log);
     if (st != TTS_OK) {
-        int code = st == TTS_ERR_DATASET ? 2 : st == TTS_ERR_IO || st == TTS_ERR_NO_SPACE ? 4 : 3;
+        int code = st == TTS_ERR_INVALID_ARG ? 1 : st == TTS_ERR_DATASET ? 2
+                   : st == TTS_ERR_IO || st == TTS_ERR_NO_SPACE ? 4 : 3;
 #ifdef TTS_HAVE_MPI
         if (o.comm) {
             fprintf(stderr, "tts-train: rank %d: %s; ending every rank\n", o.comm->rank, tts_status_message(st));
@@ -273,6 +338,7 @@ int main(int argc, char **argv)
 #ifdef TTS_HAVE_MPI
     if (o.comm) MPI_Finalize();
 #endif
+    if (tee && tee != stderr) fclose(tee);
     if (stop_flag && render) { fprintf(stderr, "tts-train: interrupted\n"); return 130; }
     if (stop_flag) { fprintf(stderr, "tts-train: interrupted; state saved in %s\n", o.state_dir); return 130; }
     return 0;

@@ -27,12 +27,16 @@
 trainer_opts trainer_opts_default(void)
 {
     trainer_opts o = {
-        .name = "slt", .models_dir = "models", .voices_dir = "voices", .espeak_voice = NULL,
-        .batch = 16, .steps = 20000, .r = 3, .n_mels = 80, .sample_rate = 22050, .fmax = 0, .max_frames = 600, .log_every = 50,
+        /* the recipe of the bundled voice (README "Training a voice"): 128 bands,
+           free running from step 1,500, the rate halving every 1,500 steps
+           after step 10,000, 15,000 steps */
+        .name = NULL, .models_dir = NULL, .voices_dir = NULL, .espeak_voice = NULL,
+        .batch = 16, .steps = 15000, .r = 3, .n_mels = 128, .sample_rate = 22050, .fmax = 0, .max_frames = 900,
+        .free_run = 0.5f, .free_run_from = 1500, .log_every = 50,
         .eval_every = 500, .ckpt_every = 250, .plot_every = 500, .dev_items = 64, .dev_speak = 32,
         .seed = 1,
         .adam = {.lr = 1e-3f, .lr_min = 1e-5f, .warmup = 200, .decay_start = 10000,
-                 .decay_steps = 2000, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-6f, .clip = 1.0f,
+                 .decay_steps = 1500, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-6f, .clip = 1.0f,
                  .weight_decay = 1e-6f},
         .loss = taco_train_opts_default(),
     };
@@ -256,12 +260,12 @@ static tts_status save_model(const taco_model *m, const char *path, long step, d
     char *syms = symbols_json();
     if (!syms) return TTS_ERR_NOMEM;
     const char *keys[] = {"step", "lr_scale", "seed", "dev_loss", "symbols", "espeak_voice",
-                          "provenance", "warmup_start", "spoken_distance", "spoken_failures", "spoken_n"};
+                          "provenance", "warmup_start", "spoken_distance", "spoken_failures", "spoken_n", "run"};
     const char *vals[] = {step_s, lr_s, seed_s, dev_s, syms, o->espeak_voice, prov, warm_s,
-                          sd_s, sf_s, sn_s};
+                          sd_s, sf_s, sn_s, o->run_id ? o->run_id : ""};
     const real *extra[2] = {adam_m, adam_v};
     const char *names[2] = {"adam_m", "adam_v"};
-    tts_status st = taco_model_save(m, path, keys, vals, 11, adam_m ? extra : NULL, names, adam_m ? 2 : 0);
+    tts_status st = taco_model_save(m, path, keys, vals, 12, adam_m ? extra : NULL, names, adam_m ? 2 : 0);
     free(syms);
     return st;
 }
@@ -286,10 +290,12 @@ static tts_status write_voice_json(const trainer_opts *o, const taco_model *m, l
     cJSON_AddNumberToObject(d, "sharpen", 1.0);
     cJSON_AddNumberToObject(d, "sentence_silence", 0.2);
     cJSON_AddNumberToObject(d, "volume", 1.0);
-    cJSON_AddStringToObject(v, "license", "GPL-3.0-or-later (weights); training audio distilled from "
-                            "festival's cmu_us_slt_arctic_hts voice, text public domain");
-    char prov[512];
-    int n = snprintf(prov, sizeof prov, "tts-train on %s: %ld steps", o->data_dir, step);
+    char lic[700];
+    snprintf(lic, sizeof lic, "GPL-3.0-or-later (weights); training data: %s", o->license ? o->license : "unknown");
+    cJSON_AddStringToObject(v, "license", lic);
+    char prov[1024];
+    int n = snprintf(prov, sizeof prov, "tts-train on %s (%s): %ld steps", o->data_dir,
+                     o->source ? o->source : "source unknown", step);
     if (o->self_feed > 0 && n > 0 && (size_t)n < sizeof prov)
         n += snprintf(prov + n, sizeof prov - n, ", self-feed %.2f", (double)o->self_feed);
     if (o->free_run > 0 && o->free_run_from > 0 && n > 0 && (size_t)n < sizeof prov)
@@ -322,14 +328,97 @@ static tts_status write_voice_json(const trainer_opts *o, const taco_model *m, l
  * cannot be made. */
 static tts_status make_dirs(const trainer_opts *o, int with_state, FILE *log)
 {
-    const char *dirs[3][2] = {{o->models_dir, "models"}, {o->voices_dir, "voices"}, {o->state_dir, "state"}};
-    for (int i = 0; i < 2 + !!with_state; i++)
+    char exp[4200];
+    snprintf(exp, sizeof exp, "%s/export", o->state_dir);
+    const char *dirs[4][2] = {{o->state_dir, "state"}, {exp, "export"}, {o->models_dir, "models"},
+                              {o->voices_dir, "voices"}};
+    for (int i = with_state ? 0 : 1; i < 4; i++)
         if (mkdir(dirs[i][0], 0755) != 0 && errno != EEXIST) {
             fprintf(log, "tts-train: cannot create the %s directory %s: %s\n", dirs[i][1], dirs[i][0],
                     strerror(errno));
             return TTS_ERR_IO;
         }
     return TTS_OK;
+}
+
+/* What a run settles before it starts: its name, export folders, the
+ * data's licence and source, its id. */
+typedef struct run_names {
+    char name[128], models[4200], voices[4200], license[512], source[512], run[40];
+} run_names;
+
+/* The first line of DIR/FILE into out, or "" */
+static void first_line(const char *dir, const char *file, char *out, size_t n)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    out[0] = 0;
+    FILE *f = fopen(p, "r");
+    if (!f) return;
+    if (fgets(out, (int)n, f)) out[strcspn(out, "\r\n")] = 0;
+    fclose(f);
+}
+
+/* o with its defaults settled into rn: the voice is named after the
+ * dataset's folder, exports go under STATE_DIR/export, licence and source
+ * come from the dataset's LICENSE and SOURCE files or say "unknown". */
+static tts_status settle_names(const trainer_opts *o, trainer_opts *oo, run_names *rn, FILE *log)
+{
+    *oo = *o;
+    if (!o->name) {
+        const char *d = o->data_dir;
+        size_t len = strlen(d);
+        while (len > 1 && d[len - 1] == '/') len--;
+        size_t start = len;
+        while (start > 0 && d[start - 1] != '/') start--;
+        snprintf(rn->name, sizeof rn->name, "%.*s", (int)(len - start), d + start);
+        oo->name = rn->name;
+    }
+    const char *nm = oo->name;
+    int ok = *nm && nm[0] != '.' && strlen(nm) < 100;
+    for (const char *c = nm; ok && *c; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("._-", *c);
+    if (!ok) {
+        fprintf(log, "tts-train: '%s' cannot name a voice (letters, digits, '.', '_', '-'): give --name\n", nm);
+        return TTS_ERR_INVALID_ARG;
+    }
+    if (!o->models_dir) { snprintf(rn->models, sizeof rn->models, "%s/export/models", o->state_dir); oo->models_dir = rn->models; }
+    if (!o->voices_dir) { snprintf(rn->voices, sizeof rn->voices, "%s/export/voices", o->state_dir); oo->voices_dir = rn->voices; }
+    if (!o->license) {
+        first_line(o->data_dir, "LICENSE", rn->license, sizeof rn->license);
+        oo->license = rn->license[0] ? rn->license : "unknown";
+    }
+    if (!o->source) {
+        first_line(o->data_dir, "SOURCE", rn->source, sizeof rn->source);
+        oo->source = rn->source[0] ? rn->source : "unknown";
+    }
+    return TTS_OK;
+}
+
+/* A new run's id: its exports carry it, so a later run knows they are not its own. */
+static void new_run_id(run_names *rn, uint64_t seed)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(rn->run, sizeof rn->run, "%016llx",
+             (unsigned long long)mix(mix((uint64_t)ts.tv_sec, (uint64_t)ts.tv_nsec), seed ^ (uint64_t)getpid()));
+}
+
+/* Never replace a voice another run made (the bundled one, say) without --force. */
+static tts_status export_guard(const trainer_opts *o, FILE *log)
+{
+    char mp[4200], err[512];
+    snprintf(mp, sizeof mp, "%s/%s.safetensors", o->models_dir, o->name);
+    if (o->force || access(mp, F_OK) != 0) return TTS_OK;
+    taco_model *m = NULL;
+    const char *theirs = NULL;
+    if (taco_model_load(mp, 0, &m, err, sizeof err) == TTS_OK) theirs = taco_model_meta(m, "run");
+    int same = theirs && o->run_id && *theirs && strcmp(theirs, o->run_id) == 0;
+    taco_model_free(m);
+    if (same) return TTS_OK;
+    fprintf(log, "tts-train: %s exists and was not made by this run; it is left alone (another --name, "
+            "--models/--voices, or --force to replace it)\n", mp);
+    return TTS_ERR_INVALID_ARG;
 }
 
 /* Where a checkpoint left off, from its metadata. */
@@ -356,9 +445,13 @@ static ckpt_meta read_ckpt_meta(const taco_model *m)
     return k;
 }
 
-tts_status trainer_export(const trainer_opts *o, FILE *log)
+tts_status trainer_export(const trainer_opts *o0, FILE *log)
 {
     char ck[4200], mp[4200], err[512];
+    run_names rn;
+    trainer_opts os;
+    if (settle_names(o0, &os, &rn, log) != TTS_OK) return TTS_ERR_INVALID_ARG;
+    const trainer_opts *o = &os;
     snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
     snprintf(mp, sizeof mp, "%s/%s.safetensors", o->models_dir, o->name);
     taco_model *m = NULL;
@@ -369,12 +462,15 @@ tts_status trainer_export(const trainer_opts *o, FILE *log)
     }
     trainer_opts oo = *o;
     oo.espeak_voice = front_end_voice(o, m, log);
+    const char *run = taco_model_meta(m, "run");
+    oo.run_id = run && *run ? run : NULL;
     o = &oo;
     ckpt_meta k = read_ckpt_meta(m);
     long step = k.step;
     /* the checkpoint's recorded dev scores are the best of the run, not
        necessarily this step's: none is claimed */
     st = make_dirs(o, 0, log);
+    if (st == TTS_OK) st = export_guard(o, log);
     if (st == TTS_OK) st = save_model(m, mp, step, k.lr_scale, o, NULL, NULL, &no_marks, k.warm_from);
     if (st == TTS_OK) st = write_voice_json(o, m, step, &no_marks);
     taco_model_free(m);
@@ -544,10 +640,14 @@ static tts_status share_start(const trainer_comm *cm, taco_model *m, float *am, 
     return TTS_OK;
 }
 
-tts_status trainer_run(const trainer_opts *o, FILE *log)
+tts_status trainer_run(const trainer_opts *o0, FILE *log)
 {
     char path[4096], err[512];
     tts_status st = TTS_OK;
+    run_names rn;
+    trainer_opts settled;
+    if (settle_names(o0, &settled, &rn, log) != TTS_OK) return TTS_ERR_INVALID_ARG;
+    const trainer_opts *o = &settled;
     const trainer_comm *cm = o->comm && o->comm->size > 1 ? o->comm : NULL;
     int rank = cm ? cm->rank : 0, size = cm ? cm->size : 1, r0 = rank == 0;
     if (cm && o->self_feed > 0) {
@@ -593,7 +693,13 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         warm_from = step;
     }
     oo.espeak_voice = front_end_voice(o, m, log);
+    /* this run's id: a resumed run keeps its own */
+    const char *run = resumed ? taco_model_meta(m, "run") : NULL;
+    if (run && *run) snprintf(rn.run, sizeof rn.run, "%s", run);
+    else new_run_id(&rn, o->seed);
+    oo.run_id = rn.run;
     o = &oo;
+    if (r0 && (st = export_guard(o, log)) != TTS_OK) goto out;
     text_frontend fe;
     st = text_frontend_open(&fe, o->espeak_voice, NULL, 0);
     if (st != TTS_OK) { fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", o->espeak_voice); goto out; }
@@ -688,6 +794,14 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     }
     snprintf(path, sizeof path, "%s/log.tsv", o->state_dir);
     FILE *tsv = r0 ? fopen(path, "a") : NULL;
+    if (tsv && ftell(tsv) == 0)
+        fputs("# step\tmel_before\tmel_after\tstop\tguided\tdiag\tgrad_norm\tseconds\n"
+              "# evaluations: \"# dev\" step\tmel_before\tmel_after\tstop\tguided\tdiag[\tspoken_distance\tdur_ratio"
+              "\tfailures\tspoken]\n", tsv);
+    if (r0 && dev.n < 32)
+        fprintf(log, "tts-train: warning: %zu dev utterances are too few to choose exports by (give --dev "
+                "DIR with 50 or more, or a DATASET_DIR/dev)\n", dev.n);
+    int exported = 0;
     taco_train_ws *ws = NULL;
     taco_loss ema = {0};
     int ema_n = 0, bad_run = 0, tty = isatty(fileno(log));
@@ -834,8 +948,10 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
                 if (es != TTS_OK)
                     fprintf(log, "tts-train: export to %s failed: %s (%s)\n", mp, tts_status_message(es),
                             strerror(errno));
-                else
+                else {
                     fprintf(log, "tts-train: exported %s\n", mp);
+                    exported = 1;
+                }
             }
         }
         if (r0 && ((o->ckpt_every > 0 && step % o->ckpt_every == 0) || final)) {
@@ -849,7 +965,18 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         t_last = t;
     }
     (void)t_last;
-    if (tty && !o->quiet) fputc('\n', log);
+    if (tty && !o->quiet && r0) fputc('\n', log);
+    /* a run that never exported (no dev set, or no evaluation) exports its end;
+       an export of an earlier part of the run (its best so far) is kept */
+    char endp[4200];
+    snprintf(endp, sizeof endp, "%s/%s.safetensors", o->models_dir, o->name);
+    if (r0 && st == TTS_OK && !exported && step >= o->steps && access(endp, F_OK) != 0) {
+        const char *mp = endp;
+        tts_status es = save_model(m, mp, step, lr_scale, o, NULL, NULL, &no_marks, warm_from);
+        if (es == TTS_OK) es = write_voice_json(o, m, step, &no_marks);
+        if (es == TTS_OK) fprintf(log, "tts-train: exported the last step, %ld, to %s\n", step, mp);
+        else fprintf(log, "tts-train: export to %s failed: %s\n", mp, tts_status_message(es));
+    }
     if (tsv) fclose(tsv);
     taco_train_ws_free(ws);
     batcher_free(&tb);

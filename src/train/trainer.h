@@ -43,9 +43,12 @@ typedef struct trainer_opts {
     const char *data_dir;    /* LJ Speech-format dataset */
     const char *dev_dir;     /* held-out set; NULL: DATA/dev when present, else 2% of DATA */
     const char *state_dir;   /* resumable state */
-    const char *name;        /* voice name, "slt" */
-    const char *models_dir;  /* "models" */
-    const char *voices_dir;  /* "voices" */
+    const char *name;        /* voice name; NULL: the dataset folder's name */
+    const char *models_dir;  /* NULL: STATE_DIR/export/models */
+    const char *voices_dir;  /* NULL: STATE_DIR/export/voices */
+    int force;               /* 0: never replace an exported voice another run made */
+    const char *license;     /* licence of the training data; NULL: DATASET_DIR/LICENSE, else "unknown" */
+    const char *source;      /* where the audio and text came from; NULL: DATASET_DIR/SOURCE, else "unknown" */
     const char *init_model;  /* weights to start from when there is no checkpoint (NULL: random) */
     const char *espeak_voice;/* NULL: the model's own (a checkpoint or --init model), else en-us */
     const taco_config *config; /* architecture of a new model; NULL: taco_config_default
@@ -85,6 +88,7 @@ typedef struct trainer_opts {
     int quiet;
     volatile sig_atomic_t *stop;  /* set by a signal handler: checkpoint and return */
     const trainer_comm *comm;     /* NULL: one process */
+    const char *run_id;           /* set by the trainer: the id its exports carry */
 } trainer_opts;
 
 trainer_opts trainer_opts_default(void);
