@@ -35,7 +35,7 @@ for t in "Hello there." "A quiet morning." "Seven green apples!" "Where is it?" 
   i=$((i + 1))
 done
 F=(--steps 20 --batch 8 --eval-every 0 --ckpt-every 20 --plot-every 0 --dev-speak 0 --decoder-units 64
-   --postnet-channels 32 --mels 40 --max-frames 0 --free-run 0.5 -q --models "$dir/out" --voices "$dir/out"
+   --postnet-channels 32 --mels 40 --max-frames 0 --free-run 0.5 -q
    --name t)
 
 # 1. the same 20 steps on one and on two ranks
@@ -61,7 +61,7 @@ cached=$(grep -c "utterances from the cache" "$dir/s2.log")
 
 # 3. SIGKILL of rank 1: the run ends with a message, then resumes
 K=(--steps 100000 --batch 8 --eval-every 0 --ckpt-every 5 --plot-every 0 --dev-speak 0 --decoder-units 64
-   --postnet-channels 32 --mels 40 --max-frames 0 -q --models "$dir/out" --voices "$dir/out" --name t)
+   --postnet-channels 32 --mels 40 --max-frames 0 -q --name t)
 "${mpi[@]}" "$train" "${K[@]}" "$dir/ds" "$dir/s4" > "$dir/s4.log" 2>&1 &
 runner=$!
 for _ in $(seq 1 600); do [ -s "$dir/s4/ckpt.safetensors" ] && break; sleep 0.1; done
