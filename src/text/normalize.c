@@ -48,6 +48,17 @@ static tts_status clean_text(const char *in, size_t n, text_buf *b)
             i++;
             continue;
         }
+        if (u[i] == 0x1B && i + 1 < n && u[i + 1] == '[') {
+            /* a terminal escape (colours in piped text, "ESC[0m"): dropped
+               whole, or its parameters would be read as "zero m" */
+            size_t j = i + 2;
+            while (j < n && ((u[j] >= '0' && u[j] <= '9') || u[j] == ';' || u[j] == '?'))
+                j++;
+            if (j < n && u[j] >= 0x40 && u[j] <= 0x7E) {
+                i = j + 1;
+                continue;
+            }
+        }
         size_t l = text_utf8_decode(u + i, n - i, &cp);
         if (!l)
             return TTS_ERR_UTF8;
@@ -404,14 +415,17 @@ static size_t digit_len(const char *s)
 static size_t try_date_time(const char *s, size_t i, text_buf *o)
 {
     size_t a = digit_len(s + i);
-    /* D/M/Y or M/D/Y; the month comes first unless it cannot */
-    if (a <= 2 && s[i + a] == '/') {
+    /* D/M/Y or M/D/Y (also with hyphens, then only with a four-digit year:
+       "3-4-21" is more likely a score or a code); the month comes first
+       unless it cannot */
+    char sep = s[i + a];
+    if (a <= 2 && (sep == '/' || sep == '-')) {
         size_t b = digit_len(s + i + a + 1);
         size_t yat = i + a + 1 + b + 1;
-        if (b >= 1 && b <= 2 && s[i + a + 1 + b] == '/') {
+        if (b >= 1 && b <= 2 && s[i + a + 1 + b] == sep) {
             size_t y = digit_len(s + yat);
-            if ((y == 4 || y == 2) && !is_wordc(s[yat + y]) &&
-                !(s[yat + y] == '/' || (s[yat + y] == '.' && is_digit(s[yat + y + 1])))) {
+            if ((y == 4 || (y == 2 && sep == '/')) && !is_wordc(s[yat + y]) &&
+                !(s[yat + y] == sep || (s[yat + y] == '.' && is_digit(s[yat + y + 1])))) {
                 long p = small_value(s + i, a), q = small_value(s + i + a + 1, b);
                 long month = 0, day = 0;
                 if (p >= 1 && p <= 12 && q >= 1 && q <= 31) {
@@ -461,8 +475,9 @@ static size_t try_date_time(const char *s, size_t i, text_buf *o)
     return 0;
 }
 
-/* A simple fraction 1/2, 3/4, 2/3 at s[i]. */
-static size_t try_fraction(const char *s, size_t i, text_buf *o)
+/* A simple fraction 1/2, 3/4, 2/3 at s[i]: its length, 0 when it is none
+ * (denominators 2-16 only: "5/31" is more likely a date or a ratio). */
+static size_t parse_fraction(const char *s, size_t i, long *num, long *den)
 {
     size_t a = digit_len(s + i);
     if (a != 1 || s[i + 1] != '/' || !is_digit(s[i + 2]))
@@ -470,10 +485,21 @@ static size_t try_fraction(const char *s, size_t i, text_buf *o)
     size_t b = digit_len(s + i + 2);
     if (b > 2 || is_wordc(s[i + 2 + b]) || s[i + 2 + b] == '/')
         return 0;
-    long num = s[i] - '0', den = small_value(s + i + 2, b);
-    if (den < 2 || den > 16 || num < 1)
+    *num = s[i] - '0';
+    *den = small_value(s + i + 2, b);
+    if (*den < 2 || *den > 16 || *num < 1)
         return 0;
-    put_value(o, num);
+    return 2 + b;
+}
+
+/* "three quarters"; after a whole number (mixed) a numerator of one is
+ * said "a": "one and a half", "two and an eighth". */
+static void put_fraction(text_buf *o, long num, long den, int mixed)
+{
+    if (mixed && num == 1)
+        text_buf_puts(o, den == 8 || den == 11 ? "an" : "a");
+    else
+        put_value(o, num);
     text_buf_putc(o, ' ');
     if (den == 2)
         text_buf_puts(o, num == 1 ? "half" : "halves");
@@ -485,16 +511,154 @@ static size_t try_fraction(const char *s, size_t i, text_buf *o)
         if (num != 1)
             pluralize_tail(o, start);
     }
-    return 2 + b;
+}
+
+static size_t try_fraction(const char *s, size_t i, text_buf *o)
+{
+    long num, den;
+    size_t l = parse_fraction(s, i, &num, &den);
+    if (l)
+        put_fraction(o, num, den, 0);
+    return l;
+}
+
+/* Telephone numbers at s[i]: 555-1234, 555-123-4567, 1-800-555-1234 and
+ * "(555) 123-4567" (its brackets are spaces by now).  Read digit by digit,
+ * a pause (comma) between the groups, as people read them out; "zero"
+ * rather than "oh" because it is never misheard. */
+static size_t try_phone(const char *s, size_t i, text_buf *o)
+{
+    if (i > 0 && (is_digit(s[i - 1]) || strchr("-.,$/", s[i - 1])))
+        return 0;
+    size_t at[4], len[4], ng = 0, j = i;
+    for (;;) {
+        size_t d = digit_len(s + j);
+        if (d == 0 || d > 4 || ng == 4)
+            return 0;
+        at[ng] = j;
+        len[ng++] = d;
+        j += d;
+        if (s[j] == '-' && is_digit(s[j + 1])) {
+            j++;
+        } else if (ng == 1 && d == 3 && s[j] == ' ' &&
+                   digit_len(s + skip_spaces(s, j)) == 3 && s[skip_spaces(s, j) + 3] == '-') {
+            j = skip_spaces(s, j); /* "(555) 123-4567" (spaces are not collapsed yet) */
+        } else {
+            break;
+        }
+    }
+    if (is_wordc(s[j]) || ((s[j] == '.' || s[j] == ',' || s[j] == '/') && is_digit(s[j + 1])))
+        return 0;
+    static const size_t shapes[3][4] = {{3, 4, 0, 0}, {3, 3, 4, 0}, {1, 3, 3, 4}};
+    int ok = 0;
+    for (size_t k = 0; k < 3 && !ok; k++) {
+        size_t nk = shapes[k][3] ? 4 : shapes[k][2] ? 3 : 2;
+        ok = nk == ng;
+        for (size_t g = 0; ok && g < ng; g++)
+            ok = len[g] == shapes[k][g];
+    }
+    if (!ok)
+        return 0;
+    for (size_t g = 0; g < ng; g++) {
+        if (g)
+            text_buf_puts(o, ", ");
+        text_num_digits(o, s + at[g], len[g]);
+    }
+    return j - i;
+}
+
+/* A unit of measure after a number ending at s[j]: "5 km", "5km", "3 ft.",
+ * "6 sq ft", "a 5-km run" (the hyphen makes it an adjective: singular). */
+typedef struct unit_match {
+    const text_unit *u;
+    size_t len;        /* bytes from j, the period included */
+    int adjective, square, period;
+} unit_match;
+
+static int match_unit(const char *s, size_t j, unit_match *m, int after_feet)
+{
+    size_t k = j;
+    memset(m, 0, sizeof *m);
+    if (s[k] == ' ')
+        k++;
+    else if (s[k] == '-' && is_alpha(s[k + 1]))
+        k++, m->adjective = 1;
+    if (s[k] == 's' && s[k + 1] == 'q' && (s[k + 2] == ' ' || (s[k + 2] == '.' && s[k + 3] == ' '))) {
+        m->square = 1; /* "6 sq ft", "6 sq. ft." */
+        k += s[k + 2] == '.' ? 4 : 3;
+    }
+    size_t n = alpha_len(s + k);
+    if (n == 0 || n > 4)
+        return 0;
+    if (s[k + n] == '/' && is_alpha(s[k + n + 1]) && alpha_len(s + k + n + 1) <= 4) {
+        size_t n2 = n + 1 + alpha_len(s + k + n + 1); /* "km/h", "m/s" */
+        m->u = text_unit_find(s + k, n2);
+        if (m->u)
+            n = n2;
+    }
+    if (!m->u)
+        m->u = text_unit_find(s + k, n);
+    if (!m->u)
+        return 0;
+    size_t e = k + n;
+    m->period = s[e] == '.' && !is_alnum(s[e + 1]);
+    if (m->u->needs_period && !m->period && !after_feet)
+        return 0; /* "5 in the box"; but "6 ft 2 in" is a height */
+    if (is_wordc(s[e]) || s[e] == '/' || s[e] == '\'' || (s[e] == '-' && is_alnum(s[e + 1])) ||
+        (s[e] == '.' && !m->period))
+        return 0;
+    m->len = e + (size_t)m->period - j;
+    return 1;
+}
+
+/* The number at s[i] follows a length in feet: "6 ft 2", "6 ft. 2", "5 feet 10". */
+static int follows_feet(const char *s, size_t i)
+{
+    size_t j = i;
+    while (j > 0 && s[j - 1] == ' ')
+        j--;
+    if (j == i)
+        return 0;
+    if (j > 0 && s[j - 1] == '.')
+        j--;
+    size_t we = j;
+    while (j > 0 && is_alpha(s[j - 1]))
+        j--;
+    if (j > 0 && is_wordc(s[j - 1]))
+        return 0;
+    return word_is(s + j, we - j, "ft") || word_is(s + j, we - j, "feet") ||
+           word_is(s + j, we - j, "foot");
+}
+
+/* " kilometers" (or the singular after exactly one); an abbreviation period
+ * is kept only when it also ends the sentence. */
+static void put_unit(text_buf *o, const char *s, size_t j, const unit_match *m, int one)
+{
+    text_buf_puts(o, m->square ? " square " : " ");
+    text_buf_puts(o, one || m->adjective ? m->u->one : m->u->many);
+    if (m->period)
+        put_period_if_end(o, s, j + m->len);
 }
 
 /* Any number at s[i] (a digit) with what follows it: ordinal suffix, "%",
  * "s" (1990s), am/pm, " May" (5 May).  Returns the length consumed. */
 static size_t try_number(const char *s, size_t i, text_buf *o)
 {
-    size_t l = try_date_time(s, i, o);
+    size_t l = try_phone(s, i, o);
     if (l)
         return l;
+    l = try_date_time(s, i, o);
+    if (l)
+        return l;
+    /* two set phrases that are no fractions */
+    if (strncmp(s + i, "24/7", 4) == 0 && !is_wordc(s[i + 4]) && s[i + 4] != '/') {
+        text_buf_puts(o, "twenty-four seven");
+        return 4;
+    }
+    if (strncmp(s + i, "50/50", 5) == 0 && !is_wordc(s[i + 5]) && s[i + 5] != '/') {
+        text_buf_puts(o, "fifty-fifty");
+        return 5;
+    }
     l = try_fraction(s, i, o);
     if (l)
         return l;
@@ -512,9 +676,16 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
     } else if (!nb.has_frac && is_alpha(s[j]) && is_alpha(s[j + 1]) && !is_wordc(s[j + 2]) &&
                (word_is(s + j, 2, "st") || word_is(s + j, 2, "nd") ||
                 word_is(s + j, 2, "rd") || word_is(s + j, 2, "th"))) {
+        /* "4th July" is said "the fourth of July"; "5th of May" needs nothing
+           more; "May 5th" is handled by the month */
+        size_t mat = s[j + 2] == ' ' ? alpha_len(s + j + 3) : 0;
+        int month = mat && !is_wordc(s[j + 3 + mat]) ? month_of(s + j + 3, mat) : 0;
+        if (month)
+            text_buf_puts(o, "the ");
         text_num_ordinal(o, d, nd);
+        if (month)
+            text_buf_puts(o, " of");
         used += 2;
-        /* "5th of May" needs nothing more; "May 5th" is handled by the month */
     } else if (!nb.has_frac && (s[j] == 's' || (s[j] == '\'' && s[j + 1] == 's')) &&
                !is_wordc(s[j + (s[j] == 's' ? 1 : 2)])) {
         size_t start = o->len;
@@ -531,7 +702,31 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
         long v = small_value(d, nd);
         size_t mat = s[j] == ' ' ? alpha_len(s + j + 1) : 0;
         int month = mat ? month_of(s + j + 1, mat) : 0;
-        if (al && v >= 1 && v <= 12) {
+        int one = nd == 1 && d[0] == '1' && !nb.has_frac;
+        long fn = 0, fd = 0;
+        size_t fl = !nb.has_frac && s[j] == ' ' ? parse_fraction(s, j + 1, &fn, &fd) : 0;
+        unit_match um;
+        if (fl) {
+            /* a mixed number: "1 1/2" -> "one and a half" */
+            put_number(o, s, &nb);
+            text_buf_puts(o, " and ");
+            put_fraction(o, fn, fd, 1);
+            used += 1 + fl;
+        } else if (!al && match_unit(s, j, &um, follows_feet(s, i))) {
+            /* a quantity: never a year ("1500 m" is not "fifteen hundred") */
+            put_number(o, s, &nb);
+            put_unit(o, s, j, &um, one);
+            used += um.len;
+        } else if (s[j] == 'x' && is_digit(s[j + 1]) && !nb.has_frac) {
+            /* "4x4", "1920x1080": dimensions are said "by" */
+            put_number(o, s, &nb);
+            text_buf_puts(o, " by ");
+            used++;
+        } else if ((unsigned char)s[j] == 0xC2 && (unsigned char)s[j + 1] == 0xA2) { /* ¢ */
+            put_number(o, s, &nb);
+            text_buf_puts(o, one ? " cent" : " cents");
+            used += 2;
+        } else if (al && v >= 1 && v <= 12) {
             put_time(o, v, 0, -1, pm ? 2 : 1);
             used += al;
             if (period)
@@ -556,7 +751,22 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
 
 /* ---------------------------------------------------------------- currency */
 
-/* $3.50, £20, €1,200, ¥500, $1.5 million at s[i]. */
+/* The scale a letter suffix gives an amount of money: "$5m", "$2.5bn",
+ * "$10k" (the financial press's forms; after a currency sign an "m" cannot
+ * be meters).  NULL when s[0..n) is none of them. */
+static const char *money_scale(const char *s, size_t n)
+{
+    static const struct { const char *suffix, *word; } t[] = {
+        {"k", "thousand"}, {"K", "thousand"}, {"m", "million"}, {"M", "million"},
+        {"mn", "million"}, {"bn", "billion"}, {"b", "billion"}, {"B", "billion"},
+        {"tn", "trillion"}, {"T", "trillion"}};
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+        if (strlen(t[k].suffix) == n && memcmp(t[k].suffix, s, n) == 0)
+            return t[k].word;
+    return NULL;
+}
+
+/* $3.50, £20, €1,200, ¥500, $1.5 million, $5m at s[i]. */
 static size_t try_currency(const char *s, size_t i, text_buf *o)
 {
     static const struct {
@@ -583,8 +793,18 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
     size_t wl = s[j] == ' ' ? alpha_len(s + j + 1) : 0;
     const char *d = nb.digits.data;
     size_t nd = nb.digits.len;
+    size_t sl2 = alpha_len(s + j);
+    const char *scale = sl2 && !is_wordc(s[j + sl2]) ? money_scale(s + j, sl2) : NULL;
     if (nb.digits.failed) {
         o->failed = 1;
+    } else if (scale) {
+        /* $5m, $2.5bn, $10k -> five million dollars */
+        put_number(o, s, &nb);
+        text_buf_putc(o, ' ');
+        text_buf_puts(o, scale);
+        text_buf_putc(o, ' ');
+        text_buf_puts(o, cur[k].many);
+        j += sl2;
     } else if (wl && word_in(s + j + 1, wl, scale_words) && !is_wordc(s[j + 1 + wl])) {
         /* $1.5 million -> one point five million dollars */
         put_number(o, s, &nb);
@@ -719,8 +939,11 @@ static size_t try_roman(const char *s, size_t i, text_buf *o)
                        (s[j] && !is_mark(s[j]) && !is_upper(s[j]) && !word_is(s + j, wl, "of") &&
                         !word_is(s + j, wl, "and"));
     }
+    /* "number V C 836": one letter of a code, not a numeral */
+    size_t nj = skip_spaces(s, i + n);
+    int code_letter = n == 1 && nj > i + n && is_upper(s[nj]) && !is_wordc(s[nj + 1]);
     if (word_in(pw, pn, roman_cardinal_words) && (n > 1 || strchr("IVX", s[i])) &&
-        !pronoun_like) {
+        !pronoun_like && !code_letter) {
         put_value(o, v);
         return n;
     }
@@ -729,6 +952,11 @@ static size_t try_roman(const char *s, size_t i, text_buf *o)
         return 0;
     if (n == 1) {
         if (!strchr("IVX", s[i]) || !word_in(pw, pn, regnal_names))
+            return 0;
+        /* "Robert I. Bouck": a middle initial before a surname ("Henry V.
+           He ..." and "Sargon I., who" stay numerals) */
+        if (s[i + 1] == '.' && s[i + 2] == ' ' && is_upper(s[i + 3]) &&
+            !word_in(s + i + 3, alpha_len(s + i + 3), not_names))
             return 0;
         if (s[i] == 'I') {
             /* "Henry I." / "James I of England" / "George I and ..." only */
@@ -792,6 +1020,7 @@ static const struct abbr {
     {"Sr", "Senior", NULL, AB_SUFFIX, 0, 1},
     {"etc", "et cetera", NULL, AB_SUFFIX, 1, 0},
     {"vs", "versus", NULL, AB_INFIX, 1, 0},
+    {"v", "versus", NULL, AB_INFIX, 0, 1},
     {"approx", "approximately", NULL, AB_INFIX, 1, 1},
     {"viz", "namely", NULL, AB_INFIX, 1, 1},
     {"Inc", "Incorporated", NULL, AB_SUFFIX, 0, 1},
@@ -850,8 +1079,21 @@ static size_t try_abbreviation(const char *s, size_t i, text_buf *o)
         int next_cap = next_word_capitalized(s, after);
         switch (a->kind) {
         case AB_NUMBERED:
-            if (!is_digit(s[nx]))
-                return 0;
+            if (!is_digit(s[nx])) {
+                /* "Vol. II", "Ch. IV": the numeral is a number here (but not
+                   "No. I", which is more likely "No. I ...") */
+                size_t rn = 0;
+                while (s[nx + rn] && strchr("IVXLC", s[nx + rn]))
+                    rn++;
+                long rv = rn && !is_wordc(s[nx + rn]) ? roman_value(s + nx, rn) : 0;
+                if (!rv || !period ||
+                    (rn == 1 && s[nx] == 'I' && strncmp(a->abbr, "No", 2) == 0))
+                    return 0;
+                text_buf_puts(o, a->word);
+                text_buf_putc(o, ' ');
+                put_value(o, rv);
+                return nx + rn - i;
+            }
             text_buf_puts(o, a->word);
             return after - i;
         case AB_TITLE:
@@ -862,6 +1104,12 @@ static size_t try_abbreviation(const char *s, size_t i, text_buf *o)
                 put_period_if_end(o, s, after);
             return after - i;
         case AB_INFIX:
+            if (strcmp(a->abbr, "v") == 0) {
+                /* a case name, "Rex v. Smith"; not "v." in a list or a reference */
+                size_t ws, we;
+                if (!next_cap || !prev_word(s, i, &ws, &we) || !is_upper(s[ws]))
+                    return 0;
+            }
             text_buf_puts(o, a->word);
             if (period && !s[nx])
                 text_buf_putc(o, '.');
@@ -936,6 +1184,8 @@ static size_t try_dotted(const char *s, size_t i, text_buf *o)
     letters[n] = '\0';
     if (strcasecmp(letters, "eg") == 0) {
         text_buf_puts(o, "for example");
+    } else if (strcasecmp(letters, "aka") == 0) {
+        text_buf_puts(o, "also known as");
     } else if (strcasecmp(letters, "ie") == 0) {
         text_buf_puts(o, "that is");
     } else {
@@ -955,13 +1205,13 @@ static size_t try_month_day(const char *s, size_t i, text_buf *o)
     size_t n = alpha_len(s + i);
     int m = month_of(s + i, n);
     size_t skip = 0;
-    if (!m && s[i + n] == '.') { /* "Jan. 3" */
+    if (!m) { /* "Jan. 3", and "Jan 3" (a short month before a day is no name) */
         for (int k = 0; k < 12 && !m; k++)
             if (strlen(short_months[k]) == n && strncmp(s + i, short_months[k], n) == 0)
                 m = k + 1;
         if (!m && n == 4 && strncmp(s + i, "Sept", 4) == 0)
             m = 9;
-        skip = 1;
+        skip = s[i + n] == '.';
     }
     if (!m || s[i + n + skip] != ' ' || !is_digit(s[i + n + skip + 1]))
         return 0;
@@ -984,11 +1234,81 @@ static size_t try_month_day(const char *s, size_t i, text_buf *o)
     return e - i;
 }
 
+/* Whole words with a fixed reading, and URL schemes, at s[i] (a word
+ * start): "WWII", "x" between numbers ("2 x 3" is said "two by three", the
+ * reading of dimensions, the common use in prose), "https://" (left out:
+ * listeners want the address, not its scheme). */
+static size_t try_special_word(const char *s, size_t i, text_buf *o)
+{
+    static const struct { const char *word, *say; } fixed[] = {
+        {"WWI", "World War one"}, {"WWII", "World War two"}};
+    size_t n = alpha_len(s + i);
+    if (is_wordc(s[i + n]))
+        return 0;
+    for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+        if (strlen(fixed[k].word) == n && strncmp(s + i, fixed[k].word, n) == 0) {
+            text_buf_puts(o, fixed[k].say);
+            return n;
+        }
+    if (n == 1 && s[i] == 'x' && i >= 2 && s[i - 1] == ' ' && is_digit(s[i - 2]) &&
+        s[i + 1] == ' ' && is_digit(s[i + 2])) {
+        text_buf_puts(o, "by");
+        return 1;
+    }
+    if ((word_is(s + i, n, "http") || word_is(s + i, n, "https") || word_is(s + i, n, "ftp")) &&
+        strncmp(s + i + n, "://", 3) == 0 && is_wordc(s[i + n + 3]))
+        return n + 3;
+    return 0;
+}
+
+/* "Mon." ... "Sun." before a date ("Sun., Dec. 25", "Fri. 3 May"): the day's
+ * name.  Elsewhere "Sun." and "Sat." are more likely the words. */
+static size_t try_weekday(const char *s, size_t i, text_buf *o)
+{
+    static const struct { const char *abbr, *day; } t[] = {
+        {"Mon", "Monday"}, {"Tue", "Tuesday"}, {"Tues", "Tuesday"}, {"Wed", "Wednesday"},
+        {"Thu", "Thursday"}, {"Thur", "Thursday"}, {"Thurs", "Thursday"},
+        {"Fri", "Friday"}, {"Sat", "Saturday"}, {"Sun", "Sunday"}};
+    size_t n = alpha_len(s + i);
+    if (s[i + n] != '.')
+        return 0;
+    size_t k;
+    for (k = 0; k < sizeof t / sizeof t[0]; k++)
+        if (strlen(t[k].abbr) == n && strncmp(s + i, t[k].abbr, n) == 0)
+            break;
+    if (k == sizeof t / sizeof t[0])
+        return 0;
+    size_t j = i + n + 1 + (s[i + n + 1] == ',');
+    if (s[j] != ' ')
+        return 0;
+    j++;
+    size_t wl = alpha_len(s + j);
+    int month = month_of(s + j, wl);
+    static const char *const short_months[] = {
+        "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", NULL};
+    for (const char *const *m = short_months; !month && *m; m++)
+        month = strlen(*m) == wl && strncmp(s + j, *m, wl) == 0;
+    if (!month && !is_digit(s[j]))
+        return 0;
+    text_buf_puts(o, t[k].day);
+    return n + 1;
+}
+
 /* ---------------------------------------------------------------- pass 2 */
+
+/* A number (digits, or a currency sign and digits) starts at s[i]. */
+static int number_starts(const char *s, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)s + i;
+    return is_digit(s[i]) || (u[0] == '$' && is_digit(s[i + 1])) ||
+           (u[0] == 0xC2 && (u[1] == 0xA3 || u[1] == 0xA5) && is_digit(s[i + 2])) ||
+           (u[0] == 0xE2 && u[1] == 0x82 && u[2] == 0xAC && is_digit(s[i + 3]));
+}
 
 static void expand_text(const char *s, text_buf *o)
 {
     size_t i = 0;
+    size_t num_end = (size_t)-1; /* where the last number read ended */
     while (s[i] && !o->failed) {
         char c = s[i];
         int start = i == 0 || !is_wordc(s[i - 1]);
@@ -999,8 +1319,13 @@ static void expand_text(const char *s, text_buf *o)
             if (i > 0 && (s[i - 1] == '.' || s[i - 1] == ',') && i > 1 && is_digit(s[i - 2]))
                 text_buf_putc(o, ' ');
             used = try_number(s, i, o);
+            num_end = i + used;
         } else if (start && is_alpha(c)) {
-            used = is_upper(c) ? try_roman(s, i, o) : 0;
+            used = try_special_word(s, i, o);
+            if (!used && is_upper(c))
+                used = try_roman(s, i, o);
+            if (!used)
+                used = try_weekday(s, i, o);
             if (!used)
                 used = try_dotted(s, i, o);
             if (!used)
@@ -1013,13 +1338,23 @@ static void expand_text(const char *s, text_buf *o)
             }
         } else if (start && ((unsigned char)c == 0xC2 || (unsigned char)c == 0xE2 || c == '$')) {
             used = try_currency(s, i, o);
+            if (used)
+                num_end = i + used;
         }
         if (used) {
             i += used;
             continue;
         }
         switch (c) {
-        case '&': text_buf_puts(o, " and "); break;
+        case '&':
+            if (s[i + 1] == 'c' && s[i + 2] == '.') { /* "&c." the old "etc." */
+                text_buf_puts(o, " et cetera");
+                i += 2;
+                put_period_if_end(o, s, i + 1);
+            } else {
+                text_buf_puts(o, " and ");
+            }
+            break;
         case '+': text_buf_puts(o, " plus "); break;
         case ':':
             /* 3:2 is a score or a ratio: "three to two" */
@@ -1031,7 +1366,9 @@ static void expand_text(const char *s, text_buf *o)
         case '#': text_buf_puts(o, is_digit(s[i + 1]) ? " number " : " "); break;
         case '/': text_buf_puts(o, " slash "); break;
         case '-':
-            if (is_digit(s[i + 1]) && (i == 0 || s[i - 1] == ' '))
+            if (i == num_end && number_starts(s, i + 1))
+                text_buf_puts(o, " to "); /* a range or a score: 10-20, 1914-18, 3-2 */
+            else if (is_digit(s[i + 1]) && (i == 0 || s[i - 1] == ' '))
                 text_buf_puts(o, "minus ");
             else if (i > 0 && is_wordc(s[i - 1]) && is_wordc(s[i + 1]))
                 text_buf_putc(o, '-');
@@ -1069,6 +1406,9 @@ static void expand_text(const char *s, text_buf *o)
                     i++;
                 }
                 text_buf_putc(o, ' ');
+            } else if ((unsigned char)c == 0xC2 && (unsigned char)s[i + 1] == 0xB1) { /* ± */
+                text_buf_puts(o, " plus or minus ");
+                i++;
             } else if ((unsigned char)c == 0xC3 && (unsigned char)s[i + 1] == 0x97) { /* × */
                 text_buf_puts(o, " times ");
                 i++;
