@@ -718,10 +718,21 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
             put_unit(o, s, j, &um, one);
             used += um.len;
         } else if (s[j] == 'x' && is_digit(s[j + 1]) && !nb.has_frac) {
-            /* "4x4", "1920x1080": dimensions are said "by" */
+            /* "4x4", "1920x1080": dimensions are said "by", and both sides
+               are quantities (never "ten eighty" as a year) */
             put_number(o, s, &nb);
             text_buf_puts(o, " by ");
-            used++;
+            number nb2;
+            parse_number(s, j + 1, &nb2);
+            if (nb2.digits.failed)
+                o->failed = 1;
+            put_number(o, s, &nb2);
+            used = nb2.end - i;
+            if (match_unit(s, nb2.end, &um, 0)) { /* "4 x 8 ft" */
+                put_unit(o, s, nb2.end, &um, 0);
+                used += um.len;
+            }
+            text_buf_free(&nb2.digits);
         } else if ((unsigned char)s[j] == 0xC2 && (unsigned char)s[j + 1] == 0xA2) { /* ¢ */
             put_number(o, s, &nb);
             text_buf_puts(o, one ? " cent" : " cents");
