@@ -630,6 +630,15 @@ static int follows_feet(const char *s, size_t i)
            word_is(s + j, we - j, "foot");
 }
 
+/* The word before s[i] is "a" or "an": the quantity that follows is an
+ * adjective ("a 2.5 kg bag", "a $300 million deal"), its unit singular. */
+static int after_article(const char *s, size_t i)
+{
+    size_t ws, we;
+    return prev_word(s, i, &ws, &we) &&
+           (word_is(s + ws, we - ws, "a") || word_is(s + ws, we - ws, "an"));
+}
+
 /* " kilometers" (or the singular after exactly one); an abbreviation period
  * is kept only when it also ends the sentence. */
 static void put_unit(text_buf *o, const char *s, size_t j, const unit_match *m, int one)
@@ -655,7 +664,8 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
         text_buf_puts(o, "twenty-four seven");
         return 4;
     }
-    if (strncmp(s + i, "50/50", 5) == 0 && !is_wordc(s[i + 5]) && s[i + 5] != '/') {
+    if ((strncmp(s + i, "50/50", 5) == 0 || strncmp(s + i, "50-50", 5) == 0) &&
+        !is_wordc(s[i + 5]) && s[i + 5] != '/' && s[i + 5] != '-') {
         text_buf_puts(o, "fifty-fifty");
         return 5;
     }
@@ -715,7 +725,7 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
         } else if (!al && match_unit(s, j, &um, follows_feet(s, i))) {
             /* a quantity: never a year ("1500 m" is not "fifteen hundred") */
             put_number(o, s, &nb);
-            put_unit(o, s, j, &um, one);
+            put_unit(o, s, j, &um, one || after_article(s, i));
             used += um.len;
         } else if (s[j] == 'x' && is_digit(s[j + 1]) && !nb.has_frac) {
             /* "4x4", "1920x1080": dimensions are said "by", and both sides
@@ -814,7 +824,7 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
         text_buf_putc(o, ' ');
         text_buf_puts(o, scale);
         text_buf_putc(o, ' ');
-        text_buf_puts(o, cur[k].many);
+        text_buf_puts(o, after_article(s, i) ? cur[k].one : cur[k].many);
         j += sl2;
     } else if (wl && word_in(s + j + 1, wl, scale_words) && !is_wordc(s[j + 1 + wl])) {
         /* $1.5 million -> one point five million dollars */
@@ -823,7 +833,7 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
         for (size_t c = 0; c < wl; c++)
             text_buf_putc(o, (char)(s[j + 1 + c] | 0x20));
         text_buf_putc(o, ' ');
-        text_buf_puts(o, cur[k].many);
+        text_buf_puts(o, after_article(s, i) ? cur[k].one : cur[k].many);
         j += 1 + wl;
     } else {
         int one = nd == 1 && d[0] == '1';
@@ -846,7 +856,8 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
         } else {
             put_number(o, s, &nb);
             text_buf_putc(o, ' ');
-            text_buf_puts(o, one && !nb.has_frac ? cur[k].one : cur[k].many);
+            int adjective = !nb.has_frac && after_article(s, i); /* "a $300 fee" */
+            text_buf_puts(o, (one && !nb.has_frac) || adjective ? cur[k].one : cur[k].many);
         }
     }
     text_buf_free(&nb.digits);
@@ -1063,6 +1074,7 @@ static const struct abbr {
     {"pp", "pages", NULL, AB_NUMBERED, 0, 1},
     {"p", "page", NULL, AB_NUMBERED, 0, 1},
     {"Ch", "chapter", NULL, AB_NUMBERED, 1, 1},
+    {"Apt", "apartment", NULL, AB_NUMBERED, 1, 1},
 };
 
 /* Abbreviation word at s[i] (a letter at a word start). */
