@@ -557,7 +557,10 @@ static size_t try_phone(const char *s, size_t i, text_buf *o)
         for (size_t g = 0; ok && g < ng; g++)
             ok = len[g] == shapes[k][g];
     }
-    if (!ok)
+    /* 555-1234 alone could be a range: a North American exchange never
+       starts with 0 or 1, so "100-1000" is one ("(555) 123-4567" is a
+       number whatever its digits) */
+    if (!ok || (ng == 2 && s[at[0]] < '2'))
         return 0;
     for (size_t g = 0; g < ng; g++) {
         if (g)
@@ -727,7 +730,7 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
             put_number(o, s, &nb);
             put_unit(o, s, j, &um, one || after_article(s, i));
             used += um.len;
-        } else if (s[j] == 'x' && is_digit(s[j + 1]) && !nb.has_frac) {
+        } else if (s[j] == 'x' && is_digit(s[j + 1]) && !nb.has_frac && !(nd == 1 && d[0] == '0')) {
             /* "4x4", "1920x1080": dimensions are said "by", and both sides
                are quantities (never "ten eighty" as a year) */
             put_number(o, s, &nb);
@@ -976,7 +979,7 @@ static size_t try_roman(const char *s, size_t i, text_buf *o)
         if (!strchr("IVX", s[i]) || !word_in(pw, pn, regnal_names))
             return 0;
         /* "Robert I. Bouck": a middle initial before a surname ("Henry V.
-           He ..." and "Sargon I., who" stay numerals) */
+           He ..." and "James I., who" stay numerals) */
         if (s[i + 1] == '.' && s[i + 2] == ' ' && is_upper(s[i + 3]) &&
             !word_in(s + i + 3, alpha_len(s + i + 3), not_names))
             return 0;
