@@ -662,9 +662,13 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
     l = try_date_time(s, i, o);
     if (l)
         return l;
-    /* two set phrases that are no fractions */
+    /* set phrases that are no fractions */
     if (strncmp(s + i, "24/7", 4) == 0 && !is_wordc(s[i + 4]) && s[i + 4] != '/') {
         text_buf_puts(o, "twenty-four seven");
+        return 4;
+    }
+    if (strncmp(s + i, "9/11", 4) == 0 && !is_wordc(s[i + 4]) && s[i + 4] != '/') {
+        text_buf_puts(o, "nine eleven");
         return 4;
     }
     if ((strncmp(s + i, "50/50", 5) == 0 || strncmp(s + i, "50-50", 5) == 0) &&
@@ -719,7 +723,17 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
         long fn = 0, fd = 0;
         size_t fl = !nb.has_frac && s[j] == ' ' ? parse_fraction(s, j + 1, &fn, &fd) : 0;
         unit_match um;
-        if (fl) {
+        size_t il = s[j] == '\'' ? digit_len(s + j + 1) : 0;
+        if (il >= 1 && il <= 2 && nd == 1 && !nb.has_frac && small_value(s + j + 1, il) < 12 &&
+            !is_wordc(s[j + 1 + il]) && s[j + 1 + il] != '\'') {
+            /* 5'10" (the inch mark is gone by now): a height */
+            put_number(o, s, &nb);
+            text_buf_puts(o, one ? " foot " : " feet ");
+            long inches = small_value(s + j + 1, il);
+            put_value(o, inches);
+            text_buf_puts(o, inches == 1 ? " inch" : " inches");
+            used += 1 + il;
+        } else if (fl) {
             /* a mixed number: "1 1/2" -> "one and a half" */
             put_number(o, s, &nb);
             text_buf_puts(o, " and ");
@@ -790,8 +804,12 @@ static const char *money_scale(const char *s, size_t n)
     return NULL;
 }
 
-/* $3.50, £20, €1,200, ¥500, $1.5 million, $5m at s[i]. */
-static size_t try_currency(const char *s, size_t i, text_buf *o)
+/* $3.50, £20, €1,200, ¥500, $1.5 million, $5m at s[i].  nation goes before
+ * the currency's name ("US " for "US$5": "five US dollars"); the quantity
+ * starts at s[start] (before the nation's letters), where "a" makes it an
+ * adjective. */
+static size_t try_currency_of(const char *s, size_t i, size_t start, const char *nation,
+                              text_buf *o)
 {
     static const struct {
         const char *sym, *one, *many, *sub_one, *sub_many;
@@ -827,7 +845,8 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
         text_buf_putc(o, ' ');
         text_buf_puts(o, scale);
         text_buf_putc(o, ' ');
-        text_buf_puts(o, after_article(s, i) ? cur[k].one : cur[k].many);
+        text_buf_puts(o, nation);
+        text_buf_puts(o, after_article(s, start) ? cur[k].one : cur[k].many);
         j += sl2;
     } else if (wl && word_in(s + j + 1, wl, scale_words) && !is_wordc(s[j + 1 + wl])) {
         /* $1.5 million -> one point five million dollars */
@@ -836,7 +855,8 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
         for (size_t c = 0; c < wl; c++)
             text_buf_putc(o, (char)(s[j + 1 + c] | 0x20));
         text_buf_putc(o, ' ');
-        text_buf_puts(o, after_article(s, i) ? cur[k].one : cur[k].many);
+        text_buf_puts(o, nation);
+        text_buf_puts(o, after_article(s, start) ? cur[k].one : cur[k].many);
         j += 1 + wl;
     } else {
         int one = nd == 1 && d[0] == '1';
@@ -847,6 +867,7 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
             if (!zero || cents == 0) {
                 text_num_cardinal(o, d, nd);
                 text_buf_putc(o, ' ');
+                text_buf_puts(o, nation);
                 text_buf_puts(o, one ? cur[k].one : cur[k].many);
             }
             if (cents) {
@@ -859,7 +880,8 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
         } else {
             put_number(o, s, &nb);
             text_buf_putc(o, ' ');
-            int adjective = !nb.has_frac && after_article(s, i); /* "a $300 fee" */
+            int adjective = !nb.has_frac && after_article(s, start); /* "a $300 fee" */
+            text_buf_puts(o, nation);
             text_buf_puts(o, (one && !nb.has_frac) || adjective ? cur[k].one : cur[k].many);
         }
     }
@@ -867,6 +889,11 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
     if (is_wordc(s[j]))
         text_buf_putc(o, ' ');
     return j - i;
+}
+
+static size_t try_currency(const char *s, size_t i, text_buf *o)
+{
+    return try_currency_of(s, i, i, "", o);
 }
 
 /* ---------------------------------------------------------------- Roman numerals */
@@ -1269,7 +1296,7 @@ static size_t try_special_word(const char *s, size_t i, text_buf *o)
     static const struct { const char *word, *say; } fixed[] = {
         {"WWI", "World War one"}, {"WWII", "World War two"}};
     size_t n = alpha_len(s + i);
-    if (is_wordc(s[i + n]))
+    if (is_wordc(s[i + n]) && s[i + n] != '$')
         return 0;
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
         if (strlen(fixed[k].word) == n && strncmp(s + i, fixed[k].word, n) == 0) {
@@ -1281,30 +1308,90 @@ static size_t try_special_word(const char *s, size_t i, text_buf *o)
         text_buf_puts(o, "by");
         return 1;
     }
+    static const struct { const char *prefix, *nation; } dollars[] = {
+        {"US", "US "}, {"A", "Australian "}, {"C", "Canadian "}, {"NZ", "New Zealand "},
+        {"HK", "Hong Kong "}};
+    for (size_t k = 0; k < sizeof dollars / sizeof dollars[0]; k++)
+        if (s[i + n] == '$' && is_digit(s[i + n + 1]) && strlen(dollars[k].prefix) == n &&
+            strncmp(s + i, dollars[k].prefix, n) == 0) { /* "US$5": five US dollars */
+            size_t l = try_currency_of(s, i + n, i, dollars[k].nation, o);
+            return l ? n + l : 0;
+        }
+    if (n == 2 && strncmp(s + i, "Ph.D", 4) == 0 && !is_wordc(s[i + 4]) ) {
+        /* "Ph.D." is said as its letters; its period ends the sentence only
+           when a sentence plainly starts after it */
+        text_buf_puts(o, "PhD");
+        size_t l = 4;
+        if (s[i + 4] == '.') {
+            l = 5;
+            if (period_ends_sentence_strict(s, i + 5))
+                text_buf_putc(o, '.');
+        }
+        return l;
+    }
     if ((word_is(s + i, n, "http") || word_is(s + i, n, "https") || word_is(s + i, n, "ftp")) &&
         strncmp(s + i + n, "://", 3) == 0 && is_wordc(s[i + n + 3]))
         return n + 3;
     return 0;
 }
 
-/* "Mon." ... "Sun." before a date ("Sun., Dec. 25", "Fri. 3 May"): the day's
- * name.  Elsewhere "Sun." and "Sat." are more likely the words. */
+static const struct { const char *abbr, *day; } weekdays[] = {
+    {"Mon", "Monday"}, {"Tue", "Tuesday"}, {"Tues", "Tuesday"}, {"Wed", "Wednesday"},
+    {"Thu", "Thursday"}, {"Thur", "Thursday"}, {"Thurs", "Thursday"},
+    {"Fri", "Friday"}, {"Sat", "Saturday"}, {"Sun", "Sunday"}};
+
+/* The weekday abbreviated at s[i] ("Mon", "Tues"; its period not included),
+ * as an index into weekdays[], or -1. */
+static int weekday_at(const char *s, size_t i)
+{
+    size_t n = alpha_len(s + i);
+    if (i > 0 && is_wordc(s[i - 1]))
+        return -1;
+    for (size_t k = 0; k < sizeof weekdays / sizeof weekdays[0]; k++)
+        if (strlen(weekdays[k].abbr) == n && strncmp(s + i, weekdays[k].abbr, n) == 0)
+            return (int)k;
+    return -1;
+}
+
+/* Abbreviated weekdays at s[i]: before a date ("Sun., Dec. 25", "Fri. 3 May")
+ * and in ranges ("Mon.-Fri.", "Mon to Fri", "Mon - Fri"): the days' names.
+ * Elsewhere "Sun." and "Sat." are more likely the words. */
 static size_t try_weekday(const char *s, size_t i, text_buf *o)
 {
-    static const struct { const char *abbr, *day; } t[] = {
-        {"Mon", "Monday"}, {"Tue", "Tuesday"}, {"Tues", "Tuesday"}, {"Wed", "Wednesday"},
-        {"Thu", "Thursday"}, {"Thur", "Thursday"}, {"Thurs", "Thursday"},
-        {"Fri", "Friday"}, {"Sat", "Saturday"}, {"Sun", "Sunday"}};
-    size_t n = alpha_len(s + i);
-    if (s[i + n] != '.')
+    int k = weekday_at(s, i);
+    if (k < 0)
         return 0;
-    size_t k;
-    for (k = 0; k < sizeof t / sizeof t[0]; k++)
-        if (strlen(t[k].abbr) == n && strncmp(s + i, t[k].abbr, n) == 0)
-            break;
-    if (k == sizeof t / sizeof t[0])
+    size_t n = strlen(weekdays[k].abbr), j = i + n;
+    int period = s[j] == '.';
+    if (is_wordc(s[j]) || s[j] == '\'')
         return 0;
-    size_t j = i + n + 1 + (s[i + n + 1] == ',');
+    /* a range of days */
+    size_t r = j + period;
+    if (s[r] == '-')
+        r++;
+    else if (s[r] == ' ' && s[r + 1] == '-' && s[r + 2] == ' ')
+        r += 3;
+    else if (s[r] == ' ' && s[r + 1] == 't' && s[r + 2] == 'o' && s[r + 3] == ' ')
+        r += 4;
+    int k2 = r > j + period ? weekday_at(s, r) : -1;
+    if (k2 >= 0) {
+        size_t e = r + strlen(weekdays[k2].abbr);
+        if (!is_wordc(s[e]) && s[e] != '\'') {
+            text_buf_puts(o, weekdays[k].day);
+            text_buf_puts(o, " to ");
+            text_buf_puts(o, weekdays[k2].day);
+            if (s[e] == '.' && !is_alnum(s[e + 1])) {
+                e++;
+                put_period_if_end(o, s, e);
+            }
+            return e - i;
+        }
+    }
+    /* before a date, with its period */
+    if (!period)
+        return 0;
+    j++;
+    j += s[j] == ',';
     if (s[j] != ' ')
         return 0;
     j++;
@@ -1316,11 +1403,18 @@ static size_t try_weekday(const char *s, size_t i, text_buf *o)
         month = strlen(*m) == wl && strncmp(s + j, *m, wl) == 0;
     if (!month && !is_digit(s[j]))
         return 0;
-    text_buf_puts(o, t[k].day);
+    text_buf_puts(o, weekdays[k].day);
     return n + 1;
 }
 
 /* ---------------------------------------------------------------- pass 2 */
+
+/* The word before s[i] (only spaces between) is w, in any case. */
+static int word_before_is(const char *s, size_t i, const char *w)
+{
+    size_t ws, we;
+    return prev_word(s, i, &ws, &we) && word_is(s + ws, we - ws, w);
+}
 
 /* A number (digits, or a currency sign and digits) starts at s[i]. */
 static int number_starts(const char *s, size_t i)
@@ -1334,7 +1428,7 @@ static int number_starts(const char *s, size_t i)
 static void expand_text(const char *s, text_buf *o)
 {
     size_t i = 0;
-    size_t num_end = (size_t)-1; /* where the last number read ended */
+    size_t num_start = 0, num_end = (size_t)-1; /* the last number read */
     while (s[i] && !o->failed) {
         char c = s[i];
         int start = i == 0 || !is_wordc(s[i - 1]);
@@ -1345,6 +1439,7 @@ static void expand_text(const char *s, text_buf *o)
             if (i > 0 && (s[i - 1] == '.' || s[i - 1] == ',') && i > 1 && is_digit(s[i - 2]))
                 text_buf_putc(o, ' ');
             used = try_number(s, i, o);
+            num_start = i;
             num_end = i + used;
         } else if (start && is_alpha(c)) {
             used = try_special_word(s, i, o);
@@ -1364,8 +1459,10 @@ static void expand_text(const char *s, text_buf *o)
             }
         } else if (start && ((unsigned char)c == 0xC2 || (unsigned char)c == 0xE2 || c == '$')) {
             used = try_currency(s, i, o);
-            if (used)
+            if (used) {
+                num_start = i;
                 num_end = i + used;
+            }
         }
         if (used) {
             i += used;
@@ -1393,7 +1490,9 @@ static void expand_text(const char *s, text_buf *o)
         case '/': text_buf_puts(o, " slash "); break;
         case '-':
             if (i == num_end && number_starts(s, i + 1))
-                text_buf_puts(o, " to "); /* a range or a score: 10-20, 1914-18, 3-2 */
+                /* a range or a score: 10-20, 1914-18, 3-2; "between 5-10" is
+                   said "between five and ten" */
+                text_buf_puts(o, word_before_is(s, num_start, "between") ? " and " : " to ");
             else if (is_digit(s[i + 1]) && (i == 0 || s[i - 1] == ' '))
                 text_buf_puts(o, "minus ");
             else if (i > 0 && is_wordc(s[i - 1]) && is_wordc(s[i + 1]))
