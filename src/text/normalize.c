@@ -523,13 +523,21 @@ static size_t try_fraction(const char *s, size_t i, text_buf *o)
 }
 
 /* Telephone numbers at s[i]: 555-1234, 555-123-4567, 1-800-555-1234 and
- * "(555) 123-4567" (its brackets are spaces by now).  Read digit by digit,
+ * "(555) 123-4567" (its brackets are spaces by now), and ZIP+4 codes.  Read digit by digit,
  * a pause (comma) between the groups, as people read them out; "zero"
  * rather than "oh" because it is never misheard. */
 static size_t try_phone(const char *s, size_t i, text_buf *o)
 {
     if (i > 0 && (is_digit(s[i - 1]) || strchr("-.,$/", s[i - 1])))
         return 0;
+    if (digit_len(s + i) == 5 && s[i + 5] == '-' && digit_len(s + i + 6) == 4 &&
+        !is_wordc(s[i + 10]) && !(s[i + 10] && strchr("-./,", s[i + 10]) && is_digit(s[i + 11]))) {
+        /* a ZIP+4 code, 02110-1301: digit by digit too */
+        text_num_digits(o, s + i, 5);
+        text_buf_puts(o, ", ");
+        text_num_digits(o, s + i + 6, 4);
+        return 10;
+    }
     size_t at[4], len[4], ng = 0, j = i;
     for (;;) {
         size_t d = digit_len(s + j);
