@@ -618,6 +618,10 @@ static int match_unit(const char *s, size_t j, unit_match *m, int after_feet)
     if (is_wordc(s[e]) || s[e] == '/' || s[e] == '\'' || (s[e] == '-' && is_alnum(s[e + 1])) ||
         (s[e] == '.' && !m->period))
         return 0;
+    /* "5 W Main St": a single capital before a name is a direction or an
+       initial, not watts or volts */
+    if (n == 1 && is_upper(s[k]) && next_word_capitalized(s, e))
+        return 0;
     m->len = e + (size_t)m->period - j;
     return 1;
 }
