@@ -14,6 +14,8 @@
 #                   and AddModule line in PREFIX/share/tts/speech-dispatcher;
 #                   make uninstall removes them
 #   make eval       intelligibility evaluation of the shipped voice (see scripts/eval.sh)
+#   make eval-text  text normalization against espeak-ng's and flite's own, class by
+#                   class, on tests/data/normalize.tsv (see scripts/eval-text.py)
 #
 # Every .c under src/<module>/ (except src/cli/) goes into the library; adding a
 # file needs no edit here.
@@ -64,7 +66,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/%)
 
-.PHONY: all test asan fuzz fuzz-build bench bench-synth eval clean install uninstall setup
+.PHONY: all test asan fuzz fuzz-build bench bench-synth eval eval-text clean install uninstall setup
 all: $(BUILD)/libtts.a $(BUILD)/libtts.so $(BUILD)/libtts-train.a $(BUILD)/tts $(BUILD)/tts-train $(BUILD)/sd_tts
 
 $(BUILD)/%.o: %.c
@@ -103,8 +105,9 @@ $(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(BU
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
 
 # Tests run from the top folder; each suite's name is printed before it runs.
-# tool_test_voice writes the random voice the CLI tests synthesize with.
-test: all $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/tool_test_voice
+# tool_test_voice writes the random voice the CLI tests synthesize with;
+# tool_normalize (the filter make eval-text drives) is built so it never rots.
+test: all $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/tool_test_voice $(BUILD)/tests/tool_normalize
 	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; \
 	  OPENBLAS_NUM_THREADS=1 ./$$t || fail=1; done; \
 	  for t in $(wildcard tests/test_*.sh); do echo "== $$t"; \
@@ -199,6 +202,9 @@ uninstall:
 
 eval: all
 	bash scripts/eval.sh
+
+eval-text: $(BUILD)/tests/tool_normalize
+	/usr/bin/python3 scripts/eval-text.py --tool $(BUILD)/tests/tool_normalize
 
 setup:
 	bash scripts/setup.sh

@@ -230,14 +230,15 @@ static tts_status load_voice_file(tts_voice *v, const char *path)
         snprintf(mpath, sizeof mpath, "%s", model->valuestring);
     else
         snprintf(mpath, sizeof mpath, "%.*s/%s", (int)(slash - path), path, model->valuestring);
-    int json_rate = rate ? rate->valueint : 0;
+    /* the rate the voice file promises must be its model's: a mismatch is
+       a voice file written for another model */
+    int declared_rate = rate ? (int)rate->valuedouble : 0;
     cJSON_Delete(j);
     if (!v->name || !v->espeak_voice) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
     st = load_model_into(v, mpath);
-    /* the rate is the model's; a voice file that says otherwise is wrong */
-    if (st == TTS_OK && json_rate && json_rate != v->sample_rate)
-        return tts_error_set(TTS_ERR_VOICE, "%s: sample_rate %d, but its model was trained at %d Hz", path,
-                             json_rate, v->sample_rate);
+    if (st == TTS_OK && declared_rate && declared_rate != v->sample_rate)
+        return tts_error_set(TTS_ERR_VOICE, "%s: sample_rate %d, but its model %s is %d Hz", path,
+                             declared_rate, mpath, v->sample_rate);
     return st;
 }
 

@@ -48,6 +48,17 @@ static tts_status clean_text(const char *in, size_t n, text_buf *b)
             i++;
             continue;
         }
+        if (u[i] == 0x1B && i + 1 < n && u[i + 1] == '[') {
+            /* a terminal escape (colours in piped text, "ESC[0m"): dropped
+               whole, or its parameters would be read as "zero m" */
+            size_t j = i + 2;
+            while (j < n && ((u[j] >= '0' && u[j] <= '9') || u[j] == ';' || u[j] == '?'))
+                j++;
+            if (j < n && u[j] >= 0x40 && u[j] <= 0x7E) {
+                i = j + 1;
+                continue;
+            }
+        }
         size_t l = text_utf8_decode(u + i, n - i, &cp);
         if (!l)
             return TTS_ERR_UTF8;
@@ -404,14 +415,17 @@ static size_t digit_len(const char *s)
 static size_t try_date_time(const char *s, size_t i, text_buf *o)
 {
     size_t a = digit_len(s + i);
-    /* D/M/Y or M/D/Y; the month comes first unless it cannot */
-    if (a <= 2 && s[i + a] == '/') {
+    /* D/M/Y or M/D/Y (also with hyphens, then only with a four-digit year:
+       "3-4-21" is more likely a score or a code); the month comes first
+       unless it cannot */
+    char sep = s[i + a];
+    if (a <= 2 && (sep == '/' || sep == '-')) {
         size_t b = digit_len(s + i + a + 1);
         size_t yat = i + a + 1 + b + 1;
-        if (b >= 1 && b <= 2 && s[i + a + 1 + b] == '/') {
+        if (b >= 1 && b <= 2 && s[i + a + 1 + b] == sep) {
             size_t y = digit_len(s + yat);
-            if ((y == 4 || y == 2) && !is_wordc(s[yat + y]) &&
-                !(s[yat + y] == '/' || (s[yat + y] == '.' && is_digit(s[yat + y + 1])))) {
+            if ((y == 4 || (y == 2 && sep == '/')) && !is_wordc(s[yat + y]) &&
+                !(s[yat + y] == sep || (s[yat + y] == '.' && is_digit(s[yat + y + 1])))) {
                 long p = small_value(s + i, a), q = small_value(s + i + a + 1, b);
                 long month = 0, day = 0;
                 if (p >= 1 && p <= 12 && q >= 1 && q <= 31) {
@@ -461,8 +475,9 @@ static size_t try_date_time(const char *s, size_t i, text_buf *o)
     return 0;
 }
 
-/* A simple fraction 1/2, 3/4, 2/3 at s[i]. */
-static size_t try_fraction(const char *s, size_t i, text_buf *o)
+/* A simple fraction 1/2, 3/4, 2/3 at s[i]: its length, 0 when it is none
+ * (denominators 2-16 only: "5/31" is more likely a date or a ratio). */
+static size_t parse_fraction(const char *s, size_t i, long *num, long *den)
 {
     size_t a = digit_len(s + i);
     if (a != 1 || s[i + 1] != '/' || !is_digit(s[i + 2]))
@@ -470,10 +485,21 @@ static size_t try_fraction(const char *s, size_t i, text_buf *o)
     size_t b = digit_len(s + i + 2);
     if (b > 2 || is_wordc(s[i + 2 + b]) || s[i + 2 + b] == '/')
         return 0;
-    long num = s[i] - '0', den = small_value(s + i + 2, b);
-    if (den < 2 || den > 16 || num < 1)
+    *num = s[i] - '0';
+    *den = small_value(s + i + 2, b);
+    if (*den < 2 || *den > 16 || *num < 1)
         return 0;
-    put_value(o, num);
+    return 2 + b;
+}
+
+/* "three quarters"; after a whole number (mixed) a numerator of one is
+ * said "a": "one and a half", "two and an eighth". */
+static void put_fraction(text_buf *o, long num, long den, int mixed)
+{
+    if (mixed && num == 1)
+        text_buf_puts(o, den == 8 || den == 11 ? "an" : "a");
+    else
+        put_value(o, num);
     text_buf_putc(o, ' ');
     if (den == 2)
         text_buf_puts(o, num == 1 ? "half" : "halves");
@@ -485,16 +511,183 @@ static size_t try_fraction(const char *s, size_t i, text_buf *o)
         if (num != 1)
             pluralize_tail(o, start);
     }
-    return 2 + b;
+}
+
+static size_t try_fraction(const char *s, size_t i, text_buf *o)
+{
+    long num, den;
+    size_t l = parse_fraction(s, i, &num, &den);
+    if (l)
+        put_fraction(o, num, den, 0);
+    return l;
+}
+
+/* Telephone numbers at s[i]: 555-1234, 555-123-4567, 1-800-555-1234 and
+ * "(555) 123-4567" (its brackets are spaces by now), and ZIP+4 codes.  Read digit by digit,
+ * a pause (comma) between the groups, as people read them out; "zero"
+ * rather than "oh" because it is never misheard. */
+static size_t try_phone(const char *s, size_t i, text_buf *o)
+{
+    if (i > 0 && (is_digit(s[i - 1]) || strchr("-.,$/", s[i - 1])))
+        return 0;
+    if (digit_len(s + i) == 5 && s[i + 5] == '-' && digit_len(s + i + 6) == 4 &&
+        !is_wordc(s[i + 10]) && !(s[i + 10] && strchr("-./,", s[i + 10]) && is_digit(s[i + 11]))) {
+        /* a ZIP+4 code, 02110-1301: digit by digit too */
+        text_num_digits(o, s + i, 5);
+        text_buf_puts(o, ", ");
+        text_num_digits(o, s + i + 6, 4);
+        return 10;
+    }
+    size_t at[4], len[4], ng = 0, j = i;
+    for (;;) {
+        size_t d = digit_len(s + j);
+        if (d == 0 || d > 4 || ng == 4)
+            return 0;
+        at[ng] = j;
+        len[ng++] = d;
+        j += d;
+        if (s[j] == '-' && is_digit(s[j + 1])) {
+            j++;
+        } else if (ng == 1 && d == 3 && s[j] == ' ' &&
+                   digit_len(s + skip_spaces(s, j)) == 3 && s[skip_spaces(s, j) + 3] == '-') {
+            j = skip_spaces(s, j); /* "(555) 123-4567" (spaces are not collapsed yet) */
+        } else {
+            break;
+        }
+    }
+    if (is_wordc(s[j]) || ((s[j] == '.' || s[j] == ',' || s[j] == '/') && is_digit(s[j + 1])))
+        return 0;
+    static const size_t shapes[3][4] = {{3, 4, 0, 0}, {3, 3, 4, 0}, {1, 3, 3, 4}};
+    int ok = 0;
+    for (size_t k = 0; k < 3 && !ok; k++) {
+        size_t nk = shapes[k][3] ? 4 : shapes[k][2] ? 3 : 2;
+        ok = nk == ng;
+        for (size_t g = 0; ok && g < ng; g++)
+            ok = len[g] == shapes[k][g];
+    }
+    /* 555-1234 alone could be a range: a North American exchange never
+       starts with 0 or 1, so "100-1000" is one ("(555) 123-4567" is a
+       number whatever its digits) */
+    if (!ok || (ng == 2 && s[at[0]] < '2'))
+        return 0;
+    for (size_t g = 0; g < ng; g++) {
+        if (g)
+            text_buf_puts(o, ", ");
+        text_num_digits(o, s + at[g], len[g]);
+    }
+    return j - i;
+}
+
+/* A unit of measure after a number ending at s[j]: "5 km", "5km", "3 ft.",
+ * "6 sq ft", "a 5-km run" (the hyphen makes it an adjective: singular). */
+typedef struct unit_match {
+    const text_unit *u;
+    size_t len;        /* bytes from j, the period included */
+    int adjective, square, period;
+} unit_match;
+
+static int match_unit(const char *s, size_t j, unit_match *m, int after_feet)
+{
+    size_t k = j;
+    memset(m, 0, sizeof *m);
+    if (s[k] == ' ')
+        k++;
+    else if (s[k] == '-' && is_alpha(s[k + 1]))
+        k++, m->adjective = 1;
+    if (s[k] == 's' && s[k + 1] == 'q' && (s[k + 2] == ' ' || (s[k + 2] == '.' && s[k + 3] == ' '))) {
+        m->square = 1; /* "6 sq ft", "6 sq. ft." */
+        k += s[k + 2] == '.' ? 4 : 3;
+    }
+    size_t n = alpha_len(s + k);
+    if (n == 0 || n > 4)
+        return 0;
+    if (s[k + n] == '/' && is_alpha(s[k + n + 1]) && alpha_len(s + k + n + 1) <= 4) {
+        size_t n2 = n + 1 + alpha_len(s + k + n + 1); /* "km/h", "m/s" */
+        m->u = text_unit_find(s + k, n2);
+        if (m->u)
+            n = n2;
+    }
+    if (!m->u)
+        m->u = text_unit_find(s + k, n);
+    if (!m->u)
+        return 0;
+    size_t e = k + n;
+    m->period = s[e] == '.' && !is_alnum(s[e + 1]);
+    if (m->u->needs_period && !m->period && !after_feet)
+        return 0; /* "5 in the box"; but "6 ft 2 in" is a height */
+    if (is_wordc(s[e]) || s[e] == '/' || s[e] == '\'' || (s[e] == '-' && is_alnum(s[e + 1])) ||
+        (s[e] == '.' && !m->period))
+        return 0;
+    /* "5 W Main St": a single capital before a name is a direction or an
+       initial, not watts or volts */
+    if (n == 1 && is_upper(s[k]) && next_word_capitalized(s, e))
+        return 0;
+    m->len = e + (size_t)m->period - j;
+    return 1;
+}
+
+/* The number at s[i] follows a length in feet: "6 ft 2", "6 ft. 2", "5 feet 10". */
+static int follows_feet(const char *s, size_t i)
+{
+    size_t j = i;
+    while (j > 0 && s[j - 1] == ' ')
+        j--;
+    if (j == i)
+        return 0;
+    if (j > 0 && s[j - 1] == '.')
+        j--;
+    size_t we = j;
+    while (j > 0 && is_alpha(s[j - 1]))
+        j--;
+    if (j > 0 && is_wordc(s[j - 1]))
+        return 0;
+    return word_is(s + j, we - j, "ft") || word_is(s + j, we - j, "feet") ||
+           word_is(s + j, we - j, "foot");
+}
+
+/* The word before s[i] is "a" or "an": the quantity that follows is an
+ * adjective ("a 2.5 kg bag", "a $300 million deal"), its unit singular. */
+static int after_article(const char *s, size_t i)
+{
+    size_t ws, we;
+    return prev_word(s, i, &ws, &we) &&
+           (word_is(s + ws, we - ws, "a") || word_is(s + ws, we - ws, "an"));
+}
+
+/* " kilometers" (or the singular after exactly one); an abbreviation period
+ * is kept only when it also ends the sentence. */
+static void put_unit(text_buf *o, const char *s, size_t j, const unit_match *m, int one)
+{
+    text_buf_puts(o, m->square ? " square " : " ");
+    text_buf_puts(o, one || m->adjective ? m->u->one : m->u->many);
+    if (m->period)
+        put_period_if_end(o, s, j + m->len);
 }
 
 /* Any number at s[i] (a digit) with what follows it: ordinal suffix, "%",
  * "s" (1990s), am/pm, " May" (5 May).  Returns the length consumed. */
 static size_t try_number(const char *s, size_t i, text_buf *o)
 {
-    size_t l = try_date_time(s, i, o);
+    size_t l = try_phone(s, i, o);
     if (l)
         return l;
+    l = try_date_time(s, i, o);
+    if (l)
+        return l;
+    /* set phrases that are no fractions */
+    if (strncmp(s + i, "24/7", 4) == 0 && !is_wordc(s[i + 4]) && s[i + 4] != '/') {
+        text_buf_puts(o, "twenty-four seven");
+        return 4;
+    }
+    if (strncmp(s + i, "9/11", 4) == 0 && !is_wordc(s[i + 4]) && s[i + 4] != '/') {
+        text_buf_puts(o, "nine eleven");
+        return 4;
+    }
+    if ((strncmp(s + i, "50/50", 5) == 0 || strncmp(s + i, "50-50", 5) == 0) &&
+        !is_wordc(s[i + 5]) && s[i + 5] != '/' && s[i + 5] != '-') {
+        text_buf_puts(o, "fifty-fifty");
+        return 5;
+    }
     l = try_fraction(s, i, o);
     if (l)
         return l;
@@ -512,9 +705,16 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
     } else if (!nb.has_frac && is_alpha(s[j]) && is_alpha(s[j + 1]) && !is_wordc(s[j + 2]) &&
                (word_is(s + j, 2, "st") || word_is(s + j, 2, "nd") ||
                 word_is(s + j, 2, "rd") || word_is(s + j, 2, "th"))) {
+        /* "4th July" is said "the fourth of July"; "5th of May" needs nothing
+           more; "May 5th" is handled by the month */
+        size_t mat = s[j + 2] == ' ' ? alpha_len(s + j + 3) : 0;
+        int month = mat && !is_wordc(s[j + 3 + mat]) ? month_of(s + j + 3, mat) : 0;
+        if (month)
+            text_buf_puts(o, "the ");
         text_num_ordinal(o, d, nd);
+        if (month)
+            text_buf_puts(o, " of");
         used += 2;
-        /* "5th of May" needs nothing more; "May 5th" is handled by the month */
     } else if (!nb.has_frac && (s[j] == 's' || (s[j] == '\'' && s[j + 1] == 's')) &&
                !is_wordc(s[j + (s[j] == 's' ? 1 : 2)])) {
         size_t start = o->len;
@@ -531,7 +731,52 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
         long v = small_value(d, nd);
         size_t mat = s[j] == ' ' ? alpha_len(s + j + 1) : 0;
         int month = mat ? month_of(s + j + 1, mat) : 0;
-        if (al && v >= 1 && v <= 12) {
+        int one = nd == 1 && d[0] == '1' && !nb.has_frac;
+        long fn = 0, fd = 0;
+        size_t fl = !nb.has_frac && s[j] == ' ' ? parse_fraction(s, j + 1, &fn, &fd) : 0;
+        unit_match um;
+        size_t il = s[j] == '\'' ? digit_len(s + j + 1) : 0;
+        if (il >= 1 && il <= 2 && nd == 1 && !nb.has_frac && small_value(s + j + 1, il) < 12 &&
+            !is_wordc(s[j + 1 + il]) && s[j + 1 + il] != '\'') {
+            /* 5'10" (the inch mark is gone by now): a height */
+            put_number(o, s, &nb);
+            text_buf_puts(o, one ? " foot " : " feet ");
+            long inches = small_value(s + j + 1, il);
+            put_value(o, inches);
+            text_buf_puts(o, inches == 1 ? " inch" : " inches");
+            used += 1 + il;
+        } else if (fl) {
+            /* a mixed number: "1 1/2" -> "one and a half" */
+            put_number(o, s, &nb);
+            text_buf_puts(o, " and ");
+            put_fraction(o, fn, fd, 1);
+            used += 1 + fl;
+        } else if (!al && match_unit(s, j, &um, follows_feet(s, i))) {
+            /* a quantity: never a year ("1500 m" is not "fifteen hundred") */
+            put_number(o, s, &nb);
+            put_unit(o, s, j, &um, one || after_article(s, i));
+            used += um.len;
+        } else if (s[j] == 'x' && is_digit(s[j + 1]) && !nb.has_frac && !(nd == 1 && d[0] == '0')) {
+            /* "4x4", "1920x1080": dimensions are said "by", and both sides
+               are quantities (never "ten eighty" as a year) */
+            put_number(o, s, &nb);
+            text_buf_puts(o, " by ");
+            number nb2;
+            parse_number(s, j + 1, &nb2);
+            if (nb2.digits.failed)
+                o->failed = 1;
+            put_number(o, s, &nb2);
+            used = nb2.end - i;
+            if (match_unit(s, nb2.end, &um, 0)) { /* "4 x 8 ft" */
+                put_unit(o, s, nb2.end, &um, 0);
+                used += um.len;
+            }
+            text_buf_free(&nb2.digits);
+        } else if ((unsigned char)s[j] == 0xC2 && (unsigned char)s[j + 1] == 0xA2) { /* ¢ */
+            put_number(o, s, &nb);
+            text_buf_puts(o, one ? " cent" : " cents");
+            used += 2;
+        } else if (al && v >= 1 && v <= 12) {
             put_time(o, v, 0, -1, pm ? 2 : 1);
             used += al;
             if (period)
@@ -556,8 +801,27 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
 
 /* ---------------------------------------------------------------- currency */
 
-/* $3.50, £20, €1,200, ¥500, $1.5 million at s[i]. */
-static size_t try_currency(const char *s, size_t i, text_buf *o)
+/* The scale a letter suffix gives an amount of money: "$5m", "$2.5bn",
+ * "$10k" (the financial press's forms; after a currency sign an "m" cannot
+ * be meters).  NULL when s[0..n) is none of them. */
+static const char *money_scale(const char *s, size_t n)
+{
+    static const struct { const char *suffix, *word; } t[] = {
+        {"k", "thousand"}, {"K", "thousand"}, {"m", "million"}, {"M", "million"},
+        {"mn", "million"}, {"bn", "billion"}, {"b", "billion"}, {"B", "billion"},
+        {"tn", "trillion"}, {"T", "trillion"}};
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+        if (strlen(t[k].suffix) == n && memcmp(t[k].suffix, s, n) == 0)
+            return t[k].word;
+    return NULL;
+}
+
+/* $3.50, £20, €1,200, ¥500, $1.5 million, $5m at s[i].  nation goes before
+ * the currency's name ("US " for "US$5": "five US dollars"); the quantity
+ * starts at s[start] (before the nation's letters), where "a" makes it an
+ * adjective. */
+static size_t try_currency_of(const char *s, size_t i, size_t start, const char *nation,
+                              text_buf *o)
 {
     static const struct {
         const char *sym, *one, *many, *sub_one, *sub_many;
@@ -583,8 +847,19 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
     size_t wl = s[j] == ' ' ? alpha_len(s + j + 1) : 0;
     const char *d = nb.digits.data;
     size_t nd = nb.digits.len;
+    size_t sl2 = alpha_len(s + j);
+    const char *scale = sl2 && !is_wordc(s[j + sl2]) ? money_scale(s + j, sl2) : NULL;
     if (nb.digits.failed) {
         o->failed = 1;
+    } else if (scale) {
+        /* $5m, $2.5bn, $10k -> five million dollars */
+        put_number(o, s, &nb);
+        text_buf_putc(o, ' ');
+        text_buf_puts(o, scale);
+        text_buf_putc(o, ' ');
+        text_buf_puts(o, nation);
+        text_buf_puts(o, after_article(s, start) ? cur[k].one : cur[k].many);
+        j += sl2;
     } else if (wl && word_in(s + j + 1, wl, scale_words) && !is_wordc(s[j + 1 + wl])) {
         /* $1.5 million -> one point five million dollars */
         put_number(o, s, &nb);
@@ -592,7 +867,8 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
         for (size_t c = 0; c < wl; c++)
             text_buf_putc(o, (char)(s[j + 1 + c] | 0x20));
         text_buf_putc(o, ' ');
-        text_buf_puts(o, cur[k].many);
+        text_buf_puts(o, nation);
+        text_buf_puts(o, after_article(s, start) ? cur[k].one : cur[k].many);
         j += 1 + wl;
     } else {
         int one = nd == 1 && d[0] == '1';
@@ -603,6 +879,7 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
             if (!zero || cents == 0) {
                 text_num_cardinal(o, d, nd);
                 text_buf_putc(o, ' ');
+                text_buf_puts(o, nation);
                 text_buf_puts(o, one ? cur[k].one : cur[k].many);
             }
             if (cents) {
@@ -615,13 +892,20 @@ static size_t try_currency(const char *s, size_t i, text_buf *o)
         } else {
             put_number(o, s, &nb);
             text_buf_putc(o, ' ');
-            text_buf_puts(o, one && !nb.has_frac ? cur[k].one : cur[k].many);
+            int adjective = !nb.has_frac && after_article(s, start); /* "a $300 fee" */
+            text_buf_puts(o, nation);
+            text_buf_puts(o, (one && !nb.has_frac) || adjective ? cur[k].one : cur[k].many);
         }
     }
     text_buf_free(&nb.digits);
     if (is_wordc(s[j]))
         text_buf_putc(o, ' ');
     return j - i;
+}
+
+static size_t try_currency(const char *s, size_t i, text_buf *o)
+{
+    return try_currency_of(s, i, i, "", o);
 }
 
 /* ---------------------------------------------------------------- Roman numerals */
@@ -719,8 +1003,11 @@ static size_t try_roman(const char *s, size_t i, text_buf *o)
                        (s[j] && !is_mark(s[j]) && !is_upper(s[j]) && !word_is(s + j, wl, "of") &&
                         !word_is(s + j, wl, "and"));
     }
+    /* "number V C 836": one letter of a code, not a numeral */
+    size_t nj = skip_spaces(s, i + n);
+    int code_letter = n == 1 && nj > i + n && is_upper(s[nj]) && !is_wordc(s[nj + 1]);
     if (word_in(pw, pn, roman_cardinal_words) && (n > 1 || strchr("IVX", s[i])) &&
-        !pronoun_like) {
+        !pronoun_like && !code_letter) {
         put_value(o, v);
         return n;
     }
@@ -729,6 +1016,11 @@ static size_t try_roman(const char *s, size_t i, text_buf *o)
         return 0;
     if (n == 1) {
         if (!strchr("IVX", s[i]) || !word_in(pw, pn, regnal_names))
+            return 0;
+        /* "Robert I. Bouck": a middle initial before a surname ("Henry V.
+           He ..." and "James I., who" stay numerals) */
+        if (s[i + 1] == '.' && s[i + 2] == ' ' && is_upper(s[i + 3]) &&
+            !word_in(s + i + 3, alpha_len(s + i + 3), not_names))
             return 0;
         if (s[i] == 'I') {
             /* "Henry I." / "James I of England" / "George I and ..." only */
@@ -792,6 +1084,7 @@ static const struct abbr {
     {"Sr", "Senior", NULL, AB_SUFFIX, 0, 1},
     {"etc", "et cetera", NULL, AB_SUFFIX, 1, 0},
     {"vs", "versus", NULL, AB_INFIX, 1, 0},
+    {"v", "versus", NULL, AB_INFIX, 0, 1},
     {"approx", "approximately", NULL, AB_INFIX, 1, 1},
     {"viz", "namely", NULL, AB_INFIX, 1, 1},
     {"Inc", "Incorporated", NULL, AB_SUFFIX, 0, 1},
@@ -823,6 +1116,7 @@ static const struct abbr {
     {"pp", "pages", NULL, AB_NUMBERED, 0, 1},
     {"p", "page", NULL, AB_NUMBERED, 0, 1},
     {"Ch", "chapter", NULL, AB_NUMBERED, 1, 1},
+    {"Apt", "apartment", NULL, AB_NUMBERED, 1, 1},
 };
 
 /* Abbreviation word at s[i] (a letter at a word start). */
@@ -850,8 +1144,21 @@ static size_t try_abbreviation(const char *s, size_t i, text_buf *o)
         int next_cap = next_word_capitalized(s, after);
         switch (a->kind) {
         case AB_NUMBERED:
-            if (!is_digit(s[nx]))
-                return 0;
+            if (!is_digit(s[nx])) {
+                /* "Vol. II", "Ch. IV": the numeral is a number here (but not
+                   "No. I", which is more likely "No. I ...") */
+                size_t rn = 0;
+                while (s[nx + rn] && strchr("IVXLC", s[nx + rn]))
+                    rn++;
+                long rv = rn && !is_wordc(s[nx + rn]) ? roman_value(s + nx, rn) : 0;
+                if (!rv || !period ||
+                    (rn == 1 && s[nx] == 'I' && strncmp(a->abbr, "No", 2) == 0))
+                    return 0;
+                text_buf_puts(o, a->word);
+                text_buf_putc(o, ' ');
+                put_value(o, rv);
+                return nx + rn - i;
+            }
             text_buf_puts(o, a->word);
             return after - i;
         case AB_TITLE:
@@ -862,6 +1169,12 @@ static size_t try_abbreviation(const char *s, size_t i, text_buf *o)
                 put_period_if_end(o, s, after);
             return after - i;
         case AB_INFIX:
+            if (strcmp(a->abbr, "v") == 0) {
+                /* a case name, "Rex v. Smith"; not "v." in a list or a reference */
+                size_t ws, we;
+                if (!next_cap || !prev_word(s, i, &ws, &we) || !is_upper(s[ws]))
+                    return 0;
+            }
             text_buf_puts(o, a->word);
             if (period && !s[nx])
                 text_buf_putc(o, '.');
@@ -936,6 +1249,8 @@ static size_t try_dotted(const char *s, size_t i, text_buf *o)
     letters[n] = '\0';
     if (strcasecmp(letters, "eg") == 0) {
         text_buf_puts(o, "for example");
+    } else if (strcasecmp(letters, "aka") == 0) {
+        text_buf_puts(o, "also known as");
     } else if (strcasecmp(letters, "ie") == 0) {
         text_buf_puts(o, "that is");
     } else {
@@ -955,13 +1270,13 @@ static size_t try_month_day(const char *s, size_t i, text_buf *o)
     size_t n = alpha_len(s + i);
     int m = month_of(s + i, n);
     size_t skip = 0;
-    if (!m && s[i + n] == '.') { /* "Jan. 3" */
+    if (!m) { /* "Jan. 3", and "Jan 3" (a short month before a day is no name) */
         for (int k = 0; k < 12 && !m; k++)
             if (strlen(short_months[k]) == n && strncmp(s + i, short_months[k], n) == 0)
                 m = k + 1;
         if (!m && n == 4 && strncmp(s + i, "Sept", 4) == 0)
             m = 9;
-        skip = 1;
+        skip = s[i + n] == '.';
     }
     if (!m || s[i + n + skip] != ' ' || !is_digit(s[i + n + skip + 1]))
         return 0;
@@ -984,11 +1299,148 @@ static size_t try_month_day(const char *s, size_t i, text_buf *o)
     return e - i;
 }
 
+/* Whole words with a fixed reading, and URL schemes, at s[i] (a word
+ * start): "WWII", "x" between numbers ("2 x 3" is said "two by three", the
+ * reading of dimensions, the common use in prose), "https://" (left out:
+ * listeners want the address, not its scheme). */
+static size_t try_special_word(const char *s, size_t i, text_buf *o)
+{
+    static const struct { const char *word, *say; } fixed[] = {
+        {"WWI", "World War one"}, {"WWII", "World War two"}};
+    size_t n = alpha_len(s + i);
+    if (is_wordc(s[i + n]) && s[i + n] != '$')
+        return 0;
+    for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+        if (strlen(fixed[k].word) == n && strncmp(s + i, fixed[k].word, n) == 0) {
+            text_buf_puts(o, fixed[k].say);
+            return n;
+        }
+    if (n == 1 && s[i] == 'x' && i >= 2 && s[i - 1] == ' ' && is_digit(s[i - 2]) &&
+        s[i + 1] == ' ' && is_digit(s[i + 2])) {
+        text_buf_puts(o, "by");
+        return 1;
+    }
+    static const struct { const char *prefix, *nation; } dollars[] = {
+        {"US", "US "}, {"A", "Australian "}, {"C", "Canadian "}, {"NZ", "New Zealand "},
+        {"HK", "Hong Kong "}};
+    for (size_t k = 0; k < sizeof dollars / sizeof dollars[0]; k++)
+        if (s[i + n] == '$' && is_digit(s[i + n + 1]) && strlen(dollars[k].prefix) == n &&
+            strncmp(s + i, dollars[k].prefix, n) == 0) { /* "US$5": five US dollars */
+            size_t l = try_currency_of(s, i + n, i, dollars[k].nation, o);
+            return l ? n + l : 0;
+        }
+    if (n == 2 && strncmp(s + i, "Ph.D", 4) == 0 && !is_wordc(s[i + 4]) ) {
+        /* "Ph.D." is said as its letters; its period ends the sentence only
+           when a sentence plainly starts after it */
+        text_buf_puts(o, "PhD");
+        size_t l = 4;
+        if (s[i + 4] == '.') {
+            l = 5;
+            if (period_ends_sentence_strict(s, i + 5))
+                text_buf_putc(o, '.');
+        }
+        return l;
+    }
+    if ((word_is(s + i, n, "http") || word_is(s + i, n, "https") || word_is(s + i, n, "ftp")) &&
+        strncmp(s + i + n, "://", 3) == 0 && is_wordc(s[i + n + 3]))
+        return n + 3;
+    return 0;
+}
+
+static const struct { const char *abbr, *day; } weekdays[] = {
+    {"Mon", "Monday"}, {"Tue", "Tuesday"}, {"Tues", "Tuesday"}, {"Wed", "Wednesday"},
+    {"Thu", "Thursday"}, {"Thur", "Thursday"}, {"Thurs", "Thursday"},
+    {"Fri", "Friday"}, {"Sat", "Saturday"}, {"Sun", "Sunday"}};
+
+/* The weekday abbreviated at s[i] ("Mon", "Tues"; its period not included),
+ * as an index into weekdays[], or -1. */
+static int weekday_at(const char *s, size_t i)
+{
+    size_t n = alpha_len(s + i);
+    if (i > 0 && is_wordc(s[i - 1]))
+        return -1;
+    for (size_t k = 0; k < sizeof weekdays / sizeof weekdays[0]; k++)
+        if (strlen(weekdays[k].abbr) == n && strncmp(s + i, weekdays[k].abbr, n) == 0)
+            return (int)k;
+    return -1;
+}
+
+/* Abbreviated weekdays at s[i]: before a date ("Sun., Dec. 25", "Fri. 3 May")
+ * and in ranges ("Mon.-Fri.", "Mon to Fri", "Mon - Fri"): the days' names.
+ * Elsewhere "Sun." and "Sat." are more likely the words. */
+static size_t try_weekday(const char *s, size_t i, text_buf *o)
+{
+    int k = weekday_at(s, i);
+    if (k < 0)
+        return 0;
+    size_t n = strlen(weekdays[k].abbr), j = i + n;
+    int period = s[j] == '.';
+    if (is_wordc(s[j]) || s[j] == '\'')
+        return 0;
+    /* a range of days */
+    size_t r = j + period;
+    if (s[r] == '-')
+        r++;
+    else if (s[r] == ' ' && s[r + 1] == '-' && s[r + 2] == ' ')
+        r += 3;
+    else if (s[r] == ' ' && s[r + 1] == 't' && s[r + 2] == 'o' && s[r + 3] == ' ')
+        r += 4;
+    int k2 = r > j + period ? weekday_at(s, r) : -1;
+    if (k2 >= 0) {
+        size_t e = r + strlen(weekdays[k2].abbr);
+        if (!is_wordc(s[e]) && s[e] != '\'') {
+            text_buf_puts(o, weekdays[k].day);
+            text_buf_puts(o, " to ");
+            text_buf_puts(o, weekdays[k2].day);
+            if (s[e] == '.' && !is_alnum(s[e + 1])) {
+                e++;
+                put_period_if_end(o, s, e);
+            }
+            return e - i;
+        }
+    }
+    /* before a date, with its period */
+    if (!period)
+        return 0;
+    j++;
+    j += s[j] == ',';
+    if (s[j] != ' ')
+        return 0;
+    j++;
+    size_t wl = alpha_len(s + j);
+    int month = month_of(s + j, wl);
+    static const char *const short_months[] = {
+        "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", NULL};
+    for (const char *const *m = short_months; !month && *m; m++)
+        month = strlen(*m) == wl && strncmp(s + j, *m, wl) == 0;
+    if (!month && !is_digit(s[j]))
+        return 0;
+    text_buf_puts(o, weekdays[k].day);
+    return n + 1;
+}
+
 /* ---------------------------------------------------------------- pass 2 */
+
+/* The word before s[i] (only spaces between) is w, in any case. */
+static int word_before_is(const char *s, size_t i, const char *w)
+{
+    size_t ws, we;
+    return prev_word(s, i, &ws, &we) && word_is(s + ws, we - ws, w);
+}
+
+/* A number (digits, or a currency sign and digits) starts at s[i]. */
+static int number_starts(const char *s, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)s + i;
+    return is_digit(s[i]) || (u[0] == '$' && is_digit(s[i + 1])) ||
+           (u[0] == 0xC2 && (u[1] == 0xA3 || u[1] == 0xA5) && is_digit(s[i + 2])) ||
+           (u[0] == 0xE2 && u[1] == 0x82 && u[2] == 0xAC && is_digit(s[i + 3]));
+}
 
 static void expand_text(const char *s, text_buf *o)
 {
     size_t i = 0;
+    size_t num_start = 0, num_end = (size_t)-1; /* the last number read */
     while (s[i] && !o->failed) {
         char c = s[i];
         int start = i == 0 || !is_wordc(s[i - 1]);
@@ -999,8 +1451,14 @@ static void expand_text(const char *s, text_buf *o)
             if (i > 0 && (s[i - 1] == '.' || s[i - 1] == ',') && i > 1 && is_digit(s[i - 2]))
                 text_buf_putc(o, ' ');
             used = try_number(s, i, o);
+            num_start = i;
+            num_end = i + used;
         } else if (start && is_alpha(c)) {
-            used = is_upper(c) ? try_roman(s, i, o) : 0;
+            used = try_special_word(s, i, o);
+            if (!used && is_upper(c))
+                used = try_roman(s, i, o);
+            if (!used)
+                used = try_weekday(s, i, o);
             if (!used)
                 used = try_dotted(s, i, o);
             if (!used)
@@ -1013,13 +1471,25 @@ static void expand_text(const char *s, text_buf *o)
             }
         } else if (start && ((unsigned char)c == 0xC2 || (unsigned char)c == 0xE2 || c == '$')) {
             used = try_currency(s, i, o);
+            if (used) {
+                num_start = i;
+                num_end = i + used;
+            }
         }
         if (used) {
             i += used;
             continue;
         }
         switch (c) {
-        case '&': text_buf_puts(o, " and "); break;
+        case '&':
+            if (s[i + 1] == 'c' && s[i + 2] == '.') { /* "&c." the old "etc." */
+                text_buf_puts(o, " et cetera");
+                i += 2;
+                put_period_if_end(o, s, i + 1);
+            } else {
+                text_buf_puts(o, " and ");
+            }
+            break;
         case '+': text_buf_puts(o, " plus "); break;
         case ':':
             /* 3:2 is a score or a ratio: "three to two" */
@@ -1031,7 +1501,11 @@ static void expand_text(const char *s, text_buf *o)
         case '#': text_buf_puts(o, is_digit(s[i + 1]) ? " number " : " "); break;
         case '/': text_buf_puts(o, " slash "); break;
         case '-':
-            if (is_digit(s[i + 1]) && (i == 0 || s[i - 1] == ' '))
+            if (i == num_end && number_starts(s, i + 1))
+                /* a range or a score: 10-20, 1914-18, 3-2; "between 5-10" is
+                   said "between five and ten" */
+                text_buf_puts(o, word_before_is(s, num_start, "between") ? " and " : " to ");
+            else if (is_digit(s[i + 1]) && (i == 0 || s[i - 1] == ' '))
                 text_buf_puts(o, "minus ");
             else if (i > 0 && is_wordc(s[i - 1]) && is_wordc(s[i + 1]))
                 text_buf_putc(o, '-');
@@ -1069,6 +1543,9 @@ static void expand_text(const char *s, text_buf *o)
                     i++;
                 }
                 text_buf_putc(o, ' ');
+            } else if ((unsigned char)c == 0xC2 && (unsigned char)s[i + 1] == 0xB1) { /* ± */
+                text_buf_puts(o, " plus or minus ");
+                i++;
             } else if ((unsigned char)c == 0xC3 && (unsigned char)s[i + 1] == 0x97) { /* × */
                 text_buf_puts(o, " times ");
                 i++;

@@ -238,6 +238,16 @@ void text_num_digits(text_buf *b, const char *digits, size_t n);
 void text_num_year(text_buf *b, const char *digits4);
 void text_num_small(text_buf *b, unsigned v); /* 0..999 */
 
+/* A unit of measure after a number (units.c): "km" -> "kilometer(s)". */
+typedef struct text_unit {
+    const char *sym;   /* as written, case-sensitive: "km", "km/h", "MB" */
+    const char *one;   /* after exactly 1: "kilometer" */
+    const char *many;  /* otherwise: "kilometers" */
+    int needs_period;  /* only as "in.": the bare symbol is a common word */
+} text_unit;
+/* The unit spelled s[0..n) exactly, or NULL. */
+const text_unit *text_unit_find(const char *s, size_t n);
+
 /* Clause iteration over normalized text: a clause ends at , . ? ! ; : …
  * followed by a space or the end of the text. */
 typedef struct text_clause {
