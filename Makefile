@@ -146,6 +146,7 @@ fuzz: fuzz-build
 bench: all $(BENCH_BIN)
 	@for b in $(filter-out %/bench_synth,$(BENCH_BIN)); do OPENBLAS_NUM_THREADS=1 ./$$b || exit 1; done
 	OPENBLAS_NUM_THREADS=1 ./$(BUILD)/tests/bench_synth $(BUILD)/tts
+	bash tests/bench_mpi.sh $(BUILD)/tts-train
 
 bench-synth: all $(BUILD)/tests/bench_synth
 	OPENBLAS_NUM_THREADS=1 ./$(BUILD)/tests/bench_synth $(BUILD)/tts
