@@ -14,6 +14,7 @@
 #                   and AddModule line in PREFIX/share/tts/speech-dispatcher;
 #                   make uninstall removes them
 #   make eval       intelligibility evaluation of the shipped voice (see scripts/eval.sh)
+#   make voice NAME=rms   a voice from its recipe, end to end (scripts/make-voice.sh)
 #   make eval-text  text normalization against espeak-ng's and flite's own, class by
 #                   class, on tests/data/normalize.tsv (see scripts/eval-text.py)
 #
@@ -66,7 +67,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/%)
 
-.PHONY: all test asan fuzz fuzz-build bench bench-synth eval eval-text clean install uninstall setup
+.PHONY: all test asan fuzz fuzz-build bench bench-synth eval eval-text voice clean install uninstall setup
 all: $(BUILD)/libtts.a $(BUILD)/libtts.so $(BUILD)/libtts-train.a $(BUILD)/tts $(BUILD)/tts-train $(BUILD)/sd_tts
 
 $(BUILD)/%.o: %.c
@@ -203,6 +204,11 @@ uninstall:
 
 eval: all
 	bash scripts/eval.sh
+
+# make voice NAME=rms: a voice from voices/recipes/NAME.conf (scripts/make-voice.sh)
+voice: all
+	@test -n "$(NAME)" || { echo "make voice NAME=... (voices/recipes/NAME.conf)"; exit 1; }
+	bash scripts/make-voice.sh $(NAME)
 
 eval-text: $(BUILD)/tests/tool_normalize
 	/usr/bin/python3 scripts/eval-text.py --tool $(BUILD)/tests/tool_normalize
