@@ -112,6 +112,12 @@ static void usage(FILE *out)
 "                          with a third field \"ID|text|normalized\" the last is\n"
 "                          used), from the FILEs or standard input; each line\n"
 "                          becomes DIR/ID.wav; needs --out-dir           (default: off)\n"
+"      --shard K/N         batch: take the inputs whose index modulo N is K (lines\n"
+"                          of --lines, files otherwise); implies --skip-existing\n"
+"      --skip-existing     batch: leave outputs that are there already (complete:\n"
+"                          outputs are written by rename), so a batch resumes\n"
+"      --failed-list FILE  batch: write the inputs that failed to FILE (for --lines,\n"
+"                          the lines themselves: a manifest to run again)\n"
 "      --ssml              the text is SSML (without --ssml, text that begins with\n"
 "                          <speak> is read as SSML all the same); plain text may\n"
 "                          hold [[ IPA ]] spans, spoken as written   (default: off)\n"
@@ -623,12 +629,23 @@ done:
 
 /* ---- batch: many inputs, one output file each, -j at a time ---- */
 
+/* --shard K/N: this process takes the inputs whose index modulo N is K
+ * (every input belongs to exactly one shard), and outputs already there are
+ * not made again (they are written whole, by rename, so one that is there is
+ * complete): a batch can be stopped and started again, or spread over
+ * processes and machines by any launcher, with no coordinator. */
+static long shard_k = 0, shard_n = 1;
+static int skip_existing;            /* --skip-existing, and implied by --shard */
+static const char *failed_list;      /* --failed-list FILE: the inputs that failed */
+
 typedef struct job {
     char *label;      /* the input file, or "FILE:LINE" for --lines */
     const char *in_path; /* the text file, or NULL when text is given */
     char *text;       /* --lines: the line's text */
     char *out_path;
+    char *line;       /* --lines: the input line as given (for --failed-list) */
     int code;         /* exit code of this job; -1 = not run */
+    int skipped;      /* its output was there already */
     double seconds;   /* audio written */
 } job;
 
@@ -759,10 +776,10 @@ static void *worker_main(void *arg)
         size_t i = atomic_fetch_add(&b->next, 1);
         if (i >= b->n || interrupted) break;
         job *j = &b->jobs[i];
-        if (j->code > 0) {  /* refused before the run (duplicate output name) */
+        if (j->code >= 0) {  /* refused before the run (duplicate output name), or there already */
             pthread_mutex_lock(&b->lock);
             b->done++;
-            b->failed++;
+            if (j->code > 0) b->failed++;
             pthread_mutex_unlock(&b->lock);
             continue;
         }
@@ -844,6 +861,7 @@ static int lines_jobs(char **files, int n_files, const char *out_dir, const char
     job *jobs = NULL;
     size_t n = 0, cap = 0;
     int code = EXIT_OK;
+    size_t index = 0;  /* of the utterance lines, for --shard */
     for (int f = 0; f < (n_files ? n_files : 1); f++) {
         const char *path = n_files ? files[f] : "-";
         char err[1200];
@@ -861,6 +879,7 @@ static int lines_jobs(char **files, int n_files, const char *out_dir, const char
             size_t len = strlen(line);
             if (len && line[len - 1] == '\r') line[--len] = 0;
             if (blank(line)) continue;
+            if ((long)(index++ % (size_t)shard_n) != shard_k) continue;  /* another shard's */
             if (n == cap) {
                 job *p = realloc(jobs, (cap = cap ? 2 * cap : 64) * sizeof *p);
                 if (!p) { free(all); *out = jobs; *n_out = n; return EXIT_INTERNAL; }
@@ -868,6 +887,7 @@ static int lines_jobs(char **files, int n_files, const char *out_dir, const char
             }
             job *j = &jobs[n++];
             memset(j, 0, sizeof *j);
+            j->line = strdup(line);
             if (parse_line(line, strcmp(path, "-") ? path : "stdin", lineno, out_dir, ext, j) &&
                 code == EXIT_OK)
                 code = EXIT_INPUT;
@@ -877,6 +897,32 @@ static int lines_jobs(char **files, int n_files, const char *out_dir, const char
     *out = jobs;
     *n_out = n;
     return code;
+}
+
+/* --failed-list: the failed inputs, one per line (for --lines the lines as
+ * given, so the file is a manifest to run again); written whole by rename. */
+static int write_failed_list(const batch *b)
+{
+    size_t n = strlen(failed_list) + 16;
+    char *tmp = malloc(n);
+    if (!tmp) return -1;
+    snprintf(tmp, n, "%s.part", failed_list);
+    FILE *f = fopen(tmp, "w");
+    int ok = f != NULL;
+    for (size_t i = 0; ok && i < b->n; i++) {
+        const job *j = &b->jobs[i];
+        if (j->code <= 0 || j->code == EXIT_INTERRUPTED) continue;
+        const char *what = j->line ? j->line : j->in_path ? j->in_path : j->label;
+        ok = fprintf(f, "%s\n", what) >= 0;
+    }
+    if (f && fclose(f) != 0) ok = 0;
+    if (ok && rename(tmp, failed_list) != 0) ok = 0;
+    if (!ok) {
+        fprintf(stderr, "%s: cannot write the list of failed inputs %s: %s\n", progname, failed_list, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return ok ? 0 : -1;
 }
 
 static int run_batch(char **inputs, int n_inputs, int lines, const char *out_dir, const char *format,
@@ -935,6 +981,31 @@ static int run_batch(char **inputs, int n_inputs, int lines, const char *out_dir
             order[i]->code = EXIT_INPUT;
         }
     free(order);
+    /* this shard's share, and what is there already */
+    size_t kept = 0, skipped = 0, total = b.n;
+    for (size_t i = 0; i < b.n; i++) {
+        if (!lines && (long)(i % (size_t)shard_n) != shard_k) {  /* --lines shards as it reads */
+            free(b.jobs[i].label); free(b.jobs[i].text); free(b.jobs[i].out_path); free(b.jobs[i].line);
+            continue;
+        }
+        b.jobs[kept++] = b.jobs[i];
+    }
+    b.n = kept;
+    for (size_t i = 0; skip_existing && i < b.n; i++) {
+        struct stat os;
+        job *j = &b.jobs[i];
+        if (j->code < 0 && j->out_path && lstat(j->out_path, &os) == 0 && S_ISREG(os.st_mode) && os.st_size > 0) {
+            j->code = EXIT_OK;
+            j->skipped = 1;
+            skipped++;
+        }
+    }
+    if (b.n == 0 && shard_n > 1) {
+        if (!quiet) fprintf(stderr, "%s: shard %ld/%ld: none of the %zu inputs is this shard's\n", progname,
+                            shard_k, shard_n, total);
+        code = first_code;
+        goto free_jobs;
+    }
     if (b.n == 0) {
         fprintf(stderr, "%s: no input to synthesize\n", progname);
         code = first_code != EXIT_OK ? first_code : EXIT_INPUT;
@@ -978,15 +1049,19 @@ static int run_batch(char **inputs, int n_inputs, int lines, const char *out_dir
     size_t ok = 0, failed = 0, not_done = 0;
     for (size_t i = 0; i < b.n; i++) {
         int c = b.jobs[i].code;
+        if (c == EXIT_OK && b.jobs[i].skipped) continue;
         if (c == EXIT_OK) ok++;
         else if (c < 0 || c == EXIT_INTERRUPTED) not_done++;
         else failed++;
         if (code == EXIT_OK && c > 0 && c != EXIT_INTERRUPTED) code = c;
     }
     if (code == EXIT_OK) code = first_code;
+    if (failed_list && write_failed_list(&b)) code = code == EXIT_OK ? EXIT_OUTPUT : code;
     if (!quiet) {
-        fprintf(stderr, "%s: %zu of %zu %s written to %s", progname, ok, b.n, lines ? "lines" : "files",
-                out_dir);
+        if (shard_n > 1) fprintf(stderr, "%s: shard %ld/%ld: ", progname, shard_k, shard_n);
+        else fprintf(stderr, "%s: ", progname);
+        fprintf(stderr, "%zu of %zu %s written to %s", ok, b.n, lines ? "lines" : "files", out_dir);
+        if (skipped) fprintf(stderr, ", %zu skipped (there already)", skipped);
         if (failed) fprintf(stderr, ", %zu failed", failed);
         if (not_done) fprintf(stderr, ", %zu not finished (interrupted)", not_done);
         fprintf(stderr, "; %.1f s of audio in %.1f s", b.audio_s, wall);
@@ -1001,6 +1076,7 @@ free_synths:
     tts_voice_free(voice);
 free_jobs:
     for (size_t i = 0; i < b.n; i++) {
+        free(b.jobs[i].line);
         free(b.jobs[i].label);
         free(b.jobs[i].text);
         free(b.jobs[i].out_path);
@@ -1070,10 +1146,13 @@ int main(int argc, char **argv)
     const char *lexicon_path = NULL; /* --lexicon: none */
     enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_SHARPEN, OPT_SPEED,
            OPT_VOLUME, OPT_SILENCE, OPT_LIST_VOICES, OPT_LINES, OPT_FORMAT, OPT_SSML, OPT_LEXICON,
-           OPT_MELS };
+           OPT_MELS, OPT_SHARD, OPT_SKIP, OPT_FAILED };
     static const struct option longopts[] = {
         {"file", required_argument, 0, 'f'},
         {"lines", no_argument, 0, OPT_LINES},
+        {"shard", required_argument, 0, OPT_SHARD},
+        {"skip-existing", no_argument, 0, OPT_SKIP},
+        {"failed-list", required_argument, 0, OPT_FAILED},
         {"output", required_argument, 0, 'o'},
         {"output-raw", no_argument, 0, OPT_RAW},
         {"out-dir", required_argument, 0, 'O'},
@@ -1113,6 +1192,19 @@ int main(int argc, char **argv)
         case OPT_LIST: list_devices = 1; break;
         case OPT_LIST_VOICES: list_voices = 1; break;
         case OPT_LINES: lines = 1; break;
+        case OPT_SHARD: {
+            char *end = NULL;
+            shard_k = strtol(optarg, &end, 10);
+            shard_n = end && *end == '/' ? strtol(end + 1, &end, 10) : 0;
+            if (!end || *end || shard_n < 1 || shard_n > 1000000 || shard_k < 0 || shard_k >= shard_n) {
+                fprintf(stderr, "%s: --shard takes K/N with 0 <= K < N (e.g. 0/4)\n", progname);
+                return EXIT_USAGE;
+            }
+            skip_existing = 1;
+            break;
+        }
+        case OPT_SKIP: skip_existing = 1; break;
+        case OPT_FAILED: failed_list = optarg; break;
         case OPT_PHONEMES: phonemes = 1; break;
         case OPT_SSML: ssml_input = 1; break;
         case OPT_LEXICON: lexicon_path = optarg; break;
@@ -1172,6 +1264,8 @@ int main(int argc, char **argv)
     else if (have_mels && !vocode_in) conflict = "--mels is for --vocode";
     else if (out_dir && (phonemes || vocode_in)) conflict = "--out-dir is for synthesis, not --phonemes or --vocode";
     else if (lines && !out_dir) conflict = "--lines writes OUTDIR/ID.wav: give --out-dir";
+    else if ((shard_n > 1 || skip_existing || failed_list) && !out_dir)
+        conflict = "--shard, --skip-existing and --failed-list are for batch synthesis with --out-dir";
     else if (format && !out_dir) conflict = "--format is for --out-dir; -o takes the format from its extension";
     else if (jobs > 1 && !out_dir) conflict = "-j is for batch synthesis with --out-dir";
     else if (out_dir && !lines && optind == argc && !text_file)
