@@ -462,18 +462,23 @@ typedef struct audio_buf {
     size_t n;
 } audio_buf;
 
+/* The next chunk's audio appended to out; 1 when the text is done. */
+static int take_one(tts_synth *syn, audio_buf *out)
+{
+    tts_chunk ch;
+    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    if (ch.done) return 1;
+    out->x = realloc(out->x, sizeof(float) * (out->n + ch.n_samples));
+    assert_non_null(out->x);
+    memcpy(out->x + out->n, ch.samples, sizeof(float) * ch.n_samples);
+    out->n += ch.n_samples;
+    return 0;
+}
+
 /* All of a text's audio from a synthesizer already started. */
 static void take_all(tts_synth *syn, audio_buf *out)
 {
-    tts_chunk ch;
-    for (;;) {
-        assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
-        if (ch.done) break;
-        out->x = realloc(out->x, sizeof(float) * (out->n + ch.n_samples));
-        assert_non_null(out->x);
-        memcpy(out->x + out->n, ch.samples, sizeof(float) * ch.n_samples);
-        out->n += ch.n_samples;
-    }
+    while (!take_one(syn, out)) {}
 }
 
 static audio_buf speak_alone(tts_voice *v, const char *text)
@@ -532,25 +537,8 @@ static void test_two_languages_interleaved(void **state)
     audio_buf e3 = {0}, c3 = {0};
     int done_e = 0, done_c = 0;
     while (!done_e || !done_c) {
-        tts_chunk ch;
-        if (!done_e) {
-            assert_int_equal(tts_synth_next(se, &ch), TTS_OK);
-            if (ch.done) done_e = 1;
-            else {
-                e3.x = realloc(e3.x, sizeof(float) * (e3.n + ch.n_samples));
-                memcpy(e3.x + e3.n, ch.samples, sizeof(float) * ch.n_samples);
-                e3.n += ch.n_samples;
-            }
-        }
-        if (!done_c) {
-            assert_int_equal(tts_synth_next(sc, &ch), TTS_OK);
-            if (ch.done) done_c = 1;
-            else {
-                c3.x = realloc(c3.x, sizeof(float) * (c3.n + ch.n_samples));
-                memcpy(c3.x + c3.n, ch.samples, sizeof(float) * ch.n_samples);
-                c3.n += ch.n_samples;
-            }
-        }
+        if (!done_e) done_e = take_one(se, &e3);
+        if (!done_c) done_c = take_one(sc, &c3);
     }
     tts_synth_free(se);
     tts_synth_free(sc);
