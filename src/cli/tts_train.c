@@ -333,6 +333,7 @@ int main(int argc, char **argv)
         }
 #endif
         fprintf(stderr, "tts-train: %s\n", tts_status_message(st));
+        if (tee && tee != stderr) fclose(tee);
         return code;
     }
 #ifdef TTS_HAVE_MPI
