@@ -58,7 +58,7 @@ static stats run(const tts_options *o, const char *text)
     tts_synth *syn = NULL;
     assert_int_equal(tts_synth_create(voice, o, &syn), TTS_OK);
     assert_int_equal(tts_synth_start(syn, text), TTS_OK);
-    tts_chunk ch;
+    tts_chunk ch = {.size = sizeof(tts_chunk)};
     for (;;) {
         assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
         if (ch.done) break;
@@ -168,7 +168,7 @@ static void test_chunk_fields(void **state)
     tts_synth *syn = NULL;
     assert_int_equal(tts_synth_create(voice, NULL, &syn), TTS_OK);
     assert_int_equal(tts_synth_start(syn, "Dr. Smith paid $3.50. Then he left."), TTS_OK);
-    tts_chunk ch;
+    tts_chunk ch = {.size = sizeof(tts_chunk)};
     assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
     assert_false(ch.done);
     /* the normalized text: the abbreviation does not end the sentence */
@@ -200,7 +200,7 @@ static void test_two_synths_one_voice(void **state)
     assert_int_equal(tts_synth_start(a, text), TTS_OK);
     assert_int_equal(tts_synth_start(b, text), TTS_OK);
     for (int i = 0; i < 3; i++) {
-        tts_chunk ca, cb;
+        tts_chunk ca = {.size = sizeof(tts_chunk)}, cb = {.size = sizeof(tts_chunk)};
         assert_int_equal(tts_synth_next(a, &ca), TTS_OK);
         float *copy = ca.done ? NULL : malloc(sizeof(float) * ca.n_samples);
         if (copy) memcpy(copy, ca.samples, sizeof(float) * ca.n_samples);
@@ -230,7 +230,7 @@ static void *thread_main(void *arg)
     if (tts_synth_create(voice, NULL, &syn) != TTS_OK) return NULL;
     for (int rep = 0; rep < 3; rep++) {
         if (tts_synth_start(syn, "Many hands make light work. A stitch in time saves nine.") != TTS_OK) break;
-        tts_chunk ch;
+        tts_chunk ch = {.size = sizeof(tts_chunk)};
         j->n_chunks = j->n_samples = 0;
         while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done) {
             j->n_chunks++;
@@ -290,7 +290,7 @@ static void test_edges(void **state)
         tts_synth *syn = NULL;
         assert_int_equal(tts_synth_create(voice, &o, &syn), TTS_OK);
         assert_int_equal(tts_synth_start(syn, "Hello there. The birch canoe slid on the smooth planks."), TTS_OK);
-        tts_chunk ch;
+        tts_chunk ch = {.size = sizeof(tts_chunk)};
         size_t n = 0;
         while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done) {
             n++;
@@ -374,7 +374,7 @@ static void test_bad_text(void **state)
     for (size_t i = 0; i < 4; i++) {
         assert_int_equal(tts_synth_start(syn, bad_utf8[i]), TTS_ERR_UTF8);
         assert_non_null(strstr(tts_last_error(), "UTF-8"));
-        tts_chunk ch;
+        tts_chunk ch = {.size = sizeof(tts_chunk)};
         assert_int_equal(tts_synth_next(syn, &ch), TTS_OK); /* nothing left of it */
         assert_true(ch.done);
     }
@@ -382,7 +382,7 @@ static void test_bad_text(void **state)
     assert_int_equal(tts_synth_start(syn, "Fine."), TTS_OK);
     assert_int_equal(tts_synth_start(syn, NULL), TTS_ERR_INVALID_ARG);
     assert_int_equal(tts_synth_start(NULL, "x"), TTS_ERR_INVALID_ARG);
-    tts_chunk ch;
+    tts_chunk ch = {.size = sizeof(tts_chunk)};
     assert_int_equal(tts_synth_next(NULL, &ch), TTS_ERR_INVALID_ARG);
     assert_int_equal(tts_synth_next(syn, NULL), TTS_ERR_INVALID_ARG);
     tts_synth_free(syn);
@@ -393,7 +393,7 @@ static void test_cancel(void **state)
     tts_synth *syn = NULL;
     assert_int_equal(tts_synth_create(voice, NULL, &syn), TTS_OK);
     assert_int_equal(tts_synth_start(syn, "One sentence. And another one. And a third."), TTS_OK);
-    tts_chunk ch;
+    tts_chunk ch = {.size = sizeof(tts_chunk)};
     assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
     tts_synth_cancel(syn);
     assert_int_equal(tts_synth_next(syn, &ch), TTS_ERR_CANCELLED);

@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 {
     tts_voice *voice = NULL;
     tts_synth *syn = NULL;
-    tts_chunk ch;
+    tts_chunk ch = {.size = sizeof(tts_chunk)};
     size_t n = 0;
     if (tts_voice_load("no-such-voice", &voice) != TTS_ERR_VOICE || !strstr(tts_last_error(), "looked in")) {
         fprintf(stderr, "missing voice: %s\n", tts_last_error());

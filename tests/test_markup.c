@@ -316,7 +316,7 @@ static run_out run(const char *text, int ssml, const tts_lexicon *lex)
     assert_int_equal(tts_synth_create(voice, &o, &syn), TTS_OK);
     assert_int_equal(tts_synth_set_lexicon(syn, lex), TTS_OK);
     assert_int_equal(ssml ? tts_synth_start_ssml(syn, text) : tts_synth_start(syn, text), TTS_OK);
-    tts_chunk ch;
+    tts_chunk ch = {.size = sizeof(tts_chunk)};
     while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done) {
         assert_true(r.n_chunks < 16);
         if (ch.warning != TTS_OK && r.warning == TTS_OK) {
