@@ -343,7 +343,7 @@ static void test_api_ssml_audio(void **state)
     run_out a = run("Hello there.", 0, NULL), b = run("<speak>Hello there.<break time=\"1200ms\"/></speak>", 0, NULL);
     assert_int_equal(a.n_chunks, 1);
     assert_int_equal(b.n_chunks, 1);
-    assert_int_equal(b.n[0] - a.n[0], (size_t)(1.2 * RATE) - (size_t)(0.2 * RATE));
+    assert_int_equal(b.n[0] - a.n[0], (size_t)(1.2 * RATE));  /* no sentence silence after the last */
     /* a pause before speech is a chunk of silence */
     run_out c = run("<break time=\"500ms\"/>Hello there.", 1, NULL);
     assert_int_equal(c.n_chunks, 2);
@@ -351,8 +351,7 @@ static void test_api_ssml_audio(void **state)
     assert_true(c.peak[0] == 0.0f);
     /* rate: slower is longer; volume: softer is quieter */
     run_out slow = run("<speak><prosody rate=\"50%\">Hello there.</prosody></speak>", 0, NULL);
-    size_t sil = (size_t)(0.2 * RATE);
-    assert_true(slow.n[0] - sil > (a.n[0] - sil) * 18 / 10);
+    assert_true(slow.n[0] > a.n[0] * 18 / 10);
     run_out soft = run("<speak><prosody volume=\"x-soft\">Hello there.</prosody></speak>", 0, NULL);
     assert_true(soft.peak[0] < a.peak[0] * 0.3f);
     assert_true(soft.peak[0] > 0);

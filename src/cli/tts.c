@@ -481,35 +481,51 @@ done:
 
 typedef struct voice_seen {
     char **paths;
+    char **names;  /* the name of each path */
     size_t n;
 } voice_seen;
 
+/* tts_voice_list calls in the search order, so the first file of a name is
+ * the one a --voice NAME loads; later ones are marked. */
 static void print_voice(const char *name, const char *path, void *user)
 {
     voice_seen *seen = user;
     char *real = realpath(path, NULL);
     const char *key = real ? real : path;
-    for (size_t i = 0; i < seen->n; i++)
+    const char *used = NULL;
+    for (size_t i = 0; i < seen->n; i++) {
         if (strcmp(seen->paths[i], key) == 0) { free(real); return; }  /* one folder, two routes */
+        if (!used && strcmp(seen->names[i], name) == 0) used = seen->paths[i];
+    }
     char **p = realloc(seen->paths, (seen->n + 1) * sizeof *p);
-    char *copy = strdup(key);
+    if (p) seen->paths = p;
+    char **q = realloc(seen->names, (seen->n + 1) * sizeof *q);
+    if (q) seen->names = q;
+    char *copy = strdup(key), *ncopy = strdup(name);
     free(real);
-    if (!p || !copy) { free(copy); if (p) seen->paths = p; return; }
-    seen->paths = p;
-    seen->paths[seen->n++] = copy;
-    printf("%-16s %s\n", name, copy);
+    if (!p || !q || !copy || !ncopy) { free(copy); free(ncopy); return; }
+    seen->paths[seen->n] = copy;
+    seen->names[seen->n++] = ncopy;
+    if (used)
+        printf("%-16s %s  (not used: --voice %s loads %s)\n", name, copy, name, used);
+    else
+        printf("%-16s %s\n", name, copy);
 }
 
 static int run_list_voices(void)
 {
     voice_seen seen = {0};
     tts_voice_list(print_voice, &seen);
-    for (size_t i = 0; i < seen.n; i++) free(seen.paths[i]);
+    for (size_t i = 0; i < seen.n; i++) {
+        free(seen.paths[i]);
+        free(seen.names[i]);
+    }
     free(seen.paths);
+    free(seen.names);
     if (fflush(stdout) != 0) return EXIT_OUTPUT;
     if (seen.n == 0) {
-        fprintf(stderr, "%s: no voices found (looked in $TTS_VOICE_PATH, ./voices, %s/voices)\n",
-                progname, TTS_DATADIR);
+        fprintf(stderr, "%s: no voices found (looked in $TTS_VOICE_PATH, the program's ../voices, "
+                "../share/tts/voices and ../../share/tts/voices, ./voices, %s/voices)\n", progname, TTS_DATADIR);
         return EXIT_VOICE;
     }
     return EXIT_OK;
@@ -1463,8 +1479,8 @@ int main(int argc, char **argv)
         case 'h': usage(stdout); return EXIT_OK;
         case 'V': printf("tts %s\n", TTS_VERSION); return EXIT_OK;
         case ':':
-            fprintf(stderr, "%s: %s%c%s needs a value\nTry '%s --help' for more information.\n", progname,
-                    optopt ? "-" : "", optopt ? optopt : ' ', optopt ? "" : argv[optind - 1], progname);
+            fprintf(stderr, "%s: %s needs a value\nTry '%s --help' for more information.\n", progname,
+                    argv[optind - 1], progname);
             return EXIT_USAGE;
         default:
             unknown_flag(optopt ? NULL : argv[optind - 1], optopt, longopts);

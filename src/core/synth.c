@@ -331,7 +331,9 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     if (ch->size < sizeof(tts_chunk) || ch->size > 65536)  /* every tts_chunk so far has all fields */
         return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_next: chunk.size is %zu: set it with "
                              "tts_chunk_init first", ch->size);
+    size_t size = ch->size;
     tts_chunk_init(ch);  /* a newer program's longer struct: the fields known here */
+    ch->size = size;
     ch->sample_rate = s->voice->sample_rate;
     if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     if (s->next >= s->utt.n) { ch->done = 1; return TTS_OK; }
