@@ -569,7 +569,7 @@ static void warning_text(const tts_chunk *ch, char *buf, size_t len)
 
 /* ---- standard input, piece by piece ---- */
 
-/* Text from a pipe or terminal is spoken as it arrives: a piece ends at a
+/* Text from a pipe (or socket) is spoken as it arrives: a piece ends at a
  * line end when no more input is waiting (a program wrote a line and
  * waits), or, while more is waiting, at the end of a line that ends a
  * sentence (. ? ! … : ;) or of a blank line, so wrapped lines of a text
@@ -1558,7 +1558,7 @@ int main(int argc, char **argv)
                     progname, progname);
             return EXIT_USAGE;
         }
-        /* a pipe (or a terminal) to the speakers or stdout: speak it as it arrives */
+        /* a pipe (or socket) to the speakers or stdout: speak it as it arrives */
         struct stat in_st;
         int stream = !text_file && !phonemes && !ssml_input && (!out_path || !strcmp(out_path, "-")) &&
                      fstat(STDIN_FILENO, &in_st) == 0 && !S_ISREG(in_st.st_mode);

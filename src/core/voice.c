@@ -232,9 +232,14 @@ static tts_status load_voice_file(tts_voice *v, const char *path)
         snprintf(mpath, sizeof mpath, "%s", model->valuestring);
     else
         snprintf(mpath, sizeof mpath, "%.*s/%s", (int)(slash - path), path, model->valuestring);
+    int claimed = rate ? (int)rate->valuedouble : 0;
     cJSON_Delete(j);
     if (!v->name || !v->espeak_voice) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
-    return load_model_into(v, mpath);
+    st = load_model_into(v, mpath);
+    if (st == TTS_OK && claimed && claimed != v->sample_rate)  /* the model's own rate is the truth */
+        return tts_error_set(TTS_ERR_VOICE, "%s: sample_rate %d, but its model %s is %d Hz", path, claimed,
+                             mpath, v->sample_rate);
+    return st;
 }
 
 tts_status tts_voice_load(const char *name_or_path, tts_voice **out)
