@@ -105,8 +105,8 @@ static void usage(FILE *out)
 "Offline text-to-speech.  Speaks TEXT (or the text of -f FILE, or standard input)\n"
 "aloud, or writes it to a file with -o; with --out-dir, turns each text FILE into\n"
 "DIR/NAME.wav (batch synthesis).  Text piped in is spoken as it arrives, line by\n"
-"line (whole sentences when it comes faster than it is spoken), unless it goes\n"
-"to a file with -o.\n"
+"line (whole sentences when it comes faster than it is spoken), when it is\n"
+"played or written with --output-raw.\n"
 "\n"
 "Input:\n"
 "  TEXT...                 the text to speak; none or \"-\": read standard input\n"
@@ -1558,9 +1558,10 @@ int main(int argc, char **argv)
                     progname, progname);
             return EXIT_USAGE;
         }
-        /* a pipe (or socket) to the speakers or stdout: speak it as it arrives */
+        /* a pipe (or socket) to the speakers or raw stdout: speak it as it arrives
+         * (WAV on stdout is written whole at the end: its header needs the length) */
         struct stat in_st;
-        int stream = !text_file && !phonemes && !ssml_input && (!out_path || !strcmp(out_path, "-")) &&
+        int stream = !text_file && !phonemes && !ssml_input && !out_path &&
                      fstat(STDIN_FILENO, &in_st) == 0 && !S_ISREG(in_st.st_mode);
         if (stream) {
             int code = load_lexicon(lexicon_path);
