@@ -171,7 +171,7 @@ if grep -q "^testvoice .*$tmp/dup/testvoice.json\$" "$tmp/out" &&
   ok "--list-voices marks the copy that is not used"; else bad "--list-voices duplicates: $(cat "$tmp/out")"; fi
 mkdir "$tmp/bin"
 cp "$TTS" "$tmp/bin/tts"   # no voices next to this copy, none in the working folder
-installed_voices=$("$TTS" --help | grep -o '/[^ ]*/voices, or a voice' | sed 's/, or a voice//')
+installed_voices=$("$TTS" --help | grep -o 'then /[^ ]*/voices$' | sed 's/^then //')
 if [ ! -d "$installed_voices" ]; then
   expect "--list-voices with no voices" 3 sh -c "cd '$tmp/bin' && TTS_VOICE_PATH='$tmp/none' ./tts --list-voices"
   has "--list-voices says where it looked" "$tmp/err" "no voices found"
