@@ -287,6 +287,10 @@ printf '' | "$TTS" --output-raw >"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ "$rc" -eq 2 ] && ok "stdin streaming: empty input is exit 2" || bad "stdin streaming: empty input: exit $rc"
 
+# SSML values out of range are clamped with a warning
+expect "SSML rate out of range" 0 "$TTS" -o "$o/clamp.wav" '<speak><prosody rate="1000%">Hello there.</prosody></speak>'
+has "SSML rate out of range: a warning says it was clamped" "$tmp/err" "outside 0.25-4: clamped to 4"
+
 # word timings: tab-separated or JSON lines, across a <break> of known length
 timed='<speak>One two three. <break time="1s"/> Four, five six.</speak>'
 expect "--timings FILE.tsv" 0 "$TTS" --timings "$o/t.tsv" -o "$o/t.wav" "$timed"

@@ -151,6 +151,36 @@ static void test_ssml_prosody(void **state)
     assert_true(u.v[0].rate == 1);
     free(w);
     text_utterance_free(&u);
+
+    /* values out of range are clamped, and said so */
+    u = build("<speak><prosody rate=\"x-fast\"><prosody rate=\"300%\">Quick.</prosody></prosody></speak>", 1,
+              NULL, &w);
+    assert_non_null(w);
+    assert_non_null(strstr(w, "clamped to 4"));
+    assert_true(u.v[0].rate == 4.0f);
+    free(w);
+    text_utterance_free(&u);
+    u = build("<speak><prosody rate=\"10%\">Slow.</prosody></speak>", 1, NULL, &w);
+    assert_non_null(w);
+    assert_non_null(strstr(w, "clamped to 0.25"));
+    assert_true(u.v[0].rate == 0.25f);
+    free(w);
+    text_utterance_free(&u);
+    u = build("<speak><prosody volume=\"+20dB\">Loud.</prosody></speak>", 1, NULL, &w);
+    assert_non_null(w);
+    assert_non_null(strstr(w, "above 4: clamped to 4"));
+    assert_true(u.v[0].volume == 4.0f);
+    free(w);
+    text_utterance_free(&u);
+    u = build("<speak>Wait.<break time=\"25s\"/></speak>", 1, NULL, &w);
+    assert_non_null(w);
+    assert_non_null(strstr(w, "clamped to 10 s"));
+    assert_true(u.v[0].pause == 10.0f);
+    free(w);
+    text_utterance_free(&u);
+    u = build("<speak><prosody rate=\"x-fast\">In range.</prosody><break time=\"10s\"/></speak>", 1, NULL, &w);
+    assert_null(w);  /* within the range: no warning */
+    text_utterance_free(&u);
 }
 
 static void test_ssml_say_as(void **state)
