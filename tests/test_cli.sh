@@ -259,12 +259,12 @@ mkfifo "$tmp/in.fifo" "$tmp/out.fifo"
 spid=$!
 exec 7>"$tmp/in.fifo" 8<"$tmp/out.fifo"
 echo "Hello there." >&7
-if first=$(timeout 60 head -c "$one" <&8 | wc -c) && [ "$first" -eq "$one" ]; then
+if first=$(timeout 300 head -c "$one" <&8 | wc -c) && [ "$first" -eq "$one" ]; then
   ok "stdin: the first line's audio ($one bytes) before the second line is written"; else
   bad "stdin: the first line's audio did not come before the end of input"; fi
 echo "How are you today?" >&7
 exec 7>&-
-rest=$(timeout 60 cat <&8 | wc -c)
+rest=$(timeout 300 cat <&8 | wc -c)
 exec 8<&-
 wait "$spid"
 rc=$?
@@ -275,6 +275,22 @@ gap=$((2 * 4410))   # the sentence silence between the two pieces, 0.2 s
 [ "$(wc -l <"$tmp/stream.tsv")" -eq 6 ] && awk -F'\t' -v s=$(awk -v b="$((one + gap))" 'BEGIN { print b / 2 / 22050 }') \
   'NR == 3 { exit !($3 == "How" && $1 >= s) }' "$tmp/stream.tsv" &&
   ok "stdin streaming: --timings counts the audio before each line" || bad "stdin streaming timings: $(cat "$tmp/stream.tsv")"
+# Ctrl-C while it waits for the next line: exit 130 at once
+mkfifo "$tmp/wait.fifo"
+"$TTS" --output-raw <"$tmp/wait.fifo" >/dev/null 2>"$tmp/err" &
+wpid=$!
+exec 7>"$tmp/wait.fifo"
+echo "Hello there." >&7
+sleep 0.5
+kill -INT "$wpid"
+# (a minute at most: a loaded machine can starve a niced test for seconds)
+for _ in $(seq 1 1200); do kill -0 "$wpid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$wpid" 2>/dev/null; then bad "stdin streaming: SIGINT while waiting for input did not end it"; kill -9 "$wpid"; fi
+wait "$wpid"
+rc=$?
+exec 7>&-
+[ "$rc" -eq 130 ] && ok "stdin streaming: SIGINT while waiting for input: exit 130" || bad "stdin streaming: SIGINT: exit $rc"
+
 # lines of a text piped in at once still make whole sentences
 printf 'Hello\nthere. How are\nyou today?\n' | "$TTS" --output-raw >"$tmp/out" 2>"$tmp/err"
 [ "$(stat -c %s "$tmp/out")" -eq "$raw_bytes" ] && ok "stdin piped at once: wrapped lines read as the whole text" ||
