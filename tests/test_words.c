@@ -137,6 +137,14 @@ static void test_times_from_positions(void **state)
     words_frame_positions(align, 3, 4, 2, 5, 10, fpos);
     const int want[5] = {9, 9, 10, 10, 12};
     for (int i = 0; i < 5; i++) assert_int_equal(fpos[i], want[i]);
+    /* a sentence retried in halves: the second half's symbols count from
+     * where it begins in the sentence's IPA (symbols, not bytes) */
+    const char *ipa = "wˈʌn tˈuː θɹˈiː.";
+    const char *half = strstr(ipa, "tˈuː");
+    assert_int_equal(words_symbol_offset(ipa, (size_t)(half - ipa), (int)text_n_symbols()), 5);
+    assert_int_equal(words_symbol_offset(ipa, strlen(ipa), (int)text_n_symbols()), 16);
+    /* a model that knows fewer symbols skips the ones it cannot read, like synthesis does */
+    assert_int_equal(words_symbol_offset(ipa, (size_t)(half - ipa), (int)text_symbol_id(0x02C8)), 4);
 }
 
 /* The test voice's attention takes one symbol per decoder step: each word
