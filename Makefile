@@ -8,10 +8,12 @@
 #   make bench      benchmarks (GEMM, vocoder, training step, synthesis against
 #                   espeak-ng and flite on one core); make bench-synth: only the last
 #   make install    PREFIX=/usr/local (DESTDIR for staging): programs, libtts.so and
-#                   libtts.a, include/tts.h, tts.pc, the man page, voices and models
-#                   in PREFIX/share/tts, the speech-dispatcher module sd_tts in
-#                   SDMODDIR (PREFIX/lib/speech-dispatcher-modules) with its tts.conf
-#                   and AddModule line in PREFIX/share/tts/speech-dispatcher;
+#                   libtts.a, include/tts.h, tts.pc, the man pages, voices, models
+#                   and lexicon.sample in PREFIX/share/tts, the speech-dispatcher
+#                   module sd_tts in SDMODDIR (PREFIX/lib/speech-dispatcher-modules)
+#                   with its tts.conf and speechd.conf lines in
+#                   PREFIX/share/tts/speech-dispatcher; runs ldconfig for /usr and
+#                   /usr/local, and tts.pc gives other prefixes a run path;
 #                   make uninstall removes them
 #   make eval       intelligibility evaluation of the shipped voice (see scripts/eval.sh)
 #   make voice NAME=rms   a voice from its recipe, end to end (scripts/make-voice.sh)
@@ -165,38 +167,51 @@ DATADIR = $(DESTDIR)$(PREFIX)/share/tts
 MAN1DIR = $(DESTDIR)$(PREFIX)/share/man/man1
 # speech-dispatcher: Debian's server looks for modules in
 # /usr/lib/speech-dispatcher-modules; the AddModule line names the module by
-# its absolute path, so any SDMODDIR works.
+# its absolute path, so any SDMODDIR works.  An AddModule line turns off the
+# server's own search for modules, so speechd.conf.add also names those it
+# finds in SD_SERVER_MODDIR (scripts/speechd-conf.sh).
 SDMODDIR ?= $(PREFIX)/lib/speech-dispatcher-modules
+SD_SERVER_MODDIR ?= $(firstword $(wildcard /usr/lib/speech-dispatcher-modules \
+                       /usr/lib/*/speech-dispatcher-modules /usr/libexec/speech-dispatcher-modules))
 SDDIR   = $(DATADIR)/speech-dispatcher
+# A program linked with `pkg-config --libs tts` finds libtts.so.0 in /usr/lib
+# and /usr/local/lib through the loader's cache (install runs ldconfig when it
+# installs there itself); any other PREFIX is given as the program's run path.
+SYSTEM_PREFIX := $(filter /usr /usr/local,$(PREFIX))
+comma := ,
+PC_RPATH = $(if $(SYSTEM_PREFIX),,-Wl$(comma)-rpath$(comma)$${libdir})
 install: all
 	install -d $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(DATADIR)/voices $(DATADIR)/models $(MAN1DIR)
 	install -d $(DESTDIR)$(SDMODDIR) $(SDDIR)
 	install -m 755 $(BUILD)/sd_tts $(DESTDIR)$(SDMODDIR)/
 	install -m 644 doc/speech-dispatcher/tts.conf $(SDDIR)/
-	printf '%s\n' '# add to speechd.conf (and "DefaultModule tts" to make it the default)' \
-	  'AddModule "tts" "$(SDMODDIR)/sd_tts" "$(PREFIX)/share/tts/speech-dispatcher/tts.conf"' \
-	  >$(SDDIR)/speechd.conf.add
+	install -m 755 scripts/speechd-conf.sh $(SDDIR)/
+	sh scripts/speechd-conf.sh "$(SD_SERVER_MODDIR)" "$(SDMODDIR)/sd_tts" \
+	  "$(PREFIX)/share/tts/speech-dispatcher/tts.conf" >$(SDDIR)/speechd.conf.add
+	install -m 644 doc/lexicon.sample $(DATADIR)/
 	install -m 755 $(BUILD)/tts $(BUILD)/tts-train $(BINDIR)/
 	install -m 644 $(BUILD)/libtts.a $(LIBDIR)/
 	install -m 755 $(BUILD)/libtts.so $(LIBDIR)/libtts.so.$(VERSION)
 	ln -sf libtts.so.$(VERSION) $(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(LIBDIR)/libtts.so
 	install -m 644 include/tts.h $(INCDIR)/
-	install -m 644 doc/tts.1 $(MAN1DIR)/
+	install -m 644 doc/tts.1 doc/tts-train.1 $(MAN1DIR)/
 	for f in voices/*.json; do [ ! -f "$$f" ] || install -m 644 "$$f" $(DATADIR)/voices/; done
 	for f in models/*.safetensors; do [ ! -f "$$f" ] || install -m 644 "$$f" $(DATADIR)/models/; done
 	printf '%s\n' 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' 'libdir=$${exec_prefix}/lib' \
 	  'includedir=$${prefix}/include' 'datadir=$${prefix}/share/tts' '' \
 	  'Name: tts' 'Description: offline neural text-to-speech (libtts)' 'Version: $(VERSION)' \
-	  'Requires.private: $(PKGS)' 'Libs: -L$${libdir} -ltts' \
+	  'Requires.private: $(PKGS)' 'Libs: -L$${libdir} $(PC_RPATH) -ltts' \
 	  'Libs.private: -lopenblas -lm -lpthread' 'Cflags: -I$${includedir}' \
 	  >$(LIBDIR)/pkgconfig/tts.pc
+	if [ -z "$(DESTDIR)" ] && [ -n "$(SYSTEM_PREFIX)" ] && [ "$$(id -u)" = 0 ]; then \
+	  ldconfig || echo "ldconfig failed: run it before using libtts.so" >&2; fi
 
 uninstall:
 	rm -f $(BINDIR)/tts $(BINDIR)/tts-train $(LIBDIR)/libtts.a $(LIBDIR)/libtts.so \
 	  $(LIBDIR)/$(SONAME) $(LIBDIR)/libtts.so.$(VERSION) $(LIBDIR)/pkgconfig/tts.pc \
-	  $(INCDIR)/tts.h $(MAN1DIR)/tts.1 $(DESTDIR)$(SDMODDIR)/sd_tts $(SDDIR)/tts.conf \
-	  $(SDDIR)/speechd.conf.add
+	  $(INCDIR)/tts.h $(MAN1DIR)/tts.1 $(MAN1DIR)/tts-train.1 $(DESTDIR)$(SDMODDIR)/sd_tts \
+	  $(SDDIR)/tts.conf $(SDDIR)/speechd.conf.add $(SDDIR)/speechd-conf.sh $(DATADIR)/lexicon.sample
 	-rmdir $(SDDIR) $(DESTDIR)$(SDMODDIR) 2>/dev/null
 	for f in voices/*.json; do rm -f $(DATADIR)/voices/$$(basename "$$f"); done
 	for f in models/*.safetensors; do rm -f $(DATADIR)/models/$$(basename "$$f"); done

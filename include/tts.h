@@ -11,8 +11,11 @@
  *     tts_synth_create(voice, NULL, &syn);           // NULL: the voice's defaults
  *     tts_synth_start(syn, "Hello there. How are you?");
  *     tts_chunk ch;
+ *     tts_chunk_init(&ch);                           // sets ch.size
  *     while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done)
  *         play(ch.samples, ch.n_samples, ch.sample_rate); // valid until the next call
+ *
+ * or, to write a file:  tts_synth_to_file(syn, "Hello there.", "hello.wav");
  *     tts_synth_free(syn);
  *     tts_voice_free(voice);
  *
@@ -30,6 +33,13 @@
  * respelling) set with tts_synth_set_lexicon applies to every later text.
  *
  * The status list is append-only: a code never changes its number.
+ *
+ * Growing structs: tts_options and tts_chunk begin with a `size` field, the
+ * size of the struct as the calling program knows it (set by
+ * tts_options_default and tts_chunk_init).  New fields are only ever added
+ * at the end, and the library reads and writes only the first `size` bytes,
+ * so a program built against an older tts.h keeps working with a newer
+ * library.  Always fill them with those functions before use.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -83,12 +93,19 @@ const char *tts_last_error(void);
 typedef struct tts_voice tts_voice;
 
 /* Load a voice: a path to a voice file (voices/NAME.json, which names its
- * model file relative to itself) or a NAME looked up, in order, in the
- * folders of $TTS_VOICE_PATH (colon-separated), ./voices,
- * TTS_DATADIR/voices (the PREFIX it was built for) and share/tts/voices of
- * the installation the library was loaded from (PREFIX/lib/.. or
- * PREFIX/bin/..).  TTS_ERR_VOICE when not found; tts_last_error() lists the
- * folders searched.  The model's tensors are validated and mapped
+ * model file relative to itself; or a model file NAME.safetensors, read as
+ * an en-us voice with the default options) or a NAME looked up, in order,
+ * in:
+ *   1. the folders of $TTS_VOICE_PATH (colon-separated);
+ *   2. beside the running program: ../voices, ../share/tts/voices and
+ *      ../../share/tts/voices of its folder (a build tree, an installation,
+ *      the speech-dispatcher module), those that exist;
+ *   3. ./voices (the working folder);
+ *   4. TTS_DATADIR/voices (the PREFIX the library was built for);
+ *   5. share/tts/voices of the installation the library was loaded from
+ *      (PREFIX/lib/..), when it is another folder.
+ * The first folder holding NAME.json wins.  TTS_ERR_VOICE when not found;
+ * tts_last_error() lists the folders searched.  The model's tensors are validated and mapped
  * read-only.  Initialises espeak-ng for the voice's language. */
 tts_status tts_voice_load(const char *name_or_path, tts_voice **out);
 void tts_voice_free(tts_voice *voice);
@@ -100,29 +117,38 @@ int tts_voice_sample_rate(const tts_voice *voice); /* Hz: the voice's own (22050
 const char *tts_voice_language(const tts_voice *voice);
 
 /* Voice files found in the search folders above: calls fn(name, path, user)
- * for each.  Returns the number found. */
+ * for each, folder by folder in the search order (so when two folders hold
+ * the same NAME, the first call is the voice tts_voice_load(NAME) loads).
+ * Returns the number found. */
 int tts_voice_list(void (*fn)(const char *name, const char *path, void *user), void *user);
 
 /* --------------------------------------------------------- synthesis */
 
 typedef struct tts_options {
+    size_t size;            /* sizeof(tts_options) as the program knows it: set by
+                               tts_options_default (see "Growing structs" above) */
     float speed;            /* 1.0 = the voice's pace; 0.25..4, higher is faster */
     float volume;           /* 1.0 = as trained; 0..4, samples are clipped to [-1, 1] */
-    float sentence_silence; /* seconds of silence after each sentence, 0.2; 0..10 */
+    float sentence_silence; /* seconds of silence between sentences, 0.2; 0..10 (none after
+                               the last sentence of a text; SSML <break>s and paragraph
+                               ends are kept wherever they are) */
     int gl_iters;           /* Griffin-Lim iterations, 32; 1..1000 (quality vs speed) */
     uint64_t seed;          /* prenet-dropout seed, 0 = fixed default: same text, same audio */
     float sharpen;          /* Griffin-Lim magnitude sharpening, 1.0 = none; 0.5..3
                                (values above 1 emphasize spectral peaks) */
 } tts_options;
 
-/* The voice's defaults (from its voice file). */
+/* The voice's defaults (from its voice file; voice NULL: the library's),
+ * with out->size set.  Start every tts_options with this. */
 void tts_options_default(const tts_voice *voice, tts_options *out);
 
 typedef struct tts_synth tts_synth;
 
 /* A synthesizer: all buffers for synthesis are allocated here (or grown
  * for a longer sentence), not per frame.  opts NULL = the voice's defaults.
- * The voice must outlive the synthesizer. */
+ * The options are copied.  TTS_ERR_INVALID_ARG when a value is out of range
+ * or opts->size is too small (not filled by tts_options_default).  The voice
+ * must outlive the synthesizer. */
 tts_status tts_synth_create(const tts_voice *voice, const tts_options *opts, tts_synth **out);
 void tts_synth_free(tts_synth *synth);
 
@@ -150,7 +176,9 @@ tts_status tts_synth_start(tts_synth *synth, const char *text);
  * and other elements are read for their text.  Text that is not well-formed
  * XML is still spoken, as plain text without its tags, and the first chunk
  * carries the warning TTS_ERR_MARKUP with the position of the problem in
- * tts_last_error(); so do unsupported values (the content is spoken).
+ * tts_last_error(); so do unsupported values (the content is spoken) and
+ * values outside the supported range, which are clamped: rate to 0.25-4
+ * times, volume to 0-4 times, a break to 10 s.
  * Returns like tts_synth_start. */
 tts_status tts_synth_start_ssml(tts_synth *synth, const char *ssml);
 
@@ -182,9 +210,24 @@ void tts_lexicon_free(tts_lexicon *lex);
  * synthesizers (it is read-only once in use). */
 tts_status tts_synth_set_lexicon(tts_synth *synth, const tts_lexicon *lex);
 
+/* A word of a chunk and when it is spoken, from the acoustic model's
+ * attention (which symbol each frame of audio speaks).  Times are accurate
+ * to about one frame (hop / sample rate, 12 ms at 22050 Hz) where the model
+ * aligns well. */
+typedef struct tts_word {
+    const char *text;   /* the word as spoken: normalized ("twenty-four" for "24"), without
+                           the punctuation around it; words of IPA spans and lexicon entries
+                           given in IPA as their IPA */
+    double start, end;  /* seconds from the chunk's first sample; start <= end; a word the
+                           model skipped has start == end */
+} tts_word;
+
 typedef struct tts_chunk {
+    size_t size;            /* sizeof(tts_chunk) as the program knows it: set it with
+                               tts_chunk_init before the first tts_synth_next; kept by it */
     const float *samples;   /* mono, [-1, 1]; owned by the synthesizer, valid until its next call */
-    size_t n_samples;       /* the sentence followed by its silence */
+    size_t n_samples;       /* the sentence followed by its silence (none after the last
+                               sentence of a text unless a <break> put it there) */
     int sample_rate;        /* Hz */
     const char *text;       /* the normalized sentence, same lifetime as samples; IPA
                                spans show as [[...]]; "" for a pause alone (<break>) */
@@ -202,7 +245,14 @@ typedef struct tts_chunk {
                                stop gate never fired; stopped as the attention rested on the
                                last symbol), TTS_STOP_FRAME_CAP (an alignment failure) */
     int done;               /* 1: no more audio (samples NULL, n_samples 0) */
+    const tts_word *words;  /* the sentence's words in order (n_words of them), with their
+                               times; same lifetime as samples; NULL when n_words is 0 (a
+                               pause alone) */
+    size_t n_words;
 } tts_chunk;
+
+/* Zero *chunk and set chunk->size = sizeof(tts_chunk). */
+void tts_chunk_init(tts_chunk *chunk);
 
 #define TTS_STOP_GATE 1u
 #define TTS_STOP_FRAME_CAP 2u
@@ -210,8 +260,23 @@ typedef struct tts_chunk {
 
 /* The next sentence's audio.  Returns TTS_OK and fills *chunk (done = 1
  * after the last sentence), or an error for this sentence; after an error
- * the next call continues with the following sentence. */
+ * the next call continues with the following sentence.  chunk->size must
+ * be set (tts_chunk_init): TTS_ERR_INVALID_ARG otherwise. */
 tts_status tts_synth_next(tts_synth *synth, tts_chunk *chunk);
+
+/* Synthesize text (plain text or SSML, as tts_synth_start reads it) into
+ * the audio file at path, its format from the extension: .wav (16-bit
+ * PCM), .flac or .ogg (Vorbis), at the voice's sample rate.  The file is
+ * written to a temporary file in the same folder and renamed when complete,
+ * so path never holds a partial file: on any failure (and on
+ * tts_synth_cancel) nothing is left behind and an existing file is
+ * unchanged.  Blocks until done.  Returns TTS_OK, or the first failure:
+ * the statuses of tts_synth_start and tts_synth_next, TTS_ERR_AUDIO_FORMAT
+ * for an unknown extension, TTS_ERR_IO for a folder that is missing or not
+ * writable, TTS_ERR_NO_SPACE.  Warnings of the chunks (TTS_ERR_ATTENTION,
+ * TTS_ERR_MARKUP ...) are not errors: the file is written.  *seconds (may
+ * be NULL) receives the length of the audio written. */
+tts_status tts_synth_to_file(tts_synth *synth, const char *text, const char *path, double *seconds);
 
 /* Ask synth to stop (Ctrl-C): the tts_synth_next running in another thread
  * returns TTS_ERR_CANCELLED within one acoustic-model step or Griffin-Lim

@@ -113,7 +113,7 @@ while IFS='|' read -r id text; do
     silence 1 0.02 0.3% reverse silence 1 0.02 0.3% reverse pad 0.05 0.05 2>/dev/null || true
   rm -f "$work/teacher/$id.raw.wav"
   espeak-ng -v "$espeak_voice" -w "$work/espeak/$id.wav" -f "$work/text/$id.txt" 2>/dev/null || true
-  if ! "$here/build/tts" -v --voice "$voice_file" --sentence-silence 0 -f "$work/text/$id.txt" \
+  if ! "$here/build/tts" --verbose --voice "$voice_file" --sentence-silence 0 -f "$work/text/$id.txt" \
        -o "$work/ours/$id.wav" 2> "$work/ours/$id.log"; then
     echo "$id synthesis-error" >> "$work/failures.list"
   elif grep -q 'stop:.*frame-cap' "$work/ours/$id.log"; then

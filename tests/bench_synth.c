@@ -90,7 +90,7 @@ static void library_child(const char *voice_path, int fd)
     for (int run = 0; run < RUNS; run++) {
         double audio = 0, t0 = now(), first = 0;
         size_t n = 0;
-        tts_chunk ch;
+        tts_chunk ch = {.size = sizeof(tts_chunk)};
         if (tts_synth_start(s, PARAGRAPH) != TTS_OK) break;
         while (tts_synth_next(s, &ch) == TTS_OK && !ch.done) {
             if (n++ == 0) first = now() - t0;

@@ -60,12 +60,24 @@ expect "--help" 0 "$TTS" --help
 for flag in --file --lines --output --output-raw --out-dir --format --jobs --device \
             --list-devices --voice --list-voices --speed --volume --sentence-silence --phonemes \
             --vocode --mels --gl-iters --sharpen --verbose --quiet --help --version "Exit status" \
+            "-v, --voice" "-m, --model" "-w," --stdout --output_file --output_raw --length_scale \
+            --sentence_silence --timings \
             "default: 32" "default: 1)" "default: wav" "default: 0.2" "130"; do
   has "--help lists $flag" "$tmp/out" "$flag"
 done
 expect "--version" 0 "$TTS" --version
 has "--version prints the version" "$tmp/out" "^tts [0-9]"
 expect "unknown flag" 1 "$TTS" --no-such-flag
+has "unknown flag: named" "$tmp/err" "unknown option '--no-such-flag'"
+[ "$(wc -l <"$tmp/err")" -le 3 ] && ok "unknown flag: a short message, not the help" || bad "unknown flag printed $(wc -l <"$tmp/err") lines"
+expect "misspelt flag" 1 "$TTS" --sped 2 "Hi."
+has "misspelt flag: the nearest one named" "$tmp/err" "did you mean '--speed'"
+expect "Piper's spelling with a dash" 1 "$TTS" --length-scale 2 "Hi."
+has "--length-scale: --length_scale named" "$tmp/err" "did you mean '--length_scale'"
+expect "ambiguous flag" 1 "$TTS" --out x "Hi."
+has "ambiguous flag: the candidates named" "$tmp/err" "ambiguous.*--output .*--out-dir"
+expect "flag without its value" 1 "$TTS" --voice
+has "flag without its value: said" "$tmp/err" "--voice needs a value"
 expect "bad --gl-iters" 1 "$TTS" --gl-iters abc --vocode x.wav
 expect "--mels out of range" 1 "$TTS" --mels 4 --vocode x.wav
 expect "--mels without --vocode" 1 "$TTS" --mels 128 -o a.wav "Hi."
@@ -95,11 +107,11 @@ has "missing voice file message" "$tmp/err" "$tmp/none/x.json"
 # the vocoder on real speech
 if flite -voice slt -t "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background." \
      -o "$tmp/slt16.wav" 2>/dev/null; then
-  expect "--vocode 16 kHz input" 0 "$TTS" -v --vocode "$tmp/slt16.wav" -o "$tmp/v.wav"
-  has "--vocode -v prints spectral convergence" "$tmp/err" "spectral convergence"
+  expect "--vocode 16 kHz input" 0 "$TTS" --verbose --vocode "$tmp/slt16.wav" -o "$tmp/v.wav"
+  has "--vocode --verbose prints spectral convergence" "$tmp/err" "spectral convergence"
   [ -s "$tmp/v.wav" ] && [ "$(head -c 4 "$tmp/v.wav")" = RIFF ] && ok "--vocode wrote a WAV" || bad "--vocode output"
   sox "$tmp/slt16.wav" -r 22050 "$tmp/slt.wav"
-  expect "--vocode 22050 Hz input, 32 iterations, 80 bands" 0 "$TTS" -v --sharpen 1 --gl-iters 32 \
+  expect "--vocode 22050 Hz input, 32 iterations, 80 bands" 0 "$TTS" --verbose --sharpen 1 --gl-iters 32 \
     --mels 80 --vocode "$tmp/slt.wav" -o "$tmp/v.flac"
   read -r sc_target sc_true < <(sed -n 's/.*target \(-\?[0-9.]*\) dB, vs input STFT \(-\?[0-9.]*\) dB/\1 \2/p' "$tmp/err")
   echo "     SC at 32 iterations: $sc_target dB vs mel-inverted target, $sc_true dB vs input STFT"
@@ -107,7 +119,7 @@ if flite -voice slt -t "The birch canoe slid on the smooth planks. Glue the shee
     ok "--vocode SC bar (<= -15 dB target, <= -11 dB input)"; else bad "--vocode SC bar"; fi
   [ "$(soxi -r "$tmp/v.flac")" = 22050 ] && ok "--vocode wrote FLAC at 22050 Hz" || bad "FLAC output"
   # 128 bands (the default, slt's analysis) keep more of the spectrum than 80
-  expect "--vocode at 128 bands" 0 "$TTS" -v --vocode "$tmp/slt.wav" -o "$tmp/v128.wav"
+  expect "--vocode at 128 bands" 0 "$TTS" --verbose --vocode "$tmp/slt.wav" -o "$tmp/v128.wav"
   has "--mels 128 is used" "$tmp/err" "frames of 128 mel bands"
   sc128=$(sed -n 's/.*vs input STFT \(-\?[0-9.]*\) dB/\1/p' "$tmp/err")
   echo "     SC vs input STFT: $sc_true dB at 80 bands, $sc128 dB at 128"
@@ -150,9 +162,16 @@ mkdir "$o"
 # --list-voices
 expect "--list-voices" 0 "$TTS" --list-voices
 has "--list-voices names the test voice" "$tmp/out" "^testvoice .*$tmp/data/voices/testvoice.json"
+# two voices of one name: the first in the search order is used, the other marked
+mkdir "$tmp/dup"
+sed "s|\"model\": *\"|&$tmp/data/voices/|" "$tmp/data/voices/testvoice.json" >"$tmp/dup/testvoice.json"
+TTS_VOICE_PATH="$tmp/dup:$tmp/data/voices" expect "--list-voices with a name twice" 0 "$TTS" --list-voices
+if grep -q "^testvoice .*$tmp/dup/testvoice.json\$" "$tmp/out" &&
+   grep -q "^testvoice .*$tmp/data/voices/testvoice.json  (not used: --voice testvoice loads $tmp/dup/testvoice.json)" "$tmp/out"; then
+  ok "--list-voices marks the copy that is not used"; else bad "--list-voices duplicates: $(cat "$tmp/out")"; fi
 mkdir "$tmp/bin"
 cp "$TTS" "$tmp/bin/tts"   # no voices next to this copy, none in the working folder
-installed_voices=$("$TTS" --help | grep -o '/[^ ]*/voices, or a voice' | sed 's/, or a voice//')
+installed_voices=$("$TTS" --help | grep -o 'then /[^ ]*/voices$' | sed 's/^then //')
 if [ ! -d "$installed_voices" ]; then
   expect "--list-voices with no voices" 3 sh -c "cd '$tmp/bin' && TTS_VOICE_PATH='$tmp/none' ./tts --list-voices"
   has "--list-voices says where it looked" "$tmp/err" "no voices found"
@@ -192,8 +211,9 @@ expect "-o - (WAV on stdout)" 0 "$TTS" -o - "$text"
 # options
 expect "--sentence-silence 0" 0 "$TTS" --sentence-silence 0 -o "$o/s0.wav" "$text"
 expect "--sentence-silence 1" 0 "$TTS" --sentence-silence 1 -o "$o/s1.wav" "$text"
-[ $(($(samples "$o/s1.wav") - $(samples "$o/s0.wav"))) -eq 44100 ] &&
-  ok "--sentence-silence adds its seconds after each of 2 sentences" || bad "--sentence-silence length"
+[ $(($(samples "$o/s1.wav") - $(samples "$o/s0.wav"))) -eq 22050 ] &&
+  ok "--sentence-silence puts its seconds between the 2 sentences, not after the last" ||
+  bad "--sentence-silence length: $(($(samples "$o/s1.wav") - $(samples "$o/s0.wav"))) samples more"
 expect "--speed 2" 0 "$TTS" --speed 2 --sentence-silence 0 -o "$o/fast.wav" "$text"
 r=$(awk -v a="$(samples "$o/fast.wav")" -v b="$(samples "$o/s0.wav")" 'BEGIN { print a / b }')
 awk -v r="$r" 'BEGIN { exit !(r > 0.4 && r < 0.6) }' && ok "--speed 2 halves the length ($r)" || bad "--speed 2: ratio $r"
@@ -208,6 +228,112 @@ expect "--lines without --out-dir" 1 "$TTS" --lines "$tmp/in.txt"
 expect "--out-dir with -o" 1 "$TTS" --out-dir "$o" -o x.wav "$tmp/in.txt"
 expect "--out-dir without inputs" 1 "$TTS" --out-dir "$o"
 expect "-j without --out-dir" 1 "$TTS" -j 2 "$text"
+
+# the flags of espeak-ng and Piper
+expect "-v NAME selects the voice" 0 "$TTS" -v testvoice -o "$o/v.wav" "$text"
+[ "$(samples "$o/v.wav")" -eq "$n_args" ] && ok "-v testvoice: the same audio" || bad "-v testvoice"
+expect "-v a missing voice" 3 "$TTS" -v nosuchvoice -o "$o/x.wav" "$text"
+has "-v a missing voice: named" "$tmp/err" "no voice 'nosuchvoice'"
+expect "--model NAME" 0 "$TTS" --model testvoice -o "$o/m.wav" "$text"
+expect "-w FILE" 0 "$TTS" -w "$o/w.wav" "$text"
+expect "--output_file FILE" 0 "$TTS" --output_file "$o/of.wav" "$text"
+[ "$(samples "$o/w.wav")" -eq "$n_args" ] && [ "$(samples "$o/of.wav")" -eq "$n_args" ] &&
+  [ "$(samples "$o/m.wav")" -eq "$n_args" ] && ok "-w, --output_file, --model: the same audio as -o" ||
+  bad "-w/--output_file/--model differ"
+expect "--stdout" 0 "$TTS" --stdout "$text"
+[ "$(head -c 4 "$tmp/out")" = RIFF ] && ok "--stdout writes WAV" || bad "--stdout"
+expect "--output_raw" 0 "$TTS" --output_raw "$text"
+[ "$(stat -c %s "$tmp/out")" -eq "$raw_bytes" ] && ok "--output_raw as --output-raw" || bad "--output_raw bytes"
+expect "--length_scale 2" 0 "$TTS" --length_scale 2 --sentence_silence 0 -o "$o/ls2.wav" "$text"
+expect "--speed 0.5" 0 "$TTS" --speed 0.5 --sentence-silence 0 -o "$o/sp05.wav" "$text"
+[ "$(samples "$o/ls2.wav")" -eq "$(samples "$o/sp05.wav")" ] && [ "$(samples "$o/ls2.wav")" -gt "$(samples "$o/s0.wav")" ] &&
+  ok "--length_scale 2 = --speed 0.5, --sentence_silence = --sentence-silence" || bad "--length_scale 2"
+expect "--length_scale out of range" 1 "$TTS" --length_scale 0.1 "$text"
+
+# standard input from a pipe is spoken as it arrives: the first line's audio
+# comes out before the second line is written (fifos, no timing involved)
+one=$("$TTS" --output-raw "Hello there." | wc -c)
+two=$("$TTS" --output-raw "How are you today?" | wc -c)
+mkfifo "$tmp/in.fifo" "$tmp/out.fifo"
+"$TTS" --output-raw --timings "$tmp/stream.tsv" <"$tmp/in.fifo" >"$tmp/out.fifo" 2>"$tmp/err" &
+spid=$!
+exec 7>"$tmp/in.fifo" 8<"$tmp/out.fifo"
+echo "Hello there." >&7
+if first=$(timeout 300 head -c "$one" <&8 | wc -c) && [ "$first" -eq "$one" ]; then
+  ok "stdin: the first line's audio ($one bytes) before the second line is written"; else
+  bad "stdin: the first line's audio did not come before the end of input"; fi
+echo "How are you today?" >&7
+exec 7>&-
+rest=$(timeout 300 cat <&8 | wc -c)
+exec 8<&-
+wait "$spid"
+rc=$?
+[ "$rc" -eq 0 ] && ok "stdin streaming: exit 0" || bad "stdin streaming: exit $rc"
+gap=$((2 * 4410))   # the sentence silence between the two pieces, 0.2 s
+[ "$rest" -eq $((gap + two)) ] && ok "stdin streaming: the second line and one sentence silence ($rest bytes)" ||
+  bad "stdin streaming: $rest bytes after the first line, wanted $((gap + two))"
+[ "$(wc -l <"$tmp/stream.tsv")" -eq 6 ] && awk -F'\t' -v s=$(awk -v b="$((one + gap))" 'BEGIN { print b / 2 / 22050 }') \
+  'NR == 3 { exit !($3 == "How" && $1 >= s) }' "$tmp/stream.tsv" &&
+  ok "stdin streaming: --timings counts the audio before each line" || bad "stdin streaming timings: $(cat "$tmp/stream.tsv")"
+# Ctrl-C while it waits for the next line: exit 130 at once
+mkfifo "$tmp/wait.fifo"
+"$TTS" --output-raw <"$tmp/wait.fifo" >/dev/null 2>"$tmp/err" &
+wpid=$!
+exec 7>"$tmp/wait.fifo"
+echo "Hello there." >&7
+sleep 0.5
+kill -INT "$wpid"
+# (a minute at most: a loaded machine can starve a niced test for seconds)
+for _ in $(seq 1 1200); do kill -0 "$wpid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$wpid" 2>/dev/null; then bad "stdin streaming: SIGINT while waiting for input did not end it"; kill -9 "$wpid"; fi
+wait "$wpid"
+rc=$?
+exec 7>&-
+[ "$rc" -eq 130 ] && ok "stdin streaming: SIGINT while waiting for input: exit 130" || bad "stdin streaming: SIGINT: exit $rc"
+
+# lines of a text piped in at once still make whole sentences
+printf 'Hello\nthere. How are\nyou today?\n' | "$TTS" --output-raw >"$tmp/out" 2>"$tmp/err"
+[ "$(stat -c %s "$tmp/out")" -eq "$raw_bytes" ] && ok "stdin piped at once: wrapped lines read as the whole text" ||
+  bad "stdin piped at once: $(stat -c %s "$tmp/out") bytes, wanted $raw_bytes"
+ssml='<speak>Hello there. <break time="1s"/> How are you today?</speak>'
+"$TTS" --output-raw "$ssml" >"$tmp/ssml_args.raw" 2>/dev/null
+printf '%s\n' "$ssml" | "$TTS" --output-raw >"$tmp/out" 2>"$tmp/err"
+cmp -s "$tmp/out" "$tmp/ssml_args.raw" && ok "stdin: SSML from a pipe is read whole" || bad "stdin: SSML from a pipe"
+printf '' | "$TTS" --output-raw >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 2 ] && ok "stdin streaming: empty input is exit 2" || bad "stdin streaming: empty input: exit $rc"
+
+# SSML values out of range are clamped with a warning
+expect "SSML rate out of range" 0 "$TTS" -o "$o/clamp.wav" '<speak><prosody rate="1000%">Hello there.</prosody></speak>'
+has "SSML rate out of range: a warning says it was clamped" "$tmp/err" "outside 0.25-4: clamped to 4"
+
+# word timings: tab-separated or JSON lines, across a <break> of known length
+timed='<speak>One two three. <break time="1s"/> Four, five six.</speak>'
+expect "--timings FILE.tsv" 0 "$TTS" --timings "$o/t.tsv" -o "$o/t.wav" "$timed"
+has "--timings says what it wrote" "$tmp/err" "wrote $o/t.tsv"
+total=$(awk -v n="$(samples "$o/t.wav")" 'BEGIN { print n / 22050 }')
+if awk -F'\t' -v total="$total" '
+    { w[NR] = $3; s[NR] = $1; e[NR] = $2
+      if (NF != 3 || $1 > $2 || (NR > 1 && $1 < e[NR - 1]) || $2 > total + 0.001) bad = 1 }
+    END { if (NR != 6 || w[1] != "One" || w[3] != "three" || w[4] != "Four" || w[6] != "six") bad = 1
+          if (s[4] - e[3] < 1.0) bad = 1   # the break lies between three and Four
+          exit bad }' "$o/t.tsv"; then ok "--timings: 6 words in order, none in the 1 s break, within the audio"; else
+  bad "--timings TSV: $(tr '\t\n' ' |' <"$o/t.tsv")"; fi
+expect "--timings FILE.jsonl" 0 "$TTS" --timings "$o/t.jsonl" -o "$o/t2.wav" "$timed"
+if python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+tsv = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])]
+assert [r["word"] for r in rows] == [t[2] for t in tsv]
+assert all(abs(r["start"] - float(t[0])) < 1e-6 and abs(r["end"] - float(t[1])) < 1e-6 for r, t in zip(rows, tsv))
+assert [r["sentence"] for r in rows] == [0, 0, 0, 1, 1, 1]
+' "$o/t.jsonl" "$o/t.tsv"; then ok "--timings .jsonl: the same words and times as JSON lines"; else bad "--timings JSON lines"; fi
+expect "--timings -" 0 "$TTS" --timings - -o "$o/t3.wav" "$timed"
+cmp -s "$tmp/out" "$o/t.tsv" && ok "--timings - writes to stdout" || bad "--timings -"
+expect "--timings - with audio on stdout" 1 "$TTS" --timings - --output-raw "$timed"
+expect "--timings with --out-dir" 1 "$TTS" --timings "$o/x.tsv" --out-dir "$o" "$tmp/in.txt"
+expect "--timings into a missing folder" 4 "$TTS" --timings "$tmp/nope/t.tsv" -o "$o/t4.wav" "$timed"
+[ ! -e "$o/t4.wav" ] && ok "--timings failure: no audio file either" || bad "--timings failure left audio"
 
 # playback where there is no such device: exit 5 and a clear message
 expect "play on a missing device" 5 "$TTS" --device no-such-device-xyz "$text"

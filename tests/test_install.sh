@@ -40,8 +40,10 @@ fi
 p="$tmp/prefix"
 run "make install PREFIX=$p" make -s --no-print-directory BUILD="$BUILD" PREFIX="$p" install
 for f in bin/tts bin/tts-train lib/libtts.a lib/libtts.so lib/libtts.so.0 include/tts.h \
-         lib/pkgconfig/tts.pc share/man/man1/tts.1 lib/speech-dispatcher-modules/sd_tts \
-         share/tts/speech-dispatcher/tts.conf share/tts/speech-dispatcher/speechd.conf.add; do
+         lib/pkgconfig/tts.pc share/man/man1/tts.1 share/man/man1/tts-train.1 \
+         lib/speech-dispatcher-modules/sd_tts share/tts/speech-dispatcher/tts.conf \
+         share/tts/speech-dispatcher/speechd.conf.add share/tts/speech-dispatcher/speechd-conf.sh \
+         share/tts/lexicon.sample; do
   [ -e "$p/$f" ] && ok "installed $f" || bad "not installed: $f"
 done
 for v in voices/*.json; do
@@ -53,6 +55,14 @@ cmp -s include/tts.h "$p/include/tts.h" && ok "installed header is include/tts.h
 grep -q "^AddModule \"tts\" \"$p/lib/speech-dispatcher-modules/sd_tts\" \"$p/share/tts/speech-dispatcher/tts.conf\"" \
   "$p/share/tts/speech-dispatcher/speechd.conf.add" && ok "speechd.conf.add names the installed module" ||
   bad "speechd.conf.add: $(cat "$p/share/tts/speech-dispatcher/speechd.conf.add")"
+# an AddModule line turns off the server's own search for modules: the
+# snippet names the modules the server would have found (test_speechd.sh
+# checks a server given it still lists espeak-ng)
+for m in /usr/lib/speech-dispatcher-modules/sd_espeak-ng; do
+  [ -x "$m" ] || continue
+  grep -q '^AddModule "espeak-ng" "sd_espeak-ng" "espeak-ng.conf"' "$p/share/tts/speech-dispatcher/speechd.conf.add" &&
+    ok "speechd.conf.add keeps espeak-ng" || bad "speechd.conf.add drops espeak-ng"
+done
 
 export PKG_CONFIG_PATH="$p/lib/pkgconfig"
 [ "$(pkg-config --modversion tts 2>/dev/null)" = "$(sed -n 's/^VERSION *:= *//p' Makefile)" ] &&
@@ -78,7 +88,7 @@ int main(int argc, char **argv)
 {
     tts_voice *voice = NULL;
     tts_synth *syn = NULL;
-    tts_chunk ch;
+    tts_chunk ch = {.size = sizeof(tts_chunk)};
     size_t n = 0;
     if (tts_voice_load("no-such-voice", &voice) != TTS_ERR_VOICE || !strstr(tts_last_error(), "looked in")) {
         fprintf(stderr, "missing voice: %s\n", tts_last_error());
@@ -91,6 +101,10 @@ int main(int argc, char **argv)
         return 1;
     }
     while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done) n += ch.n_samples;
+    if (argc > 2 && tts_synth_to_file(syn, "Hello from another program.", argv[2], NULL) != TTS_OK) {
+        fprintf(stderr, "%s\n", tts_last_error());
+        return 1;
+    }
     tts_synth_free(syn);
     tts_voice_free(voice);
     printf("%lu samples\n", (unsigned long)n);
@@ -108,6 +122,11 @@ else
     ok "it links the installed libtts.so.0"; else bad "not linked to $p/lib/libtts.so.0"; fi
   run "it runs and synthesizes with an installed voice" \
     env LD_LIBRARY_PATH="$p/lib" "$tmp/prog" "$p/share/tts/voices/installtestvoice.json"
+  # a PREFIX outside the loader's path: tts.pc gives the program its run path
+  run "it runs without LD_LIBRARY_PATH (the run path from tts.pc)" \
+    env -u LD_LIBRARY_PATH "$tmp/prog" "$p/share/tts/voices/installtestvoice.json" "$tmp/prog.wav"
+  [ "$(head -c 4 "$tmp/prog.wav" 2>/dev/null)" = RIFF ] && ok "tts_synth_to_file wrote a WAV for it" ||
+    bad "tts_synth_to_file: no WAV"
   run "the installed library finds its voices by name (PREFIX/share/tts/voices)" \
     env -u TTS_VOICE_PATH LD_LIBRARY_PATH="$p/lib" "$tmp/prog" installtestvoice
   # static libtts, shared dependencies: the packages tts.pc requires, plus OpenBLAS
@@ -136,6 +155,17 @@ if command -v man >/dev/null; then
   for flag in --out-dir --lines --jobs --format --output-raw --list-voices --sentence-silence \
               --gl-iters --device --list-devices --speed --volume --phonemes --quiet --version; do
     grep -q -- "$flag" "$tmp/man.txt" && ok "man page documents $flag" || bad "man page lacks $flag"
+  done
+  for flag in --voice --model --stdout --output_file --output-raw --length_scale --sentence_silence \
+              --timings --verbose; do
+    grep -q -- "$flag" "$tmp/man.txt" && ok "man page documents $flag" || bad "man page lacks $flag"
+  done
+  LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$p/share/man/man1/tts-train.1" >"$tmp/man2.txt" 2>"$tmp/manerr"
+  [ -s "$tmp/man2.txt" ] && [ ! -s "$tmp/manerr" ] && ok "the tts-train man page renders without warnings" ||
+    { bad "tts-train man page"; head -5 "$tmp/manerr"; }
+  # every flag of tts-train --help is in its man page
+  for flag in $("$p/bin/tts-train" --help | grep -o -- '^ *--[a-z-]*' | tr -d ' '); do
+    grep -q -- "$flag" "$tmp/man2.txt" || bad "tts-train man page lacks $flag"
   done
 fi
 

@@ -210,5 +210,29 @@ loads=$(grep -c "loaded in" "$srvlog" "$tmp/server.out" 2>/dev/null | awk -F: '$
 if [ "$loads" -eq 1 ]; then ok "the voice was loaded once"; else bad "the module started $loads times"; fi
 if grep -q "a sentence failed\|cannot" "$modlog"; then bad "errors in the module log"; sed 's/^/     | /' "$modlog" | grep "failed\|cannot" | head -3; fi
 
+# the lines `make install` ships for speechd.conf keep the server's own
+# modules: a second server given them lists espeak-ng (when the server has it)
+# and tts.  (A lone AddModule line would turn the server's search off.)
+kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; server=""
+sd_moddir=$(ls -d /usr/lib/speech-dispatcher-modules /usr/lib/*/speech-dispatcher-modules \
+  /usr/libexec/speech-dispatcher-modules 2>/dev/null | head -1)
+mkdir -p "$tmp/conf2/modules"
+{ echo 'AudioOutputMethod "alsa"'; echo 'AudioALSADevice "ttsfile"'
+  sh scripts/speechd-conf.sh "$sd_moddir" "$SD_TTS" "$tmp/conf/modules/tts.conf"; } >"$tmp/conf2/speechd.conf"
+export SPEECHD_ADDRESS="unix_socket:$tmp/sock2"
+speech-dispatcher -s -t 600 -C "$tmp/conf2" -c unix_socket -S "$tmp/sock2" -L "$tmp/log" -l 4 \
+  >"$tmp/server2.out" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do [ -S "$tmp/sock2" ] && break; kill -0 "$server" 2>/dev/null || break; sleep 0.05; done
+$SAY -O >"$tmp/mods2" 2>&1
+if grep -qx "tts" "$tmp/mods2"; then ok "with the shipped speechd.conf lines: spd-say -O lists tts"; else
+  bad "shipped lines: tts not listed: $(tr '\n' ' ' <"$tmp/mods2")"; fi
+if [ -x "$sd_moddir/sd_espeak-ng" ]; then
+  if grep -qx "espeak-ng" "$tmp/mods2"; then ok "with the shipped speechd.conf lines: espeak-ng is still listed"; else
+    bad "shipped lines: espeak-ng lost: $(tr '\n' ' ' <"$tmp/mods2")"; fi
+else
+  echo "skip: the server has no sd_espeak-ng in ${sd_moddir:-its module folder}"
+fi
+
 echo "test_speechd.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -664,7 +664,7 @@ static void test_mel_bands(void **state)
     assert_int_equal(tts_voice_load(p, &v), TTS_OK);
     assert_int_equal(tts_synth_create(v, NULL, &syn), TTS_OK);
     assert_int_equal(tts_synth_start(syn, texts[0]), TTS_OK);
-    tts_chunk ch;
+    tts_chunk ch = {.size = sizeof(tts_chunk)};
     assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
     assert_false(ch.done);
     assert_true(ch.n_samples > 0);

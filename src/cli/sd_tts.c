@@ -344,7 +344,7 @@ static void speak(char *text, msg_type type, double t0)
         if (st != TTS_OK && st != TTS_ERR_EMPTY_TEXT) logf_("cannot read the message: %s", tts_last_error());
         size_t sentence = 0;
         while (st == TTS_OK && !stopped()) {
-            tts_chunk ch;
+            tts_chunk ch = {.size = sizeof(tts_chunk)};
             st = tts_synth_next(v->syn, &ch);
             if (st == TTS_ERR_CANCELLED) break;
             if (st != TTS_OK) {  /* this sentence failed: go on with the next */

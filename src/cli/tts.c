@@ -29,6 +29,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -103,7 +104,9 @@ static void usage(FILE *out)
 "       %s [OPTIONS] --lines --out-dir DIR [FILE...]\n"
 "Offline text-to-speech.  Speaks TEXT (or the text of -f FILE, or standard input)\n"
 "aloud, or writes it to a file with -o; with --out-dir, turns each text FILE into\n"
-"DIR/NAME.wav (batch synthesis).\n"
+"DIR/NAME.wav (batch synthesis).  Text piped in is spoken as it arrives, line by\n"
+"line (whole sentences when it comes faster than it is spoken), when it is\n"
+"played or written with --output-raw.\n"
 "\n"
 "Input:\n"
 "  TEXT...                 the text to speak; none or \"-\": read standard input\n"
@@ -131,10 +134,18 @@ static void usage(FILE *out)
 "      --mels N            --vocode's mel bands, 8-256, as many as the voice's\n"
 "                          model has (slt: 128)                   (default: 128)\n"
 "Output (default: play aloud on the default device):\n"
-"  -o, --output FILE       write FILE; format from the extension: .wav (16-bit),\n"
-"                          .flac, .ogg (Vorbis); \"-\" writes WAV to stdout\n"
-"      --output-raw        write raw signed 16-bit little-endian mono PCM at\n"
-"                          22050 Hz to stdout, sentence by sentence\n"
+"  -o, -w, --output FILE   write FILE; format from the extension: .wav (16-bit),\n"
+"      --output_file FILE  .flac, .ogg (Vorbis); \"-\" writes WAV to stdout\n"
+"      --stdout            write WAV to stdout (as -o -)\n"
+"      --output-raw, --output_raw\n"
+"                          write raw signed 16-bit little-endian mono PCM at the\n"
+"                          voice's sample rate (slt: 22050 Hz) to stdout, sentence\n"
+"                          by sentence\n"
+"      --timings FILE      write each word's start and end (seconds into the\n"
+"                          audio, from the model's attention): FILE.json or .jsonl\n"
+"                          gets JSON lines {\"word\", \"start\", \"end\", \"sentence\"},\n"
+"                          any other name tab-separated \"START END WORD\" lines\n"
+"                          (an Audacity label track); \"-\": stdout   (default: none)\n"
 "  -O, --out-dir DIR       batch: write one file per input FILE (or --lines line)\n"
 "                          into DIR, named after it; DIR is created  (default: none)\n"
 "      --format FMT        --out-dir file format: wav, flac or ogg  (default: wav)\n"
@@ -144,21 +155,26 @@ static void usage(FILE *out)
 "                                                          (default: system default)\n"
 "      --list-devices      list the playback devices, then exit\n"
 "Voice:\n"
-"  -m, --voice NAME|FILE   the voice: a name looked up in $TTS_VOICE_PATH, ./voices,\n"
-"                          the program's ../voices and ../share/tts/voices,\n"
-"                          " TTS_DATADIR "/voices, or a voice .json file\n"
+"  -v, --voice NAME|FILE   the voice: a voice .json (or model .safetensors) file, or\n"
+"  -m, --model NAME|FILE   a NAME looked up, first found wins, in the folders of\n"
+"                          $TTS_VOICE_PATH, then beside the program: ../voices,\n"
+"                          ../share/tts/voices, ../../share/tts/voices, then\n"
+"                          ./voices, then " TTS_DATADIR "/voices\n"
 "                                                 (default: $TTS_VOICE, else slt)\n"
-"      --list-voices       list the voices found (name and file), then exit\n"
+"      --list-voices       list the voices found (name and file) in that order,\n"
+"                          marking a name's later copies as not used, then exit\n"
 "      --speed X           pace, 0.25-4, higher is faster   (default: 1, or the voice's)\n"
+"      --length_scale X    duration factor, 0.25-4, higher is slower: 1 / --speed\n"
 "      --volume X          loudness factor, 0-4              (default: 1, or the voice's)\n"
-"      --sentence-silence S  seconds of silence after each sentence, 0-10\n"
-"                                                        (default: 0.2, or the voice's)\n"
+"      --sentence-silence S, --sentence_silence S\n"
+"                          seconds of silence between sentences (not after the\n"
+"                          last), 0-10                   (default: 0.2, or the voice's)\n"
 "Vocoder:\n"
 "      --gl-iters N        Griffin-Lim iterations, 1-1000   (default: 32, or the voice's)\n"
 "      --sharpen P         Griffin-Lim magnitude sharpening, 0.5-3, 1 = none\n"
 "                          (default: 1, or the voice's)\n"
 "General:\n"
-"  -v, --verbose           more detail on stderr: speed, sentences (--vocode:\n"
+"      --verbose           more detail on stderr: speed, sentences (--vocode:\n"
 "                          spectral convergence)                      (default: off)\n"
 "  -q, --quiet             print nothing but errors (no progress bar, no summary)\n"
 "  -h, --help              print this help, then exit\n"
@@ -481,35 +497,51 @@ done:
 
 typedef struct voice_seen {
     char **paths;
+    char **names;  /* the name of each path */
     size_t n;
 } voice_seen;
 
+/* tts_voice_list calls in the search order, so the first file of a name is
+ * the one a --voice NAME loads; later ones are marked. */
 static void print_voice(const char *name, const char *path, void *user)
 {
     voice_seen *seen = user;
     char *real = realpath(path, NULL);
     const char *key = real ? real : path;
-    for (size_t i = 0; i < seen->n; i++)
+    const char *used = NULL;
+    for (size_t i = 0; i < seen->n; i++) {
         if (strcmp(seen->paths[i], key) == 0) { free(real); return; }  /* one folder, two routes */
+        if (!used && strcmp(seen->names[i], name) == 0) used = seen->paths[i];
+    }
     char **p = realloc(seen->paths, (seen->n + 1) * sizeof *p);
-    char *copy = strdup(key);
+    if (p) seen->paths = p;
+    char **q = realloc(seen->names, (seen->n + 1) * sizeof *q);
+    if (q) seen->names = q;
+    char *copy = strdup(key), *ncopy = strdup(name);
     free(real);
-    if (!p || !copy) { free(copy); if (p) seen->paths = p; return; }
-    seen->paths = p;
-    seen->paths[seen->n++] = copy;
-    printf("%-16s %s\n", name, copy);
+    if (!p || !q || !copy || !ncopy) { free(copy); free(ncopy); return; }
+    seen->paths[seen->n] = copy;
+    seen->names[seen->n++] = ncopy;
+    if (used)
+        printf("%-16s %s  (not used: --voice %s loads %s)\n", name, copy, name, used);
+    else
+        printf("%-16s %s\n", name, copy);
 }
 
 static int run_list_voices(void)
 {
     voice_seen seen = {0};
     tts_voice_list(print_voice, &seen);
-    for (size_t i = 0; i < seen.n; i++) free(seen.paths[i]);
+    for (size_t i = 0; i < seen.n; i++) {
+        free(seen.paths[i]);
+        free(seen.names[i]);
+    }
     free(seen.paths);
+    free(seen.names);
     if (fflush(stdout) != 0) return EXIT_OUTPUT;
     if (seen.n == 0) {
-        fprintf(stderr, "%s: no voices found (looked in $TTS_VOICE_PATH, ./voices, %s/voices)\n",
-                progname, TTS_DATADIR);
+        fprintf(stderr, "%s: no voices found (looked in $TTS_VOICE_PATH, the program's ../voices, "
+                "../share/tts/voices and ../../share/tts/voices, ./voices, %s/voices)\n", progname, TTS_DATADIR);
         return EXIT_VOICE;
     }
     return EXIT_OK;
@@ -551,8 +583,186 @@ static void warning_text(const tts_chunk *ch, char *buf, size_t len)
                  tts_last_error()[0] ? ": " : "", tts_last_error());
 }
 
+/* ---- standard input, piece by piece ---- */
+
+/* Text from a pipe (or socket) is spoken as it arrives: a piece ends at a
+ * line end when no more input is waiting (a program wrote a line and
+ * waits), or, while more is waiting, at the end of a line that ends a
+ * sentence (. ? ! … : ;) or of a blank line, so wrapped lines of a text
+ * piped in at once still make whole sentences.  Input that begins with '<'
+ * (SSML) is read to its end and spoken whole. */
+typedef struct streamer {
+    char *buf;
+    size_t len, cap;
+    int eof;
+    int whole;  /* the input began with '<' (SSML): read it whole */
+    int began;  /* its first non-blank byte was seen */
+} streamer;
+
+static int input_waiting(void)
+{
+    struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+    return poll(&p, 1, 0) > 0;
+}
+
+/* Where the last line of buf[0..n) that ends a sentence or is blank ends
+ * (after its '\n'), or 0. */
+static size_t sentence_line_end(const char *buf, size_t n)
+{
+    for (size_t i = n; i-- > 0;) {
+        if (buf[i] != '\n') continue;
+        size_t j = i;
+        while (j > 0 && (buf[j - 1] == ' ' || buf[j - 1] == '\t' || buf[j - 1] == '\r' ||
+                         buf[j - 1] == '"' || buf[j - 1] == '\'' || buf[j - 1] == ')'))
+            j--;
+        if (j == 0 || buf[j - 1] == '\n' || strchr(".?!:;", buf[j - 1]) ||
+            (j >= 3 && !memcmp(buf + j - 3, "\xE2\x80\xA6", 3)))
+            return i + 1;
+    }
+    return 0;
+}
+
+/* The next piece of standard input to speak (malloc'd), or NULL at the end
+ * (*err set on a read error or an interruption). */
+static char *stream_next(streamer *r, int *err)
+{
+    *err = 0;
+    for (;;) {
+        size_t cut = 0;
+        size_t lead = 0;
+        while (lead < r->len && strchr(" \t\r\n", r->buf[lead])) lead++;
+        if (!r->began && lead < r->len) {
+            r->began = 1;
+            r->whole = r->buf[lead] == '<';
+        }
+        if (r->eof) {
+            cut = r->len;
+        } else if (!r->whole) {
+            size_t last_nl = 0;
+            for (size_t i = r->len; i-- > 0;)
+                if (r->buf[i] == '\n') { last_nl = i + 1; break; }
+            if (last_nl) {
+                cut = input_waiting() ? sentence_line_end(r->buf, last_nl) : last_nl;
+                if (!cut && r->len > (1u << 16)) cut = last_nl;  /* a long text without sentence ends */
+            }
+        }
+        if (cut) {
+            char *piece = strndup(r->buf, cut);
+            memmove(r->buf, r->buf + cut, r->len - cut);
+            r->len -= cut;
+            if (!piece) { *err = ENOMEM; return NULL; }
+            if (!blank(piece)) return piece;
+            free(piece);
+            continue;
+        }
+        if (r->eof) return NULL;
+        if (r->cap - r->len < 4097) {
+            size_t cap = r->cap ? 2 * r->cap : 8192;
+            char *b = realloc(r->buf, cap);
+            if (!b) { *err = ENOMEM; return NULL; }
+            r->buf = b;
+            r->cap = cap;
+        }
+        ssize_t k = read(STDIN_FILENO, r->buf + r->len, r->cap - r->len - 1);
+        if (k < 0 && errno == EINTR && !interrupted) continue;
+        if (k < 0) { *err = interrupted ? EINTR : errno; return NULL; }
+        if (k == 0) { r->eof = 1; continue; }
+        /* a NUL byte is a control character like the others, not the end of the text */
+        for (ssize_t i = 0; i < k; i++)
+            if (!r->buf[r->len + (size_t)i]) r->buf[r->len + (size_t)i] = ' ';
+        r->len += (size_t)k;
+    }
+}
+
+/* ---- --timings: each word's start and end ---- */
+
+typedef struct timings {
+    FILE *fp;
+    const char *path;
+    char *tmp;   /* written here, renamed to path when complete ("-": stdout) */
+    int json;
+} timings;
+
+static int timings_open(timings *t, const char *path)
+{
+    memset(t, 0, sizeof *t);
+    if (!path) return 0;
+    t->path = path;
+    const char *dot = strrchr(path, '.');
+    t->json = dot && (!strcmp(dot, ".json") || !strcmp(dot, ".jsonl") || !strcmp(dot, ".ndjson"));
+    if (!strcmp(path, "-")) {
+        t->fp = stdout;
+        return 0;
+    }
+    size_t n = strlen(path) + 32;
+    t->tmp = malloc(n);
+    if (!t->tmp) return -1;
+    snprintf(t->tmp, n, "%s.%ld.part", path, (long)getpid());
+    t->fp = fopen(t->tmp, "w");
+    if (!t->fp) {
+        fprintf(stderr, "%s: cannot write the timings '%s': %s\n", progname, path, strerror(errno));
+        free(t->tmp);
+        t->tmp = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void json_string(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(fp, "\\%c", c);
+        else if (c < 0x20) fprintf(fp, "\\u%04x", c);
+        else fputc(c, fp);
+    }
+    fputc('"', fp);
+}
+
+/* The words of a chunk that starts `offset` seconds into the output. */
+static void timings_chunk(timings *t, const tts_chunk *ch, double offset, size_t sentence)
+{
+    if (!t->fp) return;
+    for (size_t i = 0; i < ch->n_words; i++) {
+        const tts_word *w = &ch->words[i];
+        if (t->json) {
+            fputs("{\"word\": ", t->fp);
+            json_string(t->fp, w->text);
+            fprintf(t->fp, ", \"start\": %.3f, \"end\": %.3f, \"sentence\": %zu}\n", offset + w->start,
+                    offset + w->end, sentence);
+        } else {
+            fprintf(t->fp, "%.3f\t%.3f\t%s\n", offset + w->start, offset + w->end, w->text);
+        }
+    }
+    if (t->fp == stdout) fflush(stdout);
+}
+
+/* Finish (ok) or discard the timings file; returns 0, or -1 when it cannot be written. */
+static int timings_close(timings *t, int ok)
+{
+    if (!t->fp) return 0;
+    int bad = 0;
+    if (t->fp == stdout) {
+        bad = fflush(stdout) != 0;
+    } else {
+        bad = ferror(t->fp) != 0;
+        if (fclose(t->fp) != 0) bad = 1;
+        if (ok && !bad && rename(t->tmp, t->path) != 0) bad = 1;
+        if (!ok || bad) unlink(t->tmp);
+    }
+    if (ok && bad) fprintf(stderr, "%s: cannot write the timings '%s': %s\n", progname, t->path, strerror(errno));
+    free(t->tmp);
+    t->fp = NULL;
+    t->tmp = NULL;
+    return ok && bad ? -1 : 0;
+}
+
+/* ---- one text (or standard input as it arrives): to a file, raw stdout or the speakers ---- */
+
+/* text NULL: read standard input piece by piece (see stream_next). */
 static int run_speak(const char *text, const char *voice_name, const char *out_path, int raw,
-                     const char *device, const user_opts *u)
+                     const char *device, const user_opts *u, const char *timings_path)
 {
     tts_voice *voice = NULL;
     tts_options o;
@@ -560,13 +770,18 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
     if (code != EXIT_OK) return code;
     tts_synth *syn = NULL;
     sink out = {0};
+    timings tm = {0};
+    streamer in = {0};
+    char *piece = NULL;
     tts_status st = tts_synth_create(voice, &o, &syn);
     if (st != TTS_OK) { code = fail(exit_code(st, EXIT_VOICE), st, "synthesizer", tts_last_error()); goto done; }
     active[0] = syn;
     n_active = 1;
-    st = start_text(syn, text);
-    if (st != TTS_OK) { code = fail(exit_code(st, EXIT_INPUT), st, "text", tts_last_error()); goto done; }
-    /* the output opens before any work: a bad path or no device fails at once */
+    if (text) {
+        st = start_text(syn, text);
+        if (st != TTS_OK) { code = fail(exit_code(st, EXIT_INPUT), st, "text", tts_last_error()); goto done; }
+    }
+    /* the outputs open before any work: a bad path or no device fails at once */
     st = sink_open(&out, out_path, raw, device, tts_voice_sample_rate(voice));
     if (st != TTS_OK) {
         code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "playback", audio_last_error());
@@ -575,38 +790,83 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
                     progname);
         goto done;
     }
+    if (timings_open(&tm, timings_path)) { code = EXIT_OUTPUT; goto done; }
     double t0 = now_seconds(), t_first = 0, audio_s = 0;
-    size_t n_sent = 0;
-    tts_chunk ch;
-    while (!interrupted) {
-        st = tts_synth_next(syn, &ch);
-        if (st == TTS_ERR_CANCELLED) break;
-        if (st != TTS_OK) {
-            fprintf(stderr, "%s: a sentence failed: %s (%s)\n", progname, tts_status_message(st), tts_last_error());
-            code = exit_code(st, EXIT_VOICE);
-            continue;
+    size_t n_sent = 0, n_pieces = 0;
+    int rate = tts_voice_sample_rate(voice);
+    float *gap = NULL;  /* the sentence silence between two pieces of standard input */
+    size_t n_gap = (size_t)(o.sentence_silence * rate);
+    tts_chunk ch = {.size = sizeof(tts_chunk)};
+    for (;;) {
+        if (!text) {  /* the next piece of standard input */
+            free(piece);
+            int err = 0;
+            piece = stream_next(&in, &err);
+            if (!piece) {
+                if (err && !interrupted) {
+                    fprintf(stderr, "%s: cannot read standard input: %s\n", progname, strerror(err));
+                    code = EXIT_INPUT;
+                }
+                break;
+            }
+            if (verbose) fprintf(stderr, "%s: read %zu bytes of standard input\n", progname, strlen(piece));
+            st = start_text(syn, piece);
+            if (st == TTS_ERR_EMPTY_TEXT) continue;  /* a line of punctuation */
+            if (st != TTS_OK) {
+                code = fail(exit_code(st, EXIT_INPUT), st, "text", tts_last_error());
+                continue;
+            }
+            if (n_pieces++ && n_gap) {
+                if (!gap && !(gap = calloc(n_gap, sizeof *gap))) {
+                    code = fail(EXIT_INTERNAL, TTS_ERR_NOMEM, "silence", NULL);
+                    break;
+                }
+                st = sink_write(&out, gap, n_gap);
+                if (st != TTS_OK) {
+                    code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
+                    break;
+                }
+                audio_s += (double)n_gap / rate;
+            }
         }
-        if (ch.done) break;
-        if (n_sent++ == 0) t_first = now_seconds() - t0;
-        if (ch.warning != TTS_OK) {
-            char w[1200];
-            warning_text(&ch, w, sizeof w);
-            fprintf(stderr, "%s: %s\n", progname, w);
+        while (!interrupted) {
+            st = tts_synth_next(syn, &ch);
+            if (st == TTS_ERR_CANCELLED) break;
+            if (st != TTS_OK) {
+                fprintf(stderr, "%s: a sentence failed: %s (%s)\n", progname, tts_status_message(st), tts_last_error());
+                code = exit_code(st, EXIT_VOICE);
+                continue;
+            }
+            if (ch.done) break;
+            if (n_sent++ == 0) t_first = now_seconds() - t0;
+            if (ch.warning != TTS_OK) {
+                char w[1200];
+                warning_text(&ch, w, sizeof w);
+                fprintf(stderr, "%s: %s\n", progname, w);
+            }
+            if (verbose)
+                fprintf(stderr, "%s: [%zu] %.2f s, stop:%s%s%s: %s\n", progname, n_sent,
+                        (double)ch.n_samples / ch.sample_rate, ch.stops & TTS_STOP_GATE ? " gate" : "",
+                        ch.stops & TTS_STOP_END_OF_TEXT ? " end-of-text" : "",
+                        ch.stops & TTS_STOP_FRAME_CAP ? " frame-cap" : "", ch.text);
+            timings_chunk(&tm, &ch, audio_s, n_sent - 1);
+            audio_s += (double)ch.n_samples / ch.sample_rate;
+            st = sink_write(&out, ch.samples, ch.n_samples);
+            if (st != TTS_OK) {
+                code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
+                free(gap);
+                goto done;
+            }
         }
-        if (verbose)
-            fprintf(stderr, "%s: [%zu] %.2f s, stop:%s%s%s: %s\n", progname, ch.sentence + 1,
-                    (double)ch.n_samples / ch.sample_rate, ch.stops & TTS_STOP_GATE ? " gate" : "",
-                    ch.stops & TTS_STOP_END_OF_TEXT ? " end-of-text" : "",
-                    ch.stops & TTS_STOP_FRAME_CAP ? " frame-cap" : "", ch.text);
-        audio_s += (double)ch.n_samples / ch.sample_rate;
-        st = sink_write(&out, ch.samples, ch.n_samples);
-        if (st != TTS_OK) {
-            code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
-            goto done;
-        }
+        if (text || interrupted) break;
     }
+    free(gap);
     double t_synth = now_seconds() - t0;
     if (interrupted) { code = EXIT_INTERRUPTED; goto done; }
+    if (!text && n_pieces == 0 && code == EXIT_OK) {
+        fprintf(stderr, "%s: the text is empty: nothing to speak\n", progname);
+        code = EXIT_INPUT;
+    }
     if (code != EXIT_OK) goto done;  /* a sentence failed: no partial file */
     st = sink_close(&out);
     if (st != TTS_OK) {
@@ -614,14 +874,19 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
         goto done;
     }
     if (interrupted) { code = EXIT_INTERRUPTED; goto done; }
+    if (timings_close(&tm, 1)) { code = EXIT_OUTPUT; goto done; }
     if (verbose && audio_s > 0)
         fprintf(stderr, "%s: %zu sentences, %.2f s of audio; first audio after %.3f s; "
                 "synthesis %.3f s (real-time factor %.4f)\n", progname, n_sent, audio_s, t_first,
                 t_synth, t_synth / audio_s);
     if (out_path && strcmp(out_path, "-") != 0) info("%s: wrote %s\n", progname, out_path);
+    if (timings_path && strcmp(timings_path, "-") != 0) info("%s: wrote %s\n", progname, timings_path);
 done:
     n_active = 0;
     if (code != EXIT_OK) sink_abort(&out);
+    timings_close(&tm, 0);
+    free(piece);
+    free(in.buf);
     tts_synth_free(syn);
     tts_voice_free(voice);
     return code;
@@ -713,7 +978,7 @@ static int run_job(batch *b, tts_synth *syn, job *j)
         job_message(b, j, audio_last_error()[0] ? audio_last_error() : tts_status_message(st));
         return exit_code(st, EXIT_OUTPUT);
     }
-    tts_chunk ch;
+    tts_chunk ch = {.size = sizeof(tts_chunk)};
     int code = EXIT_OK;
     double secs = 0;
     for (;;) {
@@ -1124,6 +1389,57 @@ static int parse_int(const char *flag, const char *arg, long lo, long hi, int *o
     return 0;
 }
 
+/* Edit distance of two flag names, '_' and '-' alike. */
+static size_t flag_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b), d[64];
+    if (n > 60 || m > 60) return 99;
+    for (size_t j = 0; j <= m; j++) d[j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        size_t diag = d[0];
+        d[0] = i;
+        for (size_t j = 1; j <= m; j++) {
+            char x = a[i - 1] == '_' ? '-' : a[i - 1], y = b[j - 1] == '_' ? '-' : b[j - 1];
+            size_t sub = diag + (x != y), up = d[j] + 1, left = d[j - 1] + 1, v = sub < up ? sub : up;
+            diag = d[j];
+            d[j] = v < left ? v : left;
+        }
+    }
+    return d[m];
+}
+
+/* "unknown option '--sped'; did you mean '--speed'?" (arg: the long flag as given, or NULL
+ * for the short flag c). */
+static void unknown_flag(const char *arg, int c, const struct option *opts)
+{
+    if (!arg) {
+        fprintf(stderr, "%s: unknown option '-%c'\nTry '%s --help' for more information.\n", progname, c, progname);
+        return;
+    }
+    char name[80];
+    const char *a = arg;
+    while (*a == '-') a++;
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(a, "="), a);
+    const char *best = NULL;
+    size_t best_d = 99, n_prefix = 0;
+    for (const struct option *o = opts; o->name; o++) {
+        if (*name && !strncmp(o->name, name, strlen(name))) n_prefix++;
+        size_t d = flag_distance(name, o->name);
+        if (d < best_d) { best_d = d; best = o->name; }
+    }
+    size_t len = strlen(name), limit = len < 6 ? 2 : len / 3 + 1;
+    if (n_prefix > 1) {
+        fprintf(stderr, "%s: option '%s' is ambiguous; it begins", progname, arg);
+        for (const struct option *o = opts; o->name; o++)
+            if (!strncmp(o->name, name, strlen(name))) fprintf(stderr, " --%s", o->name);
+        fputc('\n', stderr);
+    } else if (best && best_d <= limit)
+        fprintf(stderr, "%s: unknown option '%s'; did you mean '--%s'?\n", progname, arg, best);
+    else
+        fprintf(stderr, "%s: unknown option '%s'\n", progname, arg);
+    fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+}
+
 int main(int argc, char **argv)
 {
     /* defaults */
@@ -1144,9 +1460,10 @@ int main(int argc, char **argv)
                                        the voice's defaults unless given */
 
     const char *lexicon_path = NULL; /* --lexicon: none */
+    const char *timings_path = NULL; /* --timings: none */
     enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_SHARPEN, OPT_SPEED,
            OPT_VOLUME, OPT_SILENCE, OPT_LIST_VOICES, OPT_LINES, OPT_FORMAT, OPT_SSML, OPT_LEXICON,
-           OPT_MELS, OPT_SHARD, OPT_SKIP, OPT_FAILED };
+           OPT_MELS, OPT_SHARD, OPT_SKIP, OPT_FAILED, OPT_VERBOSE, OPT_STDOUT, OPT_LENGTH, OPT_TIMINGS };
     static const struct option longopts[] = {
         {"file", required_argument, 0, 'f'},
         {"lines", no_argument, 0, OPT_LINES},
@@ -1154,13 +1471,18 @@ int main(int argc, char **argv)
         {"skip-existing", no_argument, 0, OPT_SKIP},
         {"failed-list", required_argument, 0, OPT_FAILED},
         {"output", required_argument, 0, 'o'},
+        {"output_file", required_argument, 0, 'o'},
+        {"stdout", no_argument, 0, OPT_STDOUT},
         {"output-raw", no_argument, 0, OPT_RAW},
+        {"output_raw", no_argument, 0, OPT_RAW},
+        {"timings", required_argument, 0, OPT_TIMINGS},
         {"out-dir", required_argument, 0, 'O'},
         {"format", required_argument, 0, OPT_FORMAT},
         {"jobs", required_argument, 0, 'j'},
         {"device", required_argument, 0, 'd'},
         {"list-devices", no_argument, 0, OPT_LIST},
-        {"voice", required_argument, 0, 'm'},
+        {"voice", required_argument, 0, 'v'},
+        {"model", required_argument, 0, 'm'},
         {"list-voices", no_argument, 0, OPT_LIST_VOICES},
         {"phonemes", no_argument, 0, OPT_PHONEMES},
         {"ssml", no_argument, 0, OPT_SSML},
@@ -1170,23 +1492,28 @@ int main(int argc, char **argv)
         {"mels", required_argument, 0, OPT_MELS},
         {"sharpen", required_argument, 0, OPT_SHARPEN},
         {"speed", required_argument, 0, OPT_SPEED},
+        {"length_scale", required_argument, 0, OPT_LENGTH},
         {"volume", required_argument, 0, OPT_VOLUME},
         {"sentence-silence", required_argument, 0, OPT_SILENCE},
-        {"verbose", no_argument, 0, 'v'},
+        {"sentence_silence", required_argument, 0, OPT_SILENCE},
+        {"verbose", no_argument, 0, OPT_VERBOSE},
         {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "f:o:O:j:d:m:vqhV", longopts, NULL)) != -1) {
+    opterr = 0;  /* unknown flags are named below, with the nearest known one */
+    while ((c = getopt_long(argc, argv, ":f:o:w:O:j:d:m:v:qhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': text_file = optarg; break;
-        case 'o': out_path = optarg; break;
+        case 'o': case 'w': out_path = optarg; break;
+        case OPT_STDOUT: out_path = "-"; break;
+        case OPT_TIMINGS: timings_path = optarg; break;
         case 'O': out_dir = optarg; break;
         case 'd': device = optarg; break;
-        case 'm': voice = optarg; break;
-        case 'v': verbose = 1; break;
+        case 'm': case 'v': voice = optarg; break;
+        case OPT_VERBOSE: verbose = 1; break;
         case 'q': quiet = 1; break;
         case OPT_RAW: raw = 1; break;
         case OPT_LIST: list_devices = 1; break;
@@ -1232,6 +1559,11 @@ int main(int argc, char **argv)
             if (parse_float("--speed", optarg, 0.25f, 4.0f, &user.o.speed)) return EXIT_USAGE;
             user.have_speed = 1;
             break;
+        case OPT_LENGTH:
+            if (parse_float("--length_scale", optarg, 0.25f, 4.0f, &user.o.speed)) return EXIT_USAGE;
+            user.o.speed = 1.0f / user.o.speed;
+            user.have_speed = 1;
+            break;
         case OPT_VOLUME:
             if (parse_float("--volume", optarg, 0.0f, 4.0f, &user.o.volume)) return EXIT_USAGE;
             user.have_volume = 1;
@@ -1248,8 +1580,12 @@ int main(int argc, char **argv)
             break;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V': printf("tts %s\n", TTS_VERSION); return EXIT_OK;
+        case ':':
+            fprintf(stderr, "%s: %s needs a value\nTry '%s --help' for more information.\n", progname,
+                    argv[optind - 1], progname);
+            return EXIT_USAGE;
         default:
-            fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+            unknown_flag(optopt ? NULL : argv[optind - 1], optopt, longopts);
             return EXIT_USAGE;
         }
     }
@@ -1257,6 +1593,10 @@ int main(int argc, char **argv)
     /* validate */
     const char *conflict = NULL;
     if (raw && out_path) conflict = "--output-raw and -o cannot be used together";
+    else if (timings_path && (phonemes || vocode_in || out_dir))
+        conflict = "--timings is for the synthesis of one text, not --phonemes, --vocode or --out-dir";
+    else if (timings_path && !strcmp(timings_path, "-") && (raw || (out_path && !strcmp(out_path, "-"))))
+        conflict = "--timings - and the audio cannot both go to stdout";
     else if (vocode_in && phonemes) conflict = "--vocode and --phonemes cannot be used together";
     else if (vocode_in && (optind < argc || text_file)) conflict = "--vocode takes no text";
     else if (text_file && optind < argc && !out_dir) conflict = "give the text either as arguments or with -f, not both";
@@ -1322,6 +1662,17 @@ int main(int argc, char **argv)
                     progname, progname);
             return EXIT_USAGE;
         }
+        /* a pipe (or socket) to the speakers or raw stdout: speak it as it arrives
+         * (WAV on stdout is written whole at the end: its header needs the length) */
+        struct stat in_st;
+        int stream = !text_file && !phonemes && !ssml_input && !out_path &&
+                     fstat(STDIN_FILENO, &in_st) == 0 && !S_ISREG(in_st.st_mode);
+        if (stream) {
+            int code = load_lexicon(lexicon_path);
+            if (code == EXIT_OK) code = run_speak(NULL, voice, out_path, raw, device, &user, timings_path);
+            tts_lexicon_free(lexicon);
+            return interrupted ? EXIT_INTERRUPTED : code;
+        }
         char err[1200];
         text = read_text_file(text_file ? text_file : "-", err, sizeof err);
         if (!text) {
@@ -1345,7 +1696,7 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
     int code = load_lexicon(lexicon_path);
-    if (code == EXIT_OK) code = phonemes ? run_phonemes(text, voice, &user) : run_speak(text, voice, out_path, raw, device, &user);
+    if (code == EXIT_OK) code = phonemes ? run_phonemes(text, voice, &user) : run_speak(text, voice, out_path, raw, device, &user, timings_path);
     free(text);
     tts_lexicon_free(lexicon);
     return interrupted ? EXIT_INTERRUPTED : code;

@@ -24,4 +24,7 @@ struct tts_voice {
     int sample_rate;
 };
 
+/* The voice a synthesizer speaks with (synth.c). */
+const tts_voice *tts_synth_voice(const tts_synth *synth);
+
 #endif

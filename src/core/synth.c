@@ -14,6 +14,8 @@
  * sentence (frame cap), the sentence is synthesized again in two halves
  * split at a word boundary, down to three levels, and the chunk carries
  * TTS_ERR_ATTENTION as a warning: noise is never emitted as speech.
+ * The sentence silence goes between sentences, not after the last one.
+ * Word timings come from the attention of each piece (words.c).
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/words.h"
 #include "dsp/dsp.h"
 #include "text/text.h"
 
@@ -50,6 +53,12 @@ struct tts_synth {
     unsigned stops;  /* TTS_STOP_* of the sentence's pieces */
     size_t n_unreadable;  /* characters left out of the text, not yet reported */
     uint32_t first_unreadable;
+    const char *ipa;   /* the sentence's IPA while it is synthesized */
+    int *fpos;         /* the symbol each frame of s->mel speaks (words.c) */
+    size_t fpos_cap;
+    words_plan plan;   /* the sentence's words */
+    tts_word *words;
+    size_t words_cap;
     atomic_int cancel; /* set by tts_synth_cancel (any thread, or a signal handler) */
 };
 
@@ -91,7 +100,13 @@ tts_status tts_synth_create(const tts_voice *voice, const tts_options *opts, tts
     s->voice = voice;
     s->fe = voice->fe;
     tts_options_default(voice, &s->o);
-    if (opts) s->o = *opts;
+    if (opts && opts->size < sizeof(tts_options)) {  /* every tts_options so far has all fields */
+        free(s);
+        return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_create: options.size is %zu: fill the "
+                             "options with tts_options_default first", opts->size);
+    }
+    if (opts) s->o = *opts;  /* a newer program's longer struct: the fields known here */
+    s->o.size = sizeof s->o;
     if (!options_valid(&s->o)) {
         free(s);
         return tts_error_set(TTS_ERR_INVALID_ARG, "options out of range (speed 0.25-4, volume 0-4, "
@@ -120,7 +135,19 @@ void tts_synth_free(tts_synth *s)
     free(s->mel);
     free(s->mel2);
     free(s->audio);
+    free(s->fpos);
+    words_plan_free(&s->plan);
+    free(s->words);
     free(s);
+}
+
+const tts_voice *tts_synth_voice(const tts_synth *s) { return s ? s->voice : NULL; }
+
+void tts_chunk_init(tts_chunk *ch)
+{
+    if (!ch) return;
+    memset(ch, 0, sizeof *ch);
+    ch->size = sizeof *ch;
 }
 
 static tts_status start_text(tts_synth *s, const char *text, int ssml)
@@ -232,9 +259,10 @@ tts_status tts_lexicon_load(const char *path, tts_lexicon **out)
     return TTS_OK;
 }
 
-/* Synthesize the IPA of a sentence (or of a piece of one) and append its
- * frames to s->mel.  depth bounds the retries in halves. */
-static tts_status synth_piece(tts_synth *s, const char *text, uint64_t seed, int depth)
+/* Synthesize the IPA of a sentence (or of a piece of one, at byte `base` of
+ * s->ipa) and append its frames to s->mel, and the symbol each frame speaks
+ * to s->fpos.  depth bounds the retries in halves. */
+static tts_status synth_piece(tts_synth *s, const char *text, size_t base, uint64_t seed, int depth)
 {
     if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     int32_t *ids = NULL;
@@ -269,8 +297,8 @@ static tts_status synth_piece(tts_synth *s, const char *text, uint64_t seed, int
         if (depth < 3 && cut > 0 && cut < len - 1) {
             char *a = strndup(text, cut), *b = strdup(text + cut + 1);
             if (!a || !b) { free(a); free(b); return tts_error_set(TTS_ERR_NOMEM, "out of memory"); }
-            st = synth_piece(s, a, seed + 1, depth + 1);
-            if (st == TTS_OK) st = synth_piece(s, b, seed + 2, depth + 1);
+            st = synth_piece(s, a, base, seed + 1, depth + 1);
+            if (st == TTS_OK) st = synth_piece(s, b, base + cut + 1, seed + 2, depth + 1);
             free(a);
             free(b);
             return st;
@@ -280,6 +308,18 @@ static tts_status synth_piece(tts_synth *s, const char *text, uint64_t seed, int
     int M = s->voice->model->cfg.n_mels;
     if (grow(&s->mel, &s->mel_cap, (s->n_mel + (size_t)nf) * M)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
     memcpy(s->mel + s->n_mel * M, mel, sizeof(float) * (size_t)nf * M);
+    /* which symbol each frame speaks, for the word timings */
+    if (s->n_mel + (size_t)nf > s->fpos_cap) {
+        size_t cap = (s->n_mel + (size_t)nf) * 2;
+        int *p = realloc(s->fpos, cap * sizeof *p);
+        if (!p) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+        s->fpos = p;
+        s->fpos_cap = cap;
+    }
+    int steps, na;
+    const real *al = taco_infer_alignment(s->inf, &steps, &na);
+    int offset = s->ipa ? words_symbol_offset(s->ipa, base, s->voice->model->cfg.n_symbols) : 0;
+    words_frame_positions(al, steps, na, s->voice->model->cfg.r, nf, offset, s->fpos + s->n_mel);
     s->n_mel += (size_t)nf;
     return TTS_OK;
 }
@@ -288,7 +328,12 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
 {
     tts_error_clear();
     if (!s || !ch) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_next: NULL argument");
-    memset(ch, 0, sizeof *ch);
+    if (ch->size < sizeof(tts_chunk) || ch->size > 65536)  /* every tts_chunk so far has all fields */
+        return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_next: chunk.size is %zu: set it with "
+                             "tts_chunk_init first", ch->size);
+    size_t size = ch->size;
+    tts_chunk_init(ch);  /* a newer program's longer struct: the fields known here */
+    ch->size = size;
     ch->sample_rate = s->voice->sample_rate;
     if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     if (s->next >= s->utt.n) { ch->done = 1; return TTS_OK; }
@@ -304,14 +349,20 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
     volume = volume < 0.0f ? 0.0f : volume > 4.0f ? 4.0f : volume;
     float pause = u->pause >= 0 ? u->pause : s->o.sentence_silence;
     if (pause < u->min_pause) pause = u->min_pause;
+    if (idx + 1 == s->utt.n && u->pause < 0) pause = 0;  /* silence goes between sentences */
     if (pause > 60.0f) pause = 60.0f;
     uint64_t seed = s->o.seed * 0x9E3779B97F4A7C15ull + idx + 1;
     tts_status st = TTS_OK;
+    words_plan_free(&s->plan);
     if (u->n_segs) {
         char *ipa = NULL;
         st = text_frontend_ipa(&s->fe, u, &ipa);
         if (st != TTS_OK) return tts_error_set(st, "espeak-ng failed on: %.80s", text);
-        st = synth_piece(s, ipa, seed, 0);
+        st = words_plan_build(u, s->fe.espeak_voice, ipa, s->voice->model->cfg.n_symbols, &s->plan);
+        if (st != TTS_OK) { free(ipa); return tts_error_set(st, "cannot find the words of: %.80s", text); }
+        s->ipa = ipa;
+        st = synth_piece(s, ipa, 0, seed, 0);
+        s->ipa = NULL;
         free(ipa);
     }
     if (st != TTS_OK) return st;
@@ -348,6 +399,17 @@ tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
         s->audio[i] = v > 1 ? 1 : v < -1 ? -1 : v;
     }
     memset(s->audio + n_speech, 0, sizeof(float) * n_sil);
+    /* the words' times: input frame f spans n_speech / nf samples of the paced audio */
+    if (s->plan.n > s->words_cap) {
+        tts_word *w = realloc(s->words, s->plan.n * sizeof *w);
+        if (!w) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+        s->words = w;
+        s->words_cap = s->plan.n;
+    }
+    if (s->plan.n)
+        words_times(&s->plan, s->fpos, nf, nf ? (double)n_speech / (double)nf / ch->sample_rate : 0, s->words);
+    ch->words = s->plan.n ? s->words : NULL;
+    ch->n_words = s->plan.n;
     ch->samples = s->audio;
     ch->n_samples = n_speech + n_sil;
     ch->text = text;

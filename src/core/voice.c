@@ -158,6 +158,8 @@ static tts_status check_symbols(const taco_model *m, const char *path)
 
 static void defaults_init(tts_options *o)
 {
+    memset(o, 0, sizeof *o);
+    o->size = sizeof *o;
     o->speed = 1.0f;
     o->volume = 1.0f;
     o->sentence_silence = 0.2f;

@@ -417,7 +417,7 @@ static float parse_time(const char *s)
     while (*end == ' ') end++;
     if (!strcmp(end, "ms")) v /= 1000;
     else if (strcmp(end, "s") && *end) return -1;
-    return v > 10 ? 10.0f : (float)v;
+    return v > 1e6 ? 1e6f : (float)v;  /* the caller clamps to 10 s, with a warning */
 }
 
 static float strength_seconds(const char *s)
@@ -512,7 +512,8 @@ static void element(reader *r, xmlNode *n)
         if (t) {
             float v = parse_time(t);
             if (v < 0) warn(r, "line %ld: <break time=\"%.40s\">: not a time (\"500ms\", \"1.5s\")", line, t);
-            else sec = v;
+            else if (v > 10) warn(r, "line %ld: <break time=\"%.40s\">: longer than 10 s: clamped to 10 s", line, t);
+            sec = v < 0 ? sec : v > 10 ? 10.0f : v;
         }
         add_item(r, TEXT_ITEM_BREAK, NULL, 0, sec);
     } else if (!strcmp(name, "prosody")) {
@@ -523,12 +524,22 @@ static void element(reader *r, xmlNode *n)
             if (f < 0) warn(r, "line %ld: <prosody rate=\"%.40s\">: not a rate (x-slow ... x-fast, "
                             "150%%, +20%%, 1.5)", line, ra);
             else r->rate = rate * f;
+            if (f >= 0 && (r->rate < 0.25f || r->rate > 4.0f)) {
+                warn(r, "line %ld: <prosody rate=\"%.40s\">: %g times the pace is outside 0.25-4: clamped to %g",
+                     line, ra, (double)r->rate, r->rate < 0.25f ? 0.25 : 4.0);
+                r->rate = r->rate < 0.25f ? 0.25f : 4.0f;
+            }
         }
         if (vo) {
             float f = parse_volume(vo);
             if (f < 0) warn(r, "line %ld: <prosody volume=\"%.40s\">: not a volume (silent ... x-loud, "
                             "+6dB, 50%%)", line, vo);
             else r->volume = volume * f;
+            if (f >= 0 && r->volume > 4.0f) {
+                warn(r, "line %ld: <prosody volume=\"%.40s\">: %g times the loudness is above 4: clamped to 4",
+                     line, vo, (double)r->volume);
+                r->volume = 4.0f;
+            }
         }
         walk(r, n);
         r->rate = rate;
