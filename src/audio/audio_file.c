@@ -13,6 +13,7 @@
  */
 #include "audio/audio.h"
 #include "audio/audio_internal.h"
+#include "core/safe_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -198,8 +199,7 @@ struct audio_writer {
     int direct;       /* device or pipe: encoded in mem, written at close */
     memfile mem;
     char *path;       /* requested name, for messages */
-    char *final_path; /* where the temporary file is renamed to */
-    char *tmp_path;   /* NULL when direct */
+    safe_file out;    /* the temporary file beside path (fd -1 when direct) */
 };
 
 static int write_all(int fd, const void *buf, size_t n)
@@ -217,36 +217,6 @@ static int write_all(int fd, const void *buf, size_t n)
     return 0;
 }
 
-/* A fresh temporary file next to final: "DIR/.BASE.XXXXXX.part". */
-static int create_temp(const char *final, char **tmp_out)
-{
-    static _Atomic unsigned counter;
-    const char *slash = strrchr(final, '/');
-    size_t dir_len = slash ? (size_t)(slash - final) + 1 : 0;
-    const char *base = final + dir_len;
-    size_t len = strlen(final) + 32;
-    char *tmp = malloc(len);
-    if (!tmp) {
-        errno = ENOMEM;
-        return -1;
-    }
-    for (int attempt = 0; attempt < 100; attempt++) {
-        unsigned r = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL) ^
-                     (counter++ * 40503u) ^ (unsigned)attempt * 977u;
-        snprintf(tmp, len, "%.*s.%s.%06x.part", (int)dir_len, final, base, r & 0xffffffu);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *tmp_out = tmp;
-            return fd;
-        }
-        if (errno != EEXIST) break;
-    }
-    int e = errno;
-    free(tmp);
-    errno = e;
-    return -1;
-}
-
 /* The folder part of path, for messages ("." when none). */
 static void folder_of(const char *path, char *out, size_t n)
 {
@@ -260,12 +230,10 @@ void audio_writer_abort(audio_writer *w)
 {
     if (!w) return;
     if (w->sf) sf_close(w->sf);
-    if (w->fd >= 0 && w->own_fd) close(w->fd);
-    if (w->tmp_path) unlink(w->tmp_path);
+    if (w->fd >= 0 && w->own_fd && !w->out.tmp) close(w->fd);
+    safe_file_abort(&w->out);
     free(w->mem.data);
     free(w->path);
-    free(w->final_path);
-    free(w->tmp_path);
     free(w);
 }
 
@@ -339,18 +307,12 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
             audio_writer_abort(w);
             return fs;
         }
-        /* a symbolic link to a file: write the file it points to */
-        char *real = NULL;
-        struct stat lst;
-        if (exists && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) real = realpath(path, NULL);
-        w->final_path = real ? real : strdup(path);
-        if (!w->final_path) { audio_writer_abort(w); return TTS_ERR_NOMEM; }
+        /* a symbolic link is replaced, never written through (safe_file.h) */
         w->own_fd = 1;
-        w->fd = create_temp(w->final_path, &w->tmp_path);
-        if (w->fd < 0) {
+        if (safe_file_open(path, &w->out) != 0) {
             int e = errno;
             char dir[PATH_MAX];
-            folder_of(w->final_path, dir, sizeof dir);
+            folder_of(path, dir, sizeof dir);
             audio_writer_abort(w);
             if (e == ENOENT || e == ENOTDIR)
                 return audio_fail(TTS_ERR_IO, "cannot write '%s': folder '%s' does not exist",
@@ -358,6 +320,7 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
             return audio_fail(io_status(e), "cannot write '%s': cannot create a file in folder '%s': %s",
                               path, dir, strerror(e));
         }
+        w->fd = w->out.fd;
     }
 
     SF_INFO info;
@@ -433,30 +396,14 @@ tts_status audio_writer_close(audio_writer *w)
         audio_writer_abort(w); /* frees; nothing to remove */
         return TTS_OK;
     }
-    if (fsync(w->fd) != 0 && errno != EINVAL) {
-        int e = errno;
-        tts_status fs = audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
-        audio_writer_abort(w);
-        return fs;
-    }
-    rc = close(w->fd);
     w->fd = -1;
-    if (rc != 0) {
+    if (safe_file_commit(&w->out) != 0) {
         int e = errno;
-        tts_status fs = audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
+        tts_status fs = audio_fail(io_status(e), "cannot finish '%s': %s", w->path, strerror(e));
         audio_writer_abort(w);
         return fs;
     }
-    if (rename(w->tmp_path, w->final_path) != 0) {
-        int e = errno;
-        tts_status fs = audio_fail(TTS_ERR_IO, "cannot rename the finished file to '%s': %s", w->path,
-                          strerror(e));
-        audio_writer_abort(w);
-        return fs;
-    }
-    free(w->tmp_path);
-    w->tmp_path = NULL;
-    audio_writer_abort(w);
+    audio_writer_abort(w); /* frees; nothing to remove */
     return TTS_OK;
 }
 

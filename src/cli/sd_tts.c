@@ -55,6 +55,7 @@
 #include <cjson/cJSON.h>
 
 #include "tts.h"
+#include "core/safe_file.h"
 
 #define PIECE 2048     /* samples per AUDIO block: how often STOP is checked while sending */
 #define MAX_VOICES 4   /* voices kept loaded */
@@ -477,12 +478,45 @@ static void cmd_stop(void)
     pthread_mutex_unlock(&job_lock);
 }
 
+/* Whether s holds a control character (a protocol line inside a line). */
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+    return 0;
+}
+
+static void find_voice(const char *name, const char *path, void *user)
+{
+    const char **want = user;
+    if (*want && !strcmp(name, *want)) *want = NULL;  /* found */
+}
+
+/* Whether name is a voice installed where the library looks for voices: a
+ * plain name (letters, digits, '-', '_', '.', not starting with '.'), never a
+ * path: a client must not make the module open files of its choosing. */
+static int installed_voice(const char *name)
+{
+    size_t n = strlen(name);
+    if (!n || n > 64 || name[0] == '.' ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != n)
+        return 0;
+    const char *want = name;
+    tts_voice_list(find_voice, (void *)&want);
+    return want == NULL;
+}
+
 static void cmd_sound_icon(void)
 {
     say("202 OK RECEIVING MESSAGE\n");
     int n_lines = 0;
     char *name = read_data(&n_lines);
     if (!name) return;
+    if (n_lines != 1 || has_control(name)) {  /* the name is echoed in a 706 line: one plain line */
+        free(name);
+        say("%s\n", n_lines > 1 ? "305 DATA MORE THAN ONE LINE" : "301 ERROR CANT SPEAK");
+        return;
+    }
     pthread_mutex_lock(&job_lock);
     if (speaking) {
         pthread_mutex_unlock(&job_lock);
@@ -504,7 +538,10 @@ static int set_param(const char *key, const char *val)
         int r = atoi(val);
         set_volume = r < -100 ? -100 : r > 100 ? 100 : r;
     } else if (!strcmp(key, "synthesis_voice")) {
-        snprintf(set_voice, sizeof set_voice, "%s", strcmp(val, "NULL") ? val : "");
+        if (!strcmp(val, "NULL")) set_voice[0] = 0;
+        else if (installed_voice(val)) snprintf(set_voice, sizeof set_voice, "%s", val);
+        else logf_("SET synthesis_voice: no installed voice of that name; the voice stays %s",
+                   set_voice[0] ? set_voice : cfg.voice);
     }
     /* pitch, pitch_range, punctuation_mode, spelling_mode, cap_let_recogn,
      * voice (male1...), language: accepted, not used */
@@ -616,6 +653,7 @@ static void read_config(const char *path)
 
 int main(int argc, char **argv)
 {
+    if (safe_file_std_fds() != 0) return 1;  /* a closed descriptor never becomes a voice file's */
     signal(SIGPIPE, SIG_IGN);
     read_config(argc > 1 ? argv[1] : NULL);
     char *l = read_line();

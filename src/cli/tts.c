@@ -43,6 +43,7 @@
 #include <cblas.h>
 
 #include "audio/audio.h"
+#include "core/safe_file.h"
 #include "dsp/dsp.h"
 #include "text/text.h"
 #include "tts.h"
@@ -171,7 +172,7 @@ static void usage(FILE *out)
 "  4    output error (cannot write the output file or stream)\n"
 "  5    audio device error (no playback device, or built without playback)\n"
 "  6    internal error (out of memory, numeric failure, bug)\n"
-"  130  interrupted (Ctrl-C or SIGTERM)\n"
+"  130  interrupted (Ctrl-C, SIGTERM or SIGHUP)\n"
 "Batch synthesis exits with the status of the first input that failed.\n",
             progname, progname, progname, MAX_JOBS);
 }
@@ -808,6 +809,9 @@ static int parse_line(char *line, const char *file, size_t lineno, const char *o
         }
         if (!*id || strchr(id, '/') || id[0] == '.' || strlen(id) > 200)
             why = "the ID must be a plain file name (no '/', not starting with '.')";
+        else if (strcspn(id, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11"
+                         "\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") != strlen(id))
+            why = "the ID has a control character (not in a file name)";
         else if (blank(t))
             why = "no text after the ID";
         if (!why) {
@@ -1040,6 +1044,7 @@ static int parse_int(const char *flag, const char *arg, long lo, long hi, int *o
 
 int main(int argc, char **argv)
 {
+    if (safe_file_std_fds() != 0) return EXIT_INTERNAL;  /* 2>&-: warnings never into the output file */
     /* defaults */
     const char *out_path = NULL;    /* -o: none = play aloud */
     const char *text_file = NULL;   /* -f */
@@ -1177,7 +1182,11 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);  /* the terminal went away: as SIGTERM */
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error (EPIPE), not a silent death */
+    /* partial outputs of a killed run of ours (SIGKILL leaves them) */
+    if (out_dir) safe_file_clean_stale_for(out_dir, 1);
+    else if (out_path && strcmp(out_path, "-")) safe_file_clean_stale_for(out_path, 0);
 
     /* run */
     if (list_devices) {

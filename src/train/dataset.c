@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "audio/audio.h"
+#include "core/safe_file.h"
 #include "dsp/dsp.h"
 #include "text/text.h"
 
@@ -103,11 +104,8 @@ bad:
 
 static void write_cache(const char *path, const cache_hdr *h, const dataset *d)
 {
-    size_t n = strlen(path) + 8;
-    char *tmp = malloc(n);
-    if (!tmp) return;
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
+    safe_file sf;  /* never through a planted link (safe_file.h) */
+    FILE *f = safe_file_open(path, &sf) == 0 ? safe_file_stream(&sf) : NULL;
     int ok = f != NULL;
     if (ok) ok = fwrite(h, sizeof *h, 1, f) == 1;
     for (size_t i = 0; ok && i < d->n; i++) {
@@ -117,10 +115,8 @@ static void write_cache(const char *path, const cache_hdr *h, const dataset *d)
              fwrite(it->ids, sizeof(int32_t), it->n_ids, f) == (size_t)it->n_ids &&
              fwrite(it->mel, sizeof(float) * h->n_mels, it->n_frames, f) == (size_t)it->n_frames;
     }
-    if (f && fclose(f) != 0) ok = 0;
-    if (ok) ok = rename(tmp, path) == 0;
-    if (!ok) unlink(tmp);
-    free(tmp);
+    if (ok) ok = safe_file_commit(&sf) == 0;
+    if (!ok) safe_file_abort(&sf);
 }
 
 /* Drop utterances longer than max_frames (the cache keeps them all). */

@@ -23,6 +23,8 @@
 #include "train/dataset.h"
 #include "train/plot.h"
 #include "train/spoken.h"
+#include "train/run_files.h"
+#include "core/safe_file.h"
 
 trainer_opts trainer_opts_default(void)
 {
@@ -230,9 +232,8 @@ static tts_status save_model(const taco_model *m, const char *path, long step, d
 
 static tts_status write_voice_json(const trainer_opts *o, const taco_model *m, long step, const dev_marks *mk)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s.json", o->voices_dir, o->name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     cJSON *v = cJSON_CreateObject();
     if (!v) return TTS_ERR_NOMEM;
     char model[512];
@@ -268,13 +269,13 @@ static tts_status write_voice_json(const trainer_opts *o, const taco_model *m, l
     char *s = cJSON_Print(v);
     cJSON_Delete(v);
     if (!s) return TTS_ERR_NOMEM;
-    FILE *f = fopen(tmp, "w");
-    int ok = f && fputs(s, f) >= 0 && fputc('\n', f) != EOF;
-    if (f && fclose(f) != 0) ok = 0;
-    free(s);
-    if (ok && rename(tmp, path) == 0) return TTS_OK;
-    unlink(tmp);
-    return TTS_ERR_IO;
+    size_t len = strlen(s);
+    char *text = realloc(s, len + 2);  /* the JSON and a newline */
+    if (!text) { free(s); return TTS_ERR_NOMEM; }
+    memcpy(text + len, "\n", 2);
+    int ok = safe_file_write(path, text, len + 1);
+    free(text);
+    return ok == 0 ? TTS_OK : errno == ENOSPC ? TTS_ERR_NO_SPACE : TTS_ERR_IO;
 }
 
 /* ------------------------------------------------------------------ run */
@@ -487,6 +488,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     if (make_dirs(o, 1, log) != TTS_OK) return TTS_ERR_IO;
     snprintf(path, sizeof path, "%s/plots", o->state_dir);
     mkdir(path, 0755);
+    run_clean_stale(o, log);
 
     /* model: checkpoint, else initial weights, else (after the data) random;
        the features take the model's band count */
@@ -605,8 +607,7 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
                 "the next evaluation sets a new one\n", best.spoken.n, n_speak);
         best.spoken = no_marks.spoken;
     }
-    snprintf(path, sizeof path, "%s/log.tsv", o->state_dir);
-    FILE *tsv = fopen(path, "a");
+    FILE *tsv = run_log_open(o->state_dir, step);  /* rows after the checkpoint's step cut off */
     taco_train_ws *ws = NULL;
     taco_loss ema = {0};
     int ema_n = 0, bad_run = 0, tty = isatty(fileno(log));
@@ -726,8 +727,14 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
             char ck[4200];
             snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
             tts_status cs = save_model(m, ck, step, lr_scale, o, am, av, &best, warm_from);
-            if (cs != TTS_OK) fprintf(log, "\ntts-train: checkpoint failed: %s\n", tts_status_message(cs));
-            else last_good_step = step;
+            if (cs != TTS_OK) {  /* stop: the previous checkpoint stays, the run is an error */
+                fprintf(log, "\ntts-train: checkpoint %s failed at step %ld: %s; the previous one is kept\n",
+                        ck, step, tts_status_message(cs));
+                st = cs;
+                if (tsv) fflush(tsv);
+                break;
+            }
+            last_good_step = step;
             if (tsv) fflush(tsv);
         }
         t_last = t;
