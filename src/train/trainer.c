@@ -608,6 +608,8 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
         best.spoken = no_marks.spoken;
     }
     FILE *tsv = run_log_open(o->state_dir, step);  /* rows after the checkpoint's step cut off */
+    if (!tsv) fprintf(log, "tts-train: cannot write %s/log.tsv: %s; the losses are not logged\n", o->state_dir,
+                      strerror(errno));
     taco_train_ws *ws = NULL;
     taco_loss ema = {0};
     int ema_n = 0, bad_run = 0, tty = isatty(fileno(log));
