@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "audio/audio.h"
+#include "train/dataset.h"
 #include "train/spoken.h"
 #include "train/trainer.h"
 
@@ -846,6 +847,71 @@ static void test_stale_files_removed(void **state)
     fclose(log);
 }
 
+/* The feature cache is keyed on each wav and line, not on metadata.csv: a
+ * replaced wav gets its features computed again (and only it), a copy of the
+ * folder without its wavs trains on nothing, and a line whose text is far
+ * too long for its audio is skipped with a message. */
+static void test_feature_cache_follows_the_wavs(void **state)
+{
+    char data[600], copy[600], bare[600], cache[700], p[1600], lp[700];
+    snprintf(data, sizeof data, "%s/data", root);
+    snprintf(copy, sizeof copy, "%s/data-cache", root);
+    snprintf(bare, sizeof bare, "%s/data-bare", root);
+    snprintf(cache, sizeof cache, "%s/features-cache.bin", root);
+    snprintf(lp, sizeof lp, "%s/cache.log", root);
+    snprintf(p, sizeof p, "cp -a %s %s && mkdir -p %s/wavs && cp -a %s/metadata.csv %s/", data, copy, bare, data, bare);
+    assert_int_equal(system(p), 0);
+    FILE *log = fopen(lp, "w");
+    assert_non_null(log);
+    dataset d0, d1, d2;
+    assert_int_equal(dataset_load(copy, cache, 0, NULL, &d0, log), TTS_OK);
+    /* u1.wav replaced by other audio; metadata.csv untouched */
+    snprintf(p, sizeof p, "%s/wavs/u1.wav", copy);
+    write_wav(p, 4, 22050, 0.9);
+    assert_int_equal(dataset_load(copy, cache, 0, NULL, &d1, log), TTS_OK);
+    assert_int_equal(d1.n, d0.n);
+    int found = 0;
+    for (size_t i = 0; i < d1.n; i++) {
+        if (strcmp(d1.items[i].id, "u1")) {
+            assert_int_equal(d1.items[i].n_frames, d0.items[i].n_frames);
+            continue;
+        }
+        found = 1;
+        assert_true(d1.items[i].n_frames > d0.items[i].n_frames + 10);  /* 0.9 s, not 0.45 s */
+    }
+    assert_true(found);
+    fclose(log);
+    snprintf(p, sizeof p, "grep -q 'from the cache .*, 1 computed' %s", lp);
+    if (system(p) != 0) fail_msg("the second load did not recompute exactly one item (see %s)", lp);
+    log = fopen("/dev/null", "w");
+    /* the same metadata.csv (same size and time) without the wavs: nothing to train on */
+    assert_int_equal(dataset_load(bare, cache, 0, NULL, &d2, log), TTS_ERR_DATASET);
+    assert_int_equal(d2.n, 0);
+    dataset_free(&d0);
+    dataset_free(&d1);
+    dataset_free(&d2);
+
+    /* a 3,000-word line beside a 0.45 s wav */
+    snprintf(p, sizeof p, "%s/metadata.csv", copy);
+    FILE *m = fopen(p, "a");
+    assert_non_null(m);
+    fputs("longtext|", m);
+    for (int i = 0; i < 3000; i++) fputs("word ", m);
+    fputs("\n", m);
+    fclose(m);
+    snprintf(p, sizeof p, "cp %s/wavs/u3.wav %s/wavs/longtext.wav", copy, copy);
+    assert_int_equal(system(p), 0);
+    fclose(log);
+    log = fopen(lp, "w");
+    assert_int_equal(dataset_load(copy, cache, 0, NULL, &d2, log), TTS_OK);
+    assert_int_equal(d2.n, N_TEXTS);
+    for (size_t i = 0; i < d2.n; i++) assert_string_not_equal(d2.items[i].id, "longtext");
+    dataset_free(&d2);
+    fclose(log);
+    snprintf(p, sizeof p, "grep -q 'longtext: .* text symbols for .* frames' %s", lp);
+    if (system(p) != 0) fail_msg("the long text was not reported (see %s)", lp);
+}
+
 static int setup(void **state)
 {
     if (!mkdtemp(root)) return -1;
@@ -882,6 +948,7 @@ int main(void)
         cmocka_unit_test(test_writes_never_follow_links),
         cmocka_unit_test(test_failed_checkpoint_is_an_error),
         cmocka_unit_test(test_stale_files_removed),
+        cmocka_unit_test(test_feature_cache_follows_the_wavs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
