@@ -399,6 +399,50 @@ static void test_api_lexicon(void **state)
     tts_lexicon_free(lex);
 }
 
+/* A lexicon pronunciation of 10,000 symbols is cut into sentence-sized
+ * pieces like [[...]] (not one sentence of 10,000 symbols: 80 s of work and
+ * 383 s of noise, or out of memory), and a lexicon file's lines are bounded
+ * (--lexicon /dev/zero is an error naming the file and line, not a read
+ * until memory runs out). */
+static void test_lexicon_bounded(void **state)
+{
+    tts_lexicon *lex = NULL;
+    assert_int_equal(tts_lexicon_create(&lex), TTS_OK);
+    size_t n = 10000, bytes = strlen("ə");
+    char *pron = malloc(n * bytes + 3);
+    pron[0] = '/';
+    for (size_t i = 0; i < n; i++) memcpy(pron + 1 + i * bytes, "ə", bytes);
+    memcpy(pron + 1 + n * bytes, "/", 2);
+    assert_int_equal(tts_lexicon_add(lex, "tomato", pron), TTS_OK);
+    free(pron);
+    text_utterance u = build("Say tomato now.", 0, lex, NULL);
+    assert_true(u.n >= n * bytes / 180);
+    size_t total = 0;
+    for (size_t i = 0; i < u.n; i++) {
+        char *ipa = ipa_of(&u.v[i]);
+        assert_true(strlen(ipa) <= 2 * 180);
+        for (const char *p = ipa; (p = strstr(p, "ə")); p += bytes) total++;
+        free(ipa);
+    }
+    assert_int_equal(total, n);  /* every symbol kept, in pieces */
+    text_utterance_free(&u);
+    tts_lexicon_free(lex);
+
+    assert_int_equal(tts_lexicon_load("/dev/zero", &lex), TTS_ERR_MARKUP);
+    assert_null(lex);
+    assert_non_null(strstr(tts_last_error(), "/dev/zero:1: a line longer than"));
+    char path[4200];
+    snprintf(path, sizeof path, "%s/long.lex", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("# fine\nSean /ʃˈɔːn/\nword ", f);
+    for (int i = 0; i < 5000; i++) fputc('a', f);
+    fputs("\n", f);
+    fclose(f);
+    assert_int_equal(tts_lexicon_load(path, &lex), TTS_ERR_MARKUP);
+    assert_non_null(strstr(tts_last_error(), "long.lex:3: a line longer than 4096 bytes"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_lexicon_file),
         cmocka_unit_test(test_api_ssml_audio),
         cmocka_unit_test(test_api_lexicon),
+        cmocka_unit_test(test_lexicon_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
