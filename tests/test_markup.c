@@ -443,6 +443,28 @@ static void test_lexicon_bounded(void **state)
     assert_non_null(strstr(tts_last_error(), "long.lex:3: a line longer than 4096 bytes"));
 }
 
+/* A letter with 10,000 combining marks is one short sentence (the run cut to
+ * four marks), not 112 sentences of near silence; in any language. */
+static void test_combining_marks_collapse(void **state)
+{
+    size_t n = 10000;
+    char *t = malloc(2 * n + 16);
+    size_t k = 0;
+    t[k++] = 'a';
+    for (size_t i = 0; i < n; i++) { t[k++] = (char)0xCC; t[k++] = (char)0x81; }  /* U+0301 */
+    memcpy(t + k, " b.", 4);
+    text_utterance u = build(t, 0, NULL, NULL);
+    assert_int_equal(u.n, 1);
+    assert_true(strlen(u.v[0].text) < 32);
+    text_utterance_free(&u);
+    char *out = NULL;
+    size_t dropped = 0;
+    assert_int_equal(text_drop_unreadable("hi", t, &out, &dropped, NULL), TTS_OK);  /* Hindi: not Latin */
+    assert_int_equal(strlen(out), 1 + 4 * 2 + 3);
+    free(out);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_api_ssml_audio),
         cmocka_unit_test(test_api_lexicon),
         cmocka_unit_test(test_lexicon_bounded),
+        cmocka_unit_test(test_combining_marks_collapse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
