@@ -58,6 +58,11 @@ static void test_detect(void **state)
     assert_true(text_is_ssml("<speak>Hi</speak>"));
     assert_true(text_is_ssml("  \n<speak version=\"1.1\">Hi</speak>"));
     assert_true(text_is_ssml("<?xml version=\"1.0\"?>\n<!-- c --><speak>Hi</speak>"));
+    /* a DOCTYPE with an internal subset, whose declarations hold '>' and ']' */
+    assert_true(text_is_ssml("<?xml version=\"1.0\"?><!DOCTYPE speak [ <!ENTITY n \"a]>b\"> "
+                             "<!ELEMENT speak ANY> ]>\n<speak>Hi</speak>"));
+    assert_true(text_is_ssml("<!DOCTYPE speak[<!ENTITY n 'x'>]  ><speak>Hi</speak>"));
+    assert_false(text_is_ssml("<!DOCTYPE speak [ <!ENTITY n 'x'> <speak>Hi</speak>"));  /* unclosed */
     assert_true(text_is_ssml("\xEF\xBB\xBF<speak/>"));
     assert_false(text_is_ssml("Hello <speak>"));
     assert_false(text_is_ssml("<speaker>x</speaker>"));
