@@ -133,5 +133,46 @@ else
   bad "no module at $SD"
 fi
 
+# ---- 16. exit codes as the table says, messages that name the problem
+python3 - "$tmp" <<'PY'
+import json, struct, sys
+d = sys.argv[1]
+raw = open(d + "/models/robust.safetensors", "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+head, body = raw[:8 + n], bytearray(raw[8 + n:])
+nan = bytearray(body)
+for off in range(0, len(nan), 4 * 997): nan[off:off + 4] = struct.pack("<f", float("nan"))
+open(d + "/models/nan.safetensors", "wb").write(head + bytes(nan))
+open(d + "/models/zero.safetensors", "wb").write(head + bytes(len(body)))
+v = json.load(open(d + "/voices/robust.json"))
+def voice(name, **kw):
+    w = dict(v); w.update(kw); json.dump(w, open(d + "/voices/%s.json" % name, "w"))
+voice("nan", model="../models/nan.safetensors")
+voice("zero", model="../models/zero.safetensors")
+voice("esp_short", espeak_voice="xx")
+voice("esp_long", espeak_voice="no-such-espeak-voice-with-a-long-name")
+voice("big", provenance="x" * (1 << 21))
+PY
+expect "NaN weights: a voice error" 3 "$TTS" -m "$tmp/voices/nan.json" "Hello." -o "$tmp/x.wav"
+has "NaN weights: said" "$tmp/err" "NaN or infinite"
+expect "unknown espeak_voice (short): a voice error" 3 "$TTS" -m "$tmp/voices/esp_short.json" "Hello." -o "$tmp/x.wav"
+expect "unknown espeak_voice (long): a voice error" 3 "$TTS" -m "$tmp/voices/esp_long.json" "Hello." -o "$tmp/x.wav"
+has "unknown espeak_voice: named" "$tmp/err" "espeak-ng cannot load the voice 'no-such-espeak-voice-with-a-long-name'"
+expect "a voice file over 1 MB" 3 "$TTS" -m "$tmp/voices/big.json" "Hello." -o "$tmp/x.wav"
+has "a voice file over 1 MB: said so" "$tmp/err" "larger than 1 MB"
+if grep -q "Input/output error" "$tmp/err"; then bad "the 1 MB voice file says Input/output error"; else ok "no bare Input/output error"; fi
+expect "zeroed weights: every sentence fails to align" 3 "$TTS" -m "$tmp/voices/zero.json" "Hello there. Good morning." -o "$tmp/zero.wav"
+has "zeroed weights: said" "$tmp/err" "failed to align every sentence"
+[ ! -e "$tmp/zero.wav" ] && ok "zeroed weights: no file of silence" || bad "zeroed weights wrote $tmp/zero.wav"
+expect "--phonemes with nothing speakable" 2 "$TTS" --phonemes "..."
+has "--phonemes with nothing speakable: said" "$tmp/err" "nothing to speak"
+expect "synthesis with nothing speakable" 2 "$TTS" -q -m "$V" "..." -o "$tmp/x.wav"
+
+# ---- 15. SSML with an internal DTD subset is SSML: its tags are read
+expect "SSML with a DOCTYPE internal subset" 0 "$TTS" --phonemes \
+  '<?xml version="1.0"?><!DOCTYPE speak [ <!ENTITY n "x"> ]><speak>One <break time="700ms"/> two.</speak>'
+has "the DOCTYPE SSML's break ends the sentence" "$tmp/out" "^One$"
+if grep -q "ENTITY\|break" "$tmp/out"; then bad "the DOCTYPE SSML was read as text"; else ok "no markup read as text"; fi
+
 echo "test_redteam.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

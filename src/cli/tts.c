@@ -349,6 +349,11 @@ static int run_phonemes(const char *text)
     st = text_utterance_build(&items, "en-us", lexicon, 400, &u);
     text_items_free(&items);
     if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot normalize the text", NULL);
+    if (!u.n_speech) {  /* as synthesis says it */
+        text_utterance_free(&u);
+        fprintf(stderr, "%s: nothing to speak in the text\n", progname);
+        return EXIT_INPUT;
+    }
     int code = EXIT_OK;
     for (size_t i = 0; i < u.n && !interrupted; i++) {
         if (!u.v[i].n_segs) {
@@ -512,7 +517,8 @@ static int load_voice(const char *name, const user_opts *u, tts_voice **voice, t
     if (!name || !*name) name = env && *env ? env : "slt";
     tts_status st = tts_voice_load(name, voice);
     if (st != TTS_OK)
-        return fail(exit_code(st, EXIT_VOICE), st, "cannot load the voice", tts_last_error());
+        /* whatever is wrong with a voice (NaN weights, espeak-ng's voice) is exit 3 */
+        return fail(st == TTS_ERR_NOMEM ? EXIT_INTERNAL : EXIT_VOICE, st, "cannot load the voice", tts_last_error());
     tts_options_default(*voice, o);
     if (u->have_speed) o->speed = u->o.speed;
     if (u->have_volume) o->volume = u->o.volume;
@@ -524,6 +530,16 @@ static int load_voice(const char *name, const user_opts *u, tts_voice **voice, t
 }
 
 /* ---- one text: to a file, raw stdout or the speakers ---- */
+
+/* Whether a chunk is a sentence the model failed to align (retried in
+ * pieces).  A voice that fails every sentence of a text is broken (zeroed or
+ * untrained weights): an error, not a file of silence. */
+static int failed_to_align(const tts_chunk *ch)
+{
+    return ch->text[0] && (ch->warning == TTS_ERR_ATTENTION || (ch->stops & TTS_STOP_FRAME_CAP));
+}
+
+static const char *const all_failed_msg = "the voice failed to align every sentence: its model is broken or untrained";
 
 /* A chunk's warning as one line (the details are in tts_last_error()). */
 static void warning_text(const tts_chunk *ch, char *buf, size_t len)
@@ -561,7 +577,7 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
         goto done;
     }
     double t0 = now_seconds(), t_first = 0, audio_s = 0;
-    size_t n_sent = 0;
+    size_t n_sent = 0, n_spoken = 0, n_failed = 0;
     tts_chunk ch;
     while (!interrupted) {
         st = tts_synth_next(syn, &ch);
@@ -573,6 +589,8 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
         }
         if (ch.done) break;
         if (n_sent++ == 0) t_first = now_seconds() - t0;
+        n_spoken += ch.text[0] != 0;
+        n_failed += failed_to_align(&ch);
         if (ch.warning != TTS_OK) {
             char w[1200];
             warning_text(&ch, w, sizeof w);
@@ -593,6 +611,11 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
     double t_synth = now_seconds() - t0;
     if (interrupted) { code = EXIT_INTERRUPTED; goto done; }
     if (code != EXIT_OK) goto done;  /* a sentence failed: no partial file */
+    if (n_spoken && n_failed == n_spoken) {
+        fprintf(stderr, "%s: %s\n", progname, all_failed_msg);
+        code = EXIT_VOICE;
+        goto done;
+    }
     st = sink_close(&out);
     if (st != TTS_OK) {
         code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
@@ -690,6 +713,7 @@ static int run_job(batch *b, tts_synth *syn, job *j)
     tts_chunk ch;
     int code = EXIT_OK;
     double secs = 0;
+    size_t n_spoken = 0, n_failed = 0;
     for (;;) {
         if (interrupted) { code = EXIT_INTERRUPTED; break; }
         st = tts_synth_next(syn, &ch);
@@ -701,7 +725,15 @@ static int run_job(batch *b, tts_synth *syn, job *j)
             }
             break;
         }
-        if (ch.done) break;
+        if (ch.done) {
+            if (n_spoken && n_failed == n_spoken) {
+                job_message(b, j, all_failed_msg);
+                code = EXIT_VOICE;
+            }
+            break;
+        }
+        n_spoken += ch.text[0] != 0;
+        n_failed += failed_to_align(&ch);
         if (ch.warning != TTS_OK) {
             warning_text(&ch, err, sizeof err);
             job_message(b, j, err);
