@@ -4,7 +4,10 @@
  * the replaced file's mode and owner are kept; a failed write leaves the old
  * file; stale temporary files of dead processes are removed and nothing else
  * (live processes' files, other names, links); descriptors 0-2 are reopened
- * on /dev/null when closed, so no output file gets descriptor 2.
+ * on /dev/null when closed, so no output file gets descriptor 2.  And
+ * espeak-ng's data is looked at before espeak-ng reads it: a dictionary cut
+ * short is named, never read (libespeak-ng crashes or speaks garbage on it),
+ * and every dictionary installed passes.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <setjmp.h>
@@ -21,7 +24,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <espeak-ng/espeak_ng.h>
+#include <espeak-ng/speak_lib.h>
+
 #include "core/safe_file.h"
+#include "text/text.h"
 
 static char root[] = "/tmp/tts-test-safety-XXXXXX";
 
@@ -183,6 +190,66 @@ static void test_std_fds_reopened(void **state)
     assert_contents(path, "data");
 }
 
+/* A copy of espeak-ng's data with en_dict cut short at several places, or
+ * phondata missing: the check names the file; text_frontend_init refuses
+ * it (before espeak-ng reads it) and says why.  Every dictionary installed
+ * passes the check.  Runs first: espeak-ng is not yet initialized. */
+static void test_espeak_data_checked(void **state)
+{
+    espeak_ng_InitializePath(NULL);
+    const char *path = NULL;
+    espeak_Info(&path);
+    assert_non_null(path);
+    char real[600];  /* a copy: espeak-ng's buffer changes with ESPEAK_DATA_PATH */
+    snprintf(real, sizeof real, "%s", path);
+    char dir[600], cmd[2000], why[600];
+    snprintf(dir, sizeof dir, "%s/esp/espeak-ng-data", root);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/phontab %s/phonindex %s/phondata %s/intonations %s/en_dict %s/",
+             dir, real, real, real, real, real, dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(text_espeak_data_check(dir, "en-us", why, sizeof why), 0);
+    struct stat st;
+    char dict[700];
+    snprintf(dict, sizeof dict, "%s/en_dict", dir);
+    assert_int_equal(stat(dict, &st), 0);
+    const long cuts[] = {0, 7, 9, 4000, 50000, st.st_size / 2, st.st_size - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        snprintf(cmd, sizeof cmd, "cp %s/en_dict %s && truncate -s %ld %s", real, dict, cuts[i], dict);
+        assert_int_equal(system(cmd), 0);
+        if (text_espeak_data_check(dir, "en-us", why, sizeof why) != -1)
+            fail_msg("en_dict cut to %ld bytes passed the check", cuts[i]);
+        assert_non_null(strstr(why, "en_dict"));
+    }
+    /* through the front end, before espeak-ng ever reads it */
+    char parent[600];
+    snprintf(parent, sizeof parent, "%s/esp", root);
+    setenv("ESPEAK_DATA_PATH", parent, 1);
+    assert_int_equal(text_frontend_init("en-us"), TTS_ERR_PHONEMIZER);
+    assert_non_null(strstr(text_frontend_problem(), "en_dict is damaged or cut short"));
+    snprintf(cmd, sizeof cmd, "cp %s/en_dict %s && rm %s/phondata", real, dict, dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(text_frontend_init("en-us"), TTS_ERR_PHONEMIZER);
+    assert_non_null(strstr(text_frontend_problem(), "phondata"));
+    unsetenv("ESPEAK_DATA_PATH");
+    assert_int_equal(text_frontend_init("en-us"), TTS_OK);
+    assert_string_equal(text_frontend_problem(), "");
+
+    /* no false alarm: every dictionary of the installed data */
+    snprintf(cmd, sizeof cmd, "ls %s | sed -n 's/_dict$//p' > %s/dicts", real, root);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/dicts", root);
+    FILE *f = fopen(cmd, "r");
+    assert_non_null(f);
+    char lang[64];
+    int n = 0;
+    while (fscanf(f, "%63s", lang) == 1) {
+        if (text_espeak_data_check(real, lang, why, sizeof why) != 0) fail_msg("%s: %s", lang, why);
+        n++;
+    }
+    fclose(f);
+    assert_true(n > 50);
+}
+
 static int setup(void **state) { return mkdtemp(root) ? 0 : -1; }
 
 static int teardown(void **state)
@@ -195,6 +262,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_espeak_data_checked),
         cmocka_unit_test(test_link_replaced_not_followed),
         cmocka_unit_test(test_mode_and_owner_kept),
         cmocka_unit_test(test_abort_keeps_old),

@@ -340,7 +340,7 @@ static tts_status sink_close(sink *s)
 static int run_phonemes(const char *text)
 {
     tts_status st = text_frontend_init("en-us");
-    if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot start espeak-ng", NULL);
+    if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot start espeak-ng", text_frontend_problem());
     text_items items;
     st = ssml_input || text_is_ssml(text) ? text_markup_ssml(text, &items) : text_markup_plain(text, &items);
     if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot read the text", NULL);

@@ -181,8 +181,8 @@ static tts_status load_model_into(tts_voice *v, const char *model_path)
     taco_pack(v->model, 0);  /* on failure synthesis runs unpacked, only slower */
     st = text_frontend_init(v->espeak_voice);
     if (st != TTS_OK)  /* a fault of the voice file, whatever espeak-ng said */
-        return tts_error_set(st == TTS_ERR_NOMEM ? st : TTS_ERR_VOICE, "espeak-ng cannot load the voice '%s'",
-                             v->espeak_voice);
+        return tts_error_set(st == TTS_ERR_NOMEM ? st : TTS_ERR_VOICE, "espeak-ng cannot load the voice '%s'%s%s",
+                             v->espeak_voice, *text_frontend_problem() ? ": " : "", text_frontend_problem());
     return TTS_OK;
 }
 

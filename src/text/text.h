@@ -21,6 +21,12 @@
  * ("en-us").  Thread-safe and idempotent; later calls with another voice
  * switch the voice.  Every phonemizer call takes one global mutex. */
 tts_status text_frontend_init(const char *espeak_voice);
+/* Why the last text_frontend_init failed when espeak-ng's data is at fault
+ * (a file missing or cut short, named), else "". */
+const char *text_frontend_problem(void);
+/* Plausibility of espeak-ng's data in data_dir for voice (espeak_data.c):
+ * 0, or -1 with why naming the bad file. */
+int text_espeak_data_check(const char *data_dir, const char *voice, char *why, size_t n);
 
 /* Normalize raw text: validate UTF-8, expand numbers, currency, dates,
  * times, ordinals, years, Roman numerals, symbols and abbreviations so that

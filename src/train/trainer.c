@@ -524,7 +524,10 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     oo.espeak_voice = front_end_voice(o, m, log);
     o = &oo;
     st = text_frontend_init(o->espeak_voice);
-    if (st != TTS_OK) { fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", o->espeak_voice); goto out; }
+    if (st != TTS_OK) {
+        fprintf(log, "tts-train: espeak-ng cannot load '%s' %s\n", o->espeak_voice, text_frontend_problem());
+        goto out;
+    }
 
     snprintf(path, sizeof path, "%s/features.bin", o->state_dir);
     /* the features: a model's own, else those asked for a new one */
@@ -773,7 +776,7 @@ tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *l
     const char *voice = front_end_voice(o, m, log);
     st = text_frontend_init(voice);
     if (st != TTS_OK) {
-        fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", voice);
+        fprintf(log, "tts-train: espeak-ng cannot load '%s' %s\n", voice, text_frontend_problem());
         taco_model_free(m);
         return st;
     }
