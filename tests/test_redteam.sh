@@ -106,6 +106,12 @@ SD="$BUILD/sd_tts"
 if [ -x "$SD" ]; then
   printf 'TtsVoice "robust"\n' >"$tmp/tts.conf"
   printf '{"model": "/etc/passwd"}\n' >"$tmp/evil.json"
+  # voices whose name or language would be protocol lines in LIST VOICES
+  mkdir -p "$tmp/sdvoices"
+  cp "$tmp/voices/robust.json" "$tmp/sdvoices/robust.json"
+  sed -i 's#"\.\./models/#"'"$tmp"'/models/#' "$tmp/sdvoices/robust.json"
+  printf '{"model": "x.safetensors", "language": "en\\n706 INJECTED LANGUAGE"}\n' >"$tmp/sdvoices/lang.json"
+  printf '{"model": "x.safetensors"}\n' >"$tmp/sdvoices/$(printf 'nl\n706 INJECTED NAME').json"
   {
     printf 'INIT\n'
     printf 'SOUND_ICON\nbell\n706 INJECTED\n.\n'
@@ -114,12 +120,15 @@ if [ -x "$SD" ]; then
     printf 'SET\nsynthesis_voice=%s\n.\n' "$tmp/evil.json"
     printf 'SET\nsynthesis_voice=../robust\n.\n'
     printf 'SET\nsynthesis_voice=robust\n.\n'
+    printf 'LIST VOICES\n'
     printf 'QUIT\n'
-  } | TTS_VOICE_PATH="$tmp/voices" "$SD" "$tmp/tts.conf" >"$tmp/sd.out" 2>"$tmp/sd.err"
+  } | TTS_VOICE_PATH="$tmp/sdvoices" "$SD" "$tmp/tts.conf" >"$tmp/sd.out" 2>"$tmp/sd.err"
   rc=$?
   [ $rc -eq 0 ] && ok "sd_tts: the session ends with QUIT (exit 0)" || bad "sd_tts exit $rc"
   if grep -q "INJECTED" "$tmp/sd.out"; then bad "sd_tts: a SOUND_ICON line was injected into the protocol"; else
     ok "sd_tts: no injected protocol line"; fi
+  has "sd_tts: LIST VOICES lists the voice" "$tmp/sd.out" "^200-robust"
+  has "sd_tts: LIST VOICES lists the voice with a bad language as en" "$tmp/sd.out" "^200-lang.en.none"
   has "sd_tts: a multi-line SOUND_ICON is refused" "$tmp/sd.out" "^305 DATA MORE THAN ONE LINE"
   [ "$(grep -c '^706-bell$' "$tmp/sd.out")" -eq 1 ] && ok "sd_tts: a plain icon name still works" ||
     bad "sd_tts: icons sent: $(grep -c '^706-' "$tmp/sd.out")"

@@ -313,23 +313,28 @@ static void key_ssml(char *out, size_t cap, const char *key)
 
 static int stopped(void) { return atomic_load(&stop_flag) != 0; }
 
+/* The SSML of a CHAR or KEY message (malloc'd), NULL for text messages
+ * (already SSML) or when out of memory. */
+static char *message_ssml(const char *text, msg_type type)
+{
+    if (type != MSG_CHAR && type != MSG_KEY) return NULL;
+    size_t cap = 64 + 64 * strlen(text);
+    char *ssml = malloc(cap);
+    if (!ssml) return NULL;
+    if (type == MSG_KEY) {
+        key_ssml(ssml, cap, text);
+    } else {
+        strcpy(ssml, "<speak>");
+        char_ssml(ssml, cap, !strcmp(text, "space") ? " " : text);
+        strcat(ssml, "</speak>");
+    }
+    return ssml;
+}
+
 /* Synthesize one message and send its audio and events. */
 static void speak(char *text, msg_type type, double t0)
 {
-    char *ssml = NULL;
-    if (type == MSG_CHAR || type == MSG_KEY) {
-        size_t cap = 64 + 64 * strlen(text);
-        ssml = malloc(cap);
-        if (ssml) {
-            if (type == MSG_KEY) {
-                key_ssml(ssml, cap, text);
-            } else {
-                strcpy(ssml, "<speak>");
-                char_ssml(ssml, cap, !strcmp(text, "space") ? " " : text);
-                strcat(ssml, "</speak>");
-            }
-        }
-    }
+    char *ssml = message_ssml(text, type);
     const char *name = set_voice[0] ? set_voice : cfg.voice;
     loaded *v = voice_for(name);
     if (!v && set_voice[0]) v = voice_for(cfg.voice);  /* an unknown voice: the configured one */
@@ -402,15 +407,27 @@ static void *worker_main(void *arg)
 
 /* ---- the protocol ---- */
 
+/* The most bytes of one line kept; the rest of a longer line is dropped. */
+#define MAX_LINE_BYTES (1u << 20)
+
+/* The next line from the server without its '\n' (a static buffer), NULL at
+ * the end of the input. */
 static char *read_line(void)
 {
     static char *line = NULL;
-    static size_t cap = 0;
-    ssize_t n = getline(&line, &cap, stdin);
-    if (n < 0) return NULL;
-    if (n && line[n - 1] == '\n') line[--n] = 0;
+    if (!line && !(line = malloc(MAX_LINE_BYTES + 1))) return NULL;
+    size_t n = 0;
+    int c = EOF;
+    while ((c = getc_unlocked(stdin)) != EOF && c != '\n')
+        if (n < MAX_LINE_BYTES) line[n++] = (char)c;
+    if (c == EOF && n == 0) return NULL;
+    line[n] = 0;
     return line;
 }
+
+/* The most bytes of one message kept (a longer one is cut there: a client
+ * must not make the module hold gigabytes). */
+#define MAX_MESSAGE_BYTES (4u << 20)  /* lines of a message together */
 
 /* Data lines up to "." (a leading ".." is a dot), joined by '\n'. */
 static char *read_data(int *n_lines)
@@ -424,6 +441,10 @@ static char *read_data(int *n_lines)
         if (!strcmp(l, ".")) break;
         if (l[0] == '.') l++;
         size_t n = strlen(l);
+        if (len + n + 2 > MAX_MESSAGE_BYTES) {  /* cut: the rest of the lines are read and dropped */
+            (*n_lines)++;
+            continue;
+        }
         if (buf && len + n + 2 > cap) {
             while (len + n + 2 > cap) cap *= 2;
             char *p = realloc(buf, cap);
@@ -585,6 +606,7 @@ typedef struct vlist {
 static void list_one(const char *name, const char *path, void *user)
 {
     vlist *l = user;
+    if (has_control(name)) return;  /* a file name with a newline must not make a protocol line */
     char lang[32] = "en";
     FILE *fp = fopen(path, "rb");
     if (fp) {
@@ -594,7 +616,8 @@ static void list_one(const char *name, const char *path, void *user)
         js[n] = 0;
         cJSON *j = cJSON_Parse(js);
         const cJSON *lg = cJSON_GetObjectItemCaseSensitive(j, "language");
-        if (cJSON_IsString(lg) && strlen(lg->valuestring) < sizeof lang) snprintf(lang, sizeof lang, "%s", lg->valuestring);
+        if (cJSON_IsString(lg) && strlen(lg->valuestring) < sizeof lang && !has_control(lg->valuestring))
+            snprintf(lang, sizeof lang, "%s", lg->valuestring);  /* never a line of its own */
         cJSON_Delete(j);
     }
     for (size_t i = 0; i + 4 < l->len; i++)  /* the same voice through two folders */
@@ -613,6 +636,24 @@ static void cmd_list_voices(void)
     tts_voice_list(list_one, &l);
     if (!l.n) { say("304 CANT LIST VOICES\n"); return; }
     say("%s200 OK VOICE LIST SENT\n", l.buf);
+}
+
+/* One command line after INIT: 1 for QUIT, else 0. */
+static int serve_command(const char *l)
+{
+    if (!strcmp(l, "SPEAK")) cmd_speak(MSG_TEXT);
+    else if (!strcmp(l, "CHAR")) cmd_speak(MSG_CHAR);
+    else if (!strcmp(l, "KEY")) cmd_speak(MSG_KEY);
+    else if (!strcmp(l, "SOUND_ICON")) cmd_sound_icon();
+    else if (!strcmp(l, "STOP") || !strcmp(l, "PAUSE")) cmd_stop();
+    else if (!strcmp(l, "SET")) cmd_params("SET", 0);
+    else if (!strcmp(l, "AUDIO")) cmd_params("AUDIO", 1);
+    else if (!strcmp(l, "LOGLEVEL")) cmd_params("LOGLEVEL", 0);
+    else if (!strcmp(l, "LIST VOICES")) cmd_list_voices();
+    else if (!strncmp(l, "DEBUG", 5)) say("200 OK DEBUGGING %s\n", strstr(l, "ON") ? "ON" : "OFF");
+    else if (!strcmp(l, "QUIT")) return 1;
+    else say("300 ERR UNKNOWN COMMAND\n");
+    return 0;
 }
 
 /* ---- configuration ---- */
@@ -683,20 +724,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int code = 0;
-    while ((l = read_line())) {
-        if (!strcmp(l, "SPEAK")) cmd_speak(MSG_TEXT);
-        else if (!strcmp(l, "CHAR")) cmd_speak(MSG_CHAR);
-        else if (!strcmp(l, "KEY")) cmd_speak(MSG_KEY);
-        else if (!strcmp(l, "SOUND_ICON")) cmd_sound_icon();
-        else if (!strcmp(l, "STOP") || !strcmp(l, "PAUSE")) cmd_stop();
-        else if (!strcmp(l, "SET")) cmd_params("SET", 0);
-        else if (!strcmp(l, "AUDIO")) cmd_params("AUDIO", 1);
-        else if (!strcmp(l, "LOGLEVEL")) cmd_params("LOGLEVEL", 0);
-        else if (!strcmp(l, "LIST VOICES")) cmd_list_voices();
-        else if (!strncmp(l, "DEBUG", 5)) say("200 OK DEBUGGING %s\n", strstr(l, "ON") ? "ON" : "OFF");
-        else if (!strcmp(l, "QUIT")) { code = 0; break; }
-        else say("300 ERR UNKNOWN COMMAND\n");
-    }
+    while ((l = read_line()) && serve_command(l) == 0) {}
     /* QUIT or the server went away: stop, join, free */
     cmd_stop();
     pthread_mutex_lock(&job_lock);
