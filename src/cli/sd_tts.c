@@ -238,14 +238,21 @@ static loaded *voice_for(const char *name)
 
 /* ---- messages to SSML ---- */
 
+/* s as XML character data in out (cap bytes): markup characters escaped,
+ * control characters XML does not allow left out, and a string too long cut
+ * at a character boundary (never inside a UTF-8 sequence). */
 static void xml_escape(char *out, size_t cap, const char *s)
 {
     size_t k = 0;
     for (; *s && k + 8 < cap; s++) {
-        const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '"' ? "&quot;" : NULL;
+        unsigned char c = (unsigned char)*s;
+        const char *e = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&quot;" : NULL;
         if (e) { memcpy(out + k, e, strlen(e)); k += strlen(e); }
-        else out[k++] = *s;
+        else if (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') out[k++] = (char)c;
     }
+    if (*s)  /* cut short: drop a partial UTF-8 sequence at the end */
+        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80) k--;
+    if (*s && k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0xC0) k--;
     out[k] = 0;
 }
 
@@ -281,7 +288,10 @@ static void key_ssml(char *out, size_t cap, const char *key)
     const char *p = key;
     while (*p) {
         size_t n = strcspn(p, "_");
-        if (n >= sizeof part) n = sizeof part - 1;
+        if (n >= sizeof part) {  /* a long name: cut between characters */
+            n = sizeof part - 1;
+            while (n > 1 && ((unsigned char)p[n] & 0xC0) == 0x80) n--;
+        }
         memcpy(part, p, n);
         part[n] = 0;
         p += n;

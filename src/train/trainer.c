@@ -525,7 +525,8 @@ tts_status trainer_run(const trainer_opts *o, FILE *log)
     o = &oo;
     st = text_frontend_init(o->espeak_voice);
     if (st != TTS_OK) {
-        fprintf(log, "tts-train: espeak-ng cannot load '%s' %s\n", o->espeak_voice, text_frontend_problem());
+        fprintf(log, "tts-train: espeak-ng cannot load '%s'%s%s\n", o->espeak_voice,
+                *text_frontend_problem() ? ": " : "", text_frontend_problem());
         goto out;
     }
 
@@ -776,7 +777,8 @@ tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *l
     const char *voice = front_end_voice(o, m, log);
     st = text_frontend_init(voice);
     if (st != TTS_OK) {
-        fprintf(log, "tts-train: espeak-ng cannot load '%s' %s\n", voice, text_frontend_problem());
+        fprintf(log, "tts-train: espeak-ng cannot load '%s'%s%s\n", voice, *text_frontend_problem() ? ": " : "",
+                text_frontend_problem());
         taco_model_free(m);
         return st;
     }
