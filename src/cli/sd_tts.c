@@ -303,7 +303,8 @@ static void key_ssml(char *out, size_t cap, const char *key)
             char_ssml(out, cap, part);
             continue;
         }
-        for (char *q = part; *q; q++) if (*q == '-') *q = ' ';
+        for (char *q = part; *q; q++)  /* "kp-enter" -> "kp enter"; brackets would start [[IPA]] */
+            if (*q == '-' || *q == '[' || *q == ']') *q = ' ';
         const char *word = !strcmp(part, "kp") ? "keypad" : !strcmp(part, "ctrl") ? "control" : part;
         if (!strncmp(part, "kp ", 3)) {
             size_t k = strlen(out);
