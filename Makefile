@@ -70,6 +70,10 @@ FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/tests/fuzz/%)
 
 .PHONY: all test asan fuzz fuzz-build bench bench-synth eval eval-text voice clean install uninstall setup
+# keep the objects of test and fuzz programs: deleted as intermediates, a
+# fuzz target that #includes a source (fuzz_speechd.c) was not rebuilt
+# when only that source changed
+.SECONDARY:
 all: $(BUILD)/libtts.a $(BUILD)/libtts.so $(BUILD)/libtts-train.a $(BUILD)/tts $(BUILD)/tts-train $(BUILD)/sd_tts
 
 $(BUILD)/%.o: %.c

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "audio/audio.h"
+#include "audio/audio_internal.h"
 
 #define SR 22050
 
@@ -265,6 +266,75 @@ static void test_fifo_written_directly(void **state)
     free(x);
 }
 
+/* A pipe gets a streamed WAV: the header (sizes unknown) and each piece of
+ * samples as it is written, never the whole file held in memory until the
+ * end; the samples are the bytes a WAV file gets. */
+static void test_pipe_streamed(void **state)
+{
+    (void)state;
+    fifo_reader r = {{0}, {0}, 0};
+    snprintf(r.path, sizeof r.path, "%s/pipe", tmpdir);
+    assert_int_equal(mkfifo(r.path, 0600), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, read_fifo, &r), 0);
+    float *x = tone(1000);
+    audio_writer *w = NULL;
+    assert_int_equal(audio_writer_open(r.path, SR, &w), TTS_OK);
+    assert_int_equal(audio_writer_write(w, x, 1000), TTS_OK);
+    for (int i = 0; i < 200 && r.n < 44 + 2000; i++) usleep(10000);
+    assert_int_equal(r.n, 44 + 2000);  /* there before the writer is closed */
+    assert_int_equal(audio_writer_write(w, x, 1000), TTS_OK);
+    assert_int_equal(audio_writer_close(w), TTS_OK);
+    pthread_join(th, NULL);
+    assert_memory_equal(r.head, "RIFF", 4);
+    assert_int_equal(r.n, 44 + 4000);
+    unlink(r.path);
+
+    /* the same samples through a regular file (libsndfile) and a streamed
+       WAV redirected to a file (its header fixed at the end): the same bytes */
+    char a[256], b[256];
+    snprintf(a, sizeof a, "%s/file.wav", tmpdir);
+    snprintf(b, sizeof b, "%s/stream.wav", tmpdir);
+    for (int i = 0; i < 1000; i++) x[i] = (float)(i - 500) / 499.0f * 1.01f;  /* past full scale too */
+    assert_int_equal(audio_write_file(a, x, 1000, SR), TTS_OK);
+    int fd = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    char dev[64];
+    snprintf(dev, sizeof dev, "/dev/fd/%d", fd);
+    assert_int_equal(audio_write_file(dev, x, 1000, SR), TTS_OK);
+    close(fd);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", a, b);
+    assert_int_equal(system(cmd), 0);
+    free(x);
+}
+
+/* A WAV file ends at 4 GB (its 32-bit sizes): writing past it is an error
+ * naming the file, not a header that wraps and says 39 minutes (the limit
+ * is lowered here to 2000 bytes of samples). */
+static void test_wav_size_limit(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/long.wav", tmpdir);
+    uint64_t saved = audio_wav_max_data_bytes;
+    audio_wav_max_data_bytes = 2000;
+    float *x = tone(1000);
+    audio_writer *w = NULL;
+    assert_int_equal(audio_writer_open(path, SR, &w), TTS_OK);
+    assert_int_equal(audio_writer_write(w, x, 800), TTS_OK);
+    assert_int_equal(audio_writer_write(w, x, 300), TTS_ERR_IO);
+    assert_non_null(strstr(audio_last_error(), "long.wav"));
+    assert_non_null(strstr(audio_last_error(), "4 GB"));
+    audio_writer_abort(w);
+    assert_int_equal(count_entries(tmpdir), 0);
+    /* FLAC has no such limit */
+    snprintf(path, sizeof path, "%s/long.flac", tmpdir);
+    assert_int_equal(audio_write_file(path, x, 1000, SR), TTS_OK);
+    audio_wav_max_data_bytes = saved;
+    free(x);
+}
+
 static void test_raw_output(void **state)
 {
     (void)state;
@@ -354,6 +424,8 @@ int main(void)
         cmocka_unit_test(test_full_device),
         cmocka_unit_test_setup_teardown(test_fifo_written_directly, setup_dir, teardown_dir),
         cmocka_unit_test(test_raw_output),
+        cmocka_unit_test_setup_teardown(test_pipe_streamed, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_wav_size_limit, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_read_errors, setup_dir, teardown_dir),
         cmocka_unit_test(test_player_without_device),
     };

@@ -58,6 +58,11 @@ static void test_detect(void **state)
     assert_true(text_is_ssml("<speak>Hi</speak>"));
     assert_true(text_is_ssml("  \n<speak version=\"1.1\">Hi</speak>"));
     assert_true(text_is_ssml("<?xml version=\"1.0\"?>\n<!-- c --><speak>Hi</speak>"));
+    /* a DOCTYPE with an internal subset, whose declarations hold '>' and ']' */
+    assert_true(text_is_ssml("<?xml version=\"1.0\"?><!DOCTYPE speak [ <!ENTITY n \"a]>b\"> "
+                             "<!ELEMENT speak ANY> ]>\n<speak>Hi</speak>"));
+    assert_true(text_is_ssml("<!DOCTYPE speak[<!ENTITY n 'x'>]  ><speak>Hi</speak>"));
+    assert_false(text_is_ssml("<!DOCTYPE speak [ <!ENTITY n 'x'> <speak>Hi</speak>"));  /* unclosed */
     assert_true(text_is_ssml("\xEF\xBB\xBF<speak/>"));
     assert_false(text_is_ssml("Hello <speak>"));
     assert_false(text_is_ssml("<speaker>x</speaker>"));
@@ -428,6 +433,72 @@ static void test_api_lexicon(void **state)
     tts_lexicon_free(lex);
 }
 
+/* A lexicon pronunciation of 10,000 symbols is cut into sentence-sized
+ * pieces like [[...]] (not one sentence of 10,000 symbols: 80 s of work and
+ * 383 s of noise, or out of memory), and a lexicon file's lines are bounded
+ * (--lexicon /dev/zero is an error naming the file and line, not a read
+ * until memory runs out). */
+static void test_lexicon_bounded(void **state)
+{
+    tts_lexicon *lex = NULL;
+    assert_int_equal(tts_lexicon_create(&lex), TTS_OK);
+    size_t n = 10000, bytes = strlen("ə");
+    char *pron = malloc(n * bytes + 3);
+    pron[0] = '/';
+    for (size_t i = 0; i < n; i++) memcpy(pron + 1 + i * bytes, "ə", bytes);
+    memcpy(pron + 1 + n * bytes, "/", 2);
+    assert_int_equal(tts_lexicon_add(lex, "tomato", pron), TTS_OK);
+    free(pron);
+    text_utterance u = build("Say tomato now.", 0, lex, NULL);
+    assert_true(u.n >= n * bytes / 180);
+    size_t total = 0;
+    for (size_t i = 0; i < u.n; i++) {
+        char *ipa = ipa_of(&u.v[i]);
+        assert_true(strlen(ipa) <= 2 * 180);
+        for (const char *p = ipa; (p = strstr(p, "ə")); p += bytes) total++;
+        free(ipa);
+    }
+    assert_int_equal(total, n);  /* every symbol kept, in pieces */
+    text_utterance_free(&u);
+    tts_lexicon_free(lex);
+
+    assert_int_equal(tts_lexicon_load("/dev/zero", &lex), TTS_ERR_MARKUP);
+    assert_null(lex);
+    assert_non_null(strstr(tts_last_error(), "/dev/zero:1: a line longer than"));
+    char path[4200];
+    snprintf(path, sizeof path, "%s/long.lex", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("# fine\nSean /ʃˈɔːn/\nword ", f);
+    for (int i = 0; i < 5000; i++) fputc('a', f);
+    fputs("\n", f);
+    fclose(f);
+    assert_int_equal(tts_lexicon_load(path, &lex), TTS_ERR_MARKUP);
+    assert_non_null(strstr(tts_last_error(), "long.lex:3: a line longer than 4096 bytes"));
+}
+
+/* A letter with 10,000 combining marks is one short sentence (the run cut to
+ * four marks), not 112 sentences of near silence; in any language. */
+static void test_combining_marks_collapse(void **state)
+{
+    size_t n = 10000;
+    char *t = malloc(2 * n + 16);
+    size_t k = 0;
+    t[k++] = 'a';
+    for (size_t i = 0; i < n; i++) { t[k++] = (char)0xCC; t[k++] = (char)0x81; }  /* U+0301 */
+    memcpy(t + k, " b.", 4);
+    text_utterance u = build(t, 0, NULL, NULL);
+    assert_int_equal(u.n, 1);
+    assert_true(strlen(u.v[0].text) < 32);
+    text_utterance_free(&u);
+    char *out = NULL;
+    size_t dropped = 0;
+    assert_int_equal(text_drop_unreadable("hi", t, &out, &dropped, NULL), TTS_OK);  /* Hindi: not Latin */
+    assert_int_equal(strlen(out), 1 + 4 * 2 + 3);
+    free(out);
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +512,8 @@ int main(void)
         cmocka_unit_test(test_lexicon_file),
         cmocka_unit_test(test_api_ssml_audio),
         cmocka_unit_test(test_api_lexicon),
+        cmocka_unit_test(test_lexicon_bounded),
+        cmocka_unit_test(test_combining_marks_collapse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -19,9 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audio/audio.h"
+#include "train/dataset.h"
 #include "train/spoken.h"
 #include "train/trainer.h"
 
@@ -676,6 +680,241 @@ static void test_mel_bands(void **state)
     fclose(log);
 }
 
+/* ---- red team, round two: links, a full disk, killed runs ---- */
+
+static void put_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int same_text(const char *path, const char *text)
+{
+    char buf[256] = "";
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return !strcmp(buf, text);
+}
+
+/* Symbolic links planted at every name the trainer writes (the old
+ * predictable temporary names and the final ones but the checkpoint, which a
+ * run reads first) point outside; a run with
+ * exports, plots and checkpoints writes none of the files they point to. */
+static void test_writes_never_follow_links(void **state)
+{
+    char st[600], out[600], outside[600], p[800], q[800];
+    snprintf(st, sizeof st, "%s/state-links", root);
+    snprintf(out, sizeof out, "%s/out-links", root);
+    snprintf(outside, sizeof outside, "%s/outside", root);
+    snprintf(p, sizeof p, "mkdir -p %s/plots %s %s", st, out, outside);
+    assert_int_equal(system(p), 0);
+    long pid = (long)getpid() % 100000;
+    char names[12][300];
+    int n = 0;
+    snprintf(names[n++], 300, "%s/features.bin.tmp", st);
+    snprintf(names[n++], 300, "%s/ckpt.safetensors.tmp%ld", st, pid);
+    snprintf(names[n++], 300, "%s/log.tsv", st);
+    snprintf(names[n++], 300, "%s/plots/align-000010.png.tmp", st);
+    snprintf(names[n++], 300, "%s/plots/align-000010.png", st);
+    snprintf(names[n++], 300, "%s/plots/mel-000010.png", st);
+    snprintf(names[n++], 300, "%s/links.json.tmp", out);
+    snprintf(names[n++], 300, "%s/links.json", out);
+    snprintf(names[n++], 300, "%s/links.safetensors.tmp%ld", out, pid);
+    snprintf(names[n++], 300, "%s/links.safetensors", out);
+    for (int i = 0; i < n; i++) {
+        snprintf(q, sizeof q, "%s/victim%d", outside, i);
+        put_text(q, "precious\n");
+        assert_int_equal(symlink(q, names[i]), 0);
+    }
+    taco_config cfg = tiny();
+    FILE *log = fopen("/dev/null", "w");
+    trainer_opts o = opts_for(st, 10, &cfg);
+    o.models_dir = o.voices_dir = out;
+    o.name = "links";
+    o.eval_every = 10;
+    o.plot_every = 10;
+    o.dev_speak = 2;
+    snprintf(q, sizeof q, "%s/data", root);
+    o.dev_dir = q;
+    o.steps = 10;
+    assert_int_equal(trainer_run(&o, log), TTS_OK);
+    for (int i = 0; i < n; i++) {
+        snprintf(q, sizeof q, "%s/victim%d", outside, i);
+        if (!same_text(q, "precious\n")) fail_msg("the trainer wrote through the link %s", names[i]);
+    }
+    /* the final names are now the trainer's own regular files */
+    struct stat sb;
+    const int finals[] = {7, 9};  /* links.json, links.safetensors */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(lstat(names[finals[i]], &sb), 0);
+        assert_true(S_ISREG(sb.st_mode));
+    }
+    fclose(log);
+}
+
+/* A checkpoint that cannot be written (a disk that is full: here a file size
+ * limit) stops the run with an error and keeps the previous checkpoint; the
+ * rerun cuts log.tsv back to that checkpoint's step, so no step is logged
+ * twice. */
+static void test_failed_checkpoint_is_an_error(void **state)
+{
+    char st[600], p[800];
+    snprintf(st, sizeof st, "%s/state-full", root);
+    taco_config cfg = tiny();
+    FILE *log = fopen("/dev/null", "w");
+    trainer_opts o = opts_for(st, 10, &cfg);
+    o.name = "full";
+    assert_int_equal(trainer_run(&o, log), TTS_OK);
+    long s0;
+    float *w0 = NULL;
+    size_t n0;
+    read_weights(st, &w0, &n0, &s0);
+    assert_int_equal(s0, 10);
+    snprintf(p, sizeof p, "%s/ckpt.safetensors", st);
+    struct stat sb;
+    assert_int_equal(stat(p, &sb), 0);
+
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)sb.st_size / 2;  /* the log fits, a checkpoint does not */
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    o.steps = 30;
+    tts_status rc = trainer_run(&o, log);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_not_equal(rc, TTS_OK);
+    long s1;
+    float *w1 = NULL;
+    size_t n1;
+    read_weights(st, &w1, &n1, &s1);
+    assert_int_equal(s1, 10);  /* the previous checkpoint, whole */
+    assert_int_equal(n1, n0);
+    assert_memory_equal(w0, w1, n0 * sizeof(float));
+    snprintf(p, sizeof p, "test \"$(ls -A %s | grep -c part)\" -eq 0", st);
+    assert_int_equal(system(p), 0);  /* no temporary file left */
+
+    assert_int_equal(trainer_run(&o, log), TTS_OK);  /* room again: resumes from step 10 */
+    snprintf(p, sizeof p, "test \"$(grep -v '^#' %s/log.tsv | cut -f1 | sort | uniq -d | wc -l)\" -eq 0 && "
+             "test \"$(grep -vc '^#' %s/log.tsv)\" -eq 30", st, st);
+    if (system(p) != 0) fail_msg("log.tsv of %s has duplicate or missing steps", st);
+    free(w0);
+    free(w1);
+    fclose(log);
+}
+
+/* What a run killed with SIGKILL left (a ".part" file of a dead process, the
+ * names older versions used, an hour old) is removed by the next run; a
+ * live process's file, young old-style names and other files stay. */
+static void test_stale_files_removed(void **state)
+{
+    char st[600], p[900];
+    snprintf(st, sizeof st, "%s/state-stale", root);
+    snprintf(p, sizeof p, "mkdir -p %s/plots", st);
+    assert_int_equal(system(p), 0);
+    const char *gone[] = {".ckpt.safetensors.99999999.a1b2c3.part", "ckpt.safetensors.tmp4242",
+                          "features.bin.tmp", "plots/.align-000500.png.99999999.000001.part",
+                          "plots/mel-000500.png.tmp"};
+    char live[100];
+    snprintf(live, sizeof live, ".ckpt.safetensors.%ld.a1b2c3.part", (long)getppid());
+    const char *kept[] = {live, "notes.txt", "ckpt.safetensors.tmp77"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/%s", st, gone[i]);
+        put_text(p, "x");
+        snprintf(p, sizeof p, "touch -d '2 hours ago' %s/%s", st, gone[i]);
+        assert_int_equal(system(p), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", st, kept[i]);
+        put_text(p, "x");
+    }
+    taco_config cfg = tiny();
+    FILE *log = fopen("/dev/null", "w");
+    trainer_opts o = opts_for(st, 2, &cfg);
+    o.name = "stale";
+    assert_int_equal(trainer_run(&o, log), TTS_OK);
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/%s", st, gone[i]);
+        if (access(p, F_OK) == 0) fail_msg("%s was not removed", p);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", st, kept[i]);
+        if (access(p, F_OK) != 0) fail_msg("%s was removed", p);
+    }
+    fclose(log);
+}
+
+/* The feature cache is keyed on each wav and line, not on metadata.csv: a
+ * replaced wav gets its features computed again (and only it), a copy of the
+ * folder without its wavs trains on nothing, and a line whose text is far
+ * too long for its audio is skipped with a message. */
+static void test_feature_cache_follows_the_wavs(void **state)
+{
+    char data[600], copy[600], bare[600], cache[700], p[1600], lp[700];
+    snprintf(data, sizeof data, "%s/data", root);
+    snprintf(copy, sizeof copy, "%s/data-cache", root);
+    snprintf(bare, sizeof bare, "%s/data-bare", root);
+    snprintf(cache, sizeof cache, "%s/features-cache.bin", root);
+    snprintf(lp, sizeof lp, "%s/cache.log", root);
+    snprintf(p, sizeof p, "cp -a %s %s && mkdir -p %s/wavs && cp -a %s/metadata.csv %s/", data, copy, bare, data, bare);
+    assert_int_equal(system(p), 0);
+    FILE *log = fopen(lp, "w");
+    assert_non_null(log);
+    dataset d0, d1, d2;
+    assert_int_equal(dataset_load(copy, cache, 0, NULL, &d0, log), TTS_OK);
+    /* u1.wav replaced by other audio; metadata.csv untouched */
+    snprintf(p, sizeof p, "%s/wavs/u1.wav", copy);
+    write_wav(p, 4, 22050, 0.9);
+    assert_int_equal(dataset_load(copy, cache, 0, NULL, &d1, log), TTS_OK);
+    assert_int_equal(d1.n, d0.n);
+    int found = 0;
+    for (size_t i = 0; i < d1.n; i++) {
+        if (strcmp(d1.items[i].id, "u1")) {
+            assert_int_equal(d1.items[i].n_frames, d0.items[i].n_frames);
+            continue;
+        }
+        found = 1;
+        assert_true(d1.items[i].n_frames > d0.items[i].n_frames + 10);  /* 0.9 s, not 0.45 s */
+    }
+    assert_true(found);
+    fclose(log);
+    snprintf(p, sizeof p, "grep -q 'from the cache .*, 1 computed' %s", lp);
+    if (system(p) != 0) fail_msg("the second load did not recompute exactly one item (see %s)", lp);
+    log = fopen("/dev/null", "w");
+    /* the same metadata.csv (same size and time) without the wavs: nothing to train on */
+    assert_int_equal(dataset_load(bare, cache, 0, NULL, &d2, log), TTS_ERR_DATASET);
+    assert_int_equal(d2.n, 0);
+    dataset_free(&d0);
+    dataset_free(&d1);
+    dataset_free(&d2);
+
+    /* a 3,000-word line beside a 0.45 s wav */
+    snprintf(p, sizeof p, "%s/metadata.csv", copy);
+    FILE *m = fopen(p, "a");
+    assert_non_null(m);
+    fputs("longtext|", m);
+    for (int i = 0; i < 3000; i++) fputs("word ", m);
+    fputs("\n", m);
+    fclose(m);
+    snprintf(p, sizeof p, "cp %s/wavs/u3.wav %s/wavs/longtext.wav", copy, copy);
+    assert_int_equal(system(p), 0);
+    fclose(log);
+    log = fopen(lp, "w");
+    assert_int_equal(dataset_load(copy, cache, 0, NULL, &d2, log), TTS_OK);
+    assert_int_equal(d2.n, N_TEXTS);
+    for (size_t i = 0; i < d2.n; i++) assert_string_not_equal(d2.items[i].id, "longtext");
+    dataset_free(&d2);
+    fclose(log);
+    snprintf(p, sizeof p, "grep -q 'longtext: .* text symbols for .* frames' %s", lp);
+    if (system(p) != 0) fail_msg("the long text was not reported (see %s)", lp);
+}
+
 static int setup(void **state)
 {
     if (!mkdtemp(root)) return -1;
@@ -709,6 +948,10 @@ int main(void)
         cmocka_unit_test(test_export_follows_dev_score),
         cmocka_unit_test(test_render_teacher_forced),
         cmocka_unit_test(test_mel_bands),
+        cmocka_unit_test(test_writes_never_follow_links),
+        cmocka_unit_test(test_failed_checkpoint_is_an_error),
+        cmocka_unit_test(test_stale_files_removed),
+        cmocka_unit_test(test_feature_cache_follows_the_wavs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,6 +13,7 @@
  */
 #include "audio/audio.h"
 #include "audio/audio_internal.h"
+#include "core/safe_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -196,10 +197,13 @@ struct audio_writer {
     int fd;           /* temporary file, or the device; -1 when closed */
     int own_fd;       /* 0 for standard output */
     int direct;       /* device or pipe: encoded in mem, written at close */
+    int stream;       /* direct WAV: header now, samples as they come (no sf, no mem) */
+    off_t start;      /* stream: the offset of its header, -1 when not seekable */
+    uint64_t data_bytes; /* samples written, in bytes (16-bit) */
+    int wav_limit;    /* a WAV file: its 32-bit sizes end at 4 GB */
     memfile mem;
     char *path;       /* requested name, for messages */
-    char *final_path; /* where the temporary file is renamed to */
-    char *tmp_path;   /* NULL when direct */
+    safe_file out;    /* the temporary file beside path (fd -1 when direct) */
 };
 
 static int write_all(int fd, const void *buf, size_t n)
@@ -217,36 +221,6 @@ static int write_all(int fd, const void *buf, size_t n)
     return 0;
 }
 
-/* A fresh temporary file next to final: "DIR/.BASE.XXXXXX.part". */
-static int create_temp(const char *final, char **tmp_out)
-{
-    static _Atomic unsigned counter;
-    const char *slash = strrchr(final, '/');
-    size_t dir_len = slash ? (size_t)(slash - final) + 1 : 0;
-    const char *base = final + dir_len;
-    size_t len = strlen(final) + 32;
-    char *tmp = malloc(len);
-    if (!tmp) {
-        errno = ENOMEM;
-        return -1;
-    }
-    for (int attempt = 0; attempt < 100; attempt++) {
-        unsigned r = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL) ^
-                     (counter++ * 40503u) ^ (unsigned)attempt * 977u;
-        snprintf(tmp, len, "%.*s.%s.%06x.part", (int)dir_len, final, base, r & 0xffffffu);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *tmp_out = tmp;
-            return fd;
-        }
-        if (errno != EEXIST) break;
-    }
-    int e = errno;
-    free(tmp);
-    errno = e;
-    return -1;
-}
-
 /* The folder part of path, for messages ("." when none). */
 static void folder_of(const char *path, char *out, size_t n)
 {
@@ -260,12 +234,10 @@ void audio_writer_abort(audio_writer *w)
 {
     if (!w) return;
     if (w->sf) sf_close(w->sf);
-    if (w->fd >= 0 && w->own_fd) close(w->fd);
-    if (w->tmp_path) unlink(w->tmp_path);
+    if (w->fd >= 0 && w->own_fd && !w->out.tmp) close(w->fd);
+    safe_file_abort(&w->out);
     free(w->mem.data);
     free(w->path);
-    free(w->final_path);
-    free(w->tmp_path);
     free(w);
 }
 
@@ -280,6 +252,53 @@ static int std_stream_fd(const char *path)
     const char *num = !strncmp(path, "/dev/fd/", 8) ? path + 8 : !strncmp(path, "/proc/self/fd/", 14) ? path + 14 : NULL;
     if (!num || !*num || strspn(num, "0123456789") != strlen(num) || strlen(num) > 6) return -1;
     return atoi(num);
+}
+
+uint64_t audio_wav_max_data_bytes = 0xFFFFFFFFull - 80;
+
+static tts_status write_pcm16(int fd, const float *pcm, size_t n_samples, float scale);
+
+/* A canonical 44-byte PCM 16-bit mono WAV header for data_bytes of samples
+ * (0xFFFFFFFF in both sizes when unknown or too large: a stream). */
+static void wav_header(unsigned char h[44], int rate, uint64_t data_bytes)
+{
+    uint32_t data = data_bytes > 0xFFFFFFFFull - 36 ? 0xFFFFFFFFu : (uint32_t)data_bytes;
+    uint32_t riff = data == 0xFFFFFFFFu ? 0xFFFFFFFFu : data + 36;
+    uint32_t v[] = {riff, 16, 1 | (1u << 16), (uint32_t)rate, (uint32_t)rate * 2, 2 | (16u << 16), data};
+    memcpy(h, "RIFF....WAVEfmt ", 16);
+    memcpy(h + 36, "data", 4);
+    const int at[] = {4, 16, 20, 24, 28, 32, 40};
+    for (int i = 0; i < 7; i++)
+        for (int b = 0; b < 4; b++) h[at[i] + b] = (unsigned char)(v[i] >> (8 * b));
+}
+
+/* Start a streamed WAV on w->fd: the header, sizes unknown. */
+static tts_status stream_start(audio_writer *w, int rate)
+{
+    int fl = fcntl(w->fd, F_GETFL);
+    w->start = fl >= 0 && !(fl & O_APPEND) ? lseek(w->fd, 0, SEEK_CUR) : -1;
+    unsigned char h[44];
+    wav_header(h, rate, UINT64_MAX);
+    if (write_all(w->fd, h, sizeof h) != 0) {
+        int e = errno;
+        return audio_fail(e == EPIPE ? TTS_ERR_IO : io_status(e), "error writing '%s': %s", w->path, strerror(e));
+    }
+    w->stream = rate;  /* the rate, for the header at close */
+    return TTS_OK;
+}
+
+/* Finish a streamed WAV: on a seekable output (`-o - > file.wav`) the header
+ * gets the real sizes; a pipe keeps "unknown". */
+static tts_status stream_finish(audio_writer *w)
+{
+    if (w->start < 0 || w->data_bytes > 0xFFFFFFFFull - 36) return TTS_OK;
+    unsigned char h[44];
+    wav_header(h, w->stream, w->data_bytes);
+    if (pwrite(w->fd, h, sizeof h, w->start) != (ssize_t)sizeof h) {
+        int e = errno;
+        return audio_fail(io_status(e), "error writing the header of '%s': %s", w->path, strerror(e));
+    }
+    return TTS_OK;
 }
 
 tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **out)
@@ -339,18 +358,12 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
             audio_writer_abort(w);
             return fs;
         }
-        /* a symbolic link to a file: write the file it points to */
-        char *real = NULL;
-        struct stat lst;
-        if (exists && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) real = realpath(path, NULL);
-        w->final_path = real ? real : strdup(path);
-        if (!w->final_path) { audio_writer_abort(w); return TTS_ERR_NOMEM; }
+        /* a symbolic link is replaced, never written through (safe_file.h) */
         w->own_fd = 1;
-        w->fd = create_temp(w->final_path, &w->tmp_path);
-        if (w->fd < 0) {
+        if (safe_file_open(path, &w->out) != 0) {
             int e = errno;
             char dir[PATH_MAX];
-            folder_of(w->final_path, dir, sizeof dir);
+            folder_of(path, dir, sizeof dir);
             audio_writer_abort(w);
             if (e == ENOENT || e == ENOTDIR)
                 return audio_fail(TTS_ERR_IO, "cannot write '%s': folder '%s' does not exist",
@@ -358,6 +371,7 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
             return audio_fail(io_status(e), "cannot write '%s': cannot create a file in folder '%s': %s",
                               path, dir, strerror(e));
         }
+        w->fd = w->out.fd;
     }
 
     SF_INFO info;
@@ -365,6 +379,17 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
     info.samplerate = sample_rate;
     info.channels = 1;
     info.format = full_format(major);
+    if (w->direct && (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV) {
+        /* a pipe or device: streamed as it comes, never held in memory */
+        tts_status s = stream_start(w, sample_rate);
+        if (s != TTS_OK) {
+            audio_writer_abort(w);
+            return s;
+        }
+        *out = w;
+        return TTS_OK;
+    }
+    w->wav_limit = (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV;
     if (w->direct) {
         static SF_VIRTUAL_IO vio = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
         w->sf = sf_open_virtual(&vio, SFM_WRITE, &info, &w->mem);
@@ -385,7 +410,19 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
 tts_status audio_writer_write(audio_writer *w, const float *pcm, size_t n_samples)
 {
     audio_clear_error();
+    if (w && w->stream && (pcm || !n_samples)) {
+        /* as libsndfile writes a WAV file with clipping on (the floor of v * 32768):
+           `-o -` and `-o FILE` give the same bytes */
+        tts_status s = write_pcm16(w->fd, pcm, n_samples, 32768.0f);
+        if (s != TTS_OK) return s;
+        w->data_bytes += 2 * (uint64_t)n_samples;
+        return TTS_OK;
+    }
     if (!w || !w->sf || (!pcm && n_samples)) return TTS_ERR_INVALID_ARG;
+    if (w->wav_limit && w->data_bytes + 2 * (uint64_t)n_samples > audio_wav_max_data_bytes)
+        return audio_fail(TTS_ERR_IO, "'%s': a WAV file cannot hold more than 4 GB (about 27 hours at 22050 Hz): "
+                          "write .flac or .ogg, or split the text", w->path);
+    w->data_bytes += 2 * (uint64_t)n_samples;
     size_t done = 0;
     while (done < n_samples) {
         size_t chunk = n_samples - done > 65536 ? 65536 : n_samples - done;
@@ -405,6 +442,16 @@ tts_status audio_writer_close(audio_writer *w)
 {
     audio_clear_error();
     if (!w) return TTS_ERR_INVALID_ARG;
+    if (w->stream) {
+        tts_status s = stream_finish(w);
+        if (s == TTS_OK && w->own_fd && close(w->fd) != 0)
+            s = audio_fail(io_status(errno), "error closing '%s': %s", w->path, strerror(errno));
+        else if (s != TTS_OK && w->own_fd)
+            close(w->fd);
+        w->fd = -1;
+        audio_writer_abort(w);
+        return s;
+    }
     errno = 0;
     int rc = sf_close(w->sf);
     w->sf = NULL;
@@ -433,30 +480,14 @@ tts_status audio_writer_close(audio_writer *w)
         audio_writer_abort(w); /* frees; nothing to remove */
         return TTS_OK;
     }
-    if (fsync(w->fd) != 0 && errno != EINVAL) {
-        int e = errno;
-        tts_status fs = audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
-        audio_writer_abort(w);
-        return fs;
-    }
-    rc = close(w->fd);
     w->fd = -1;
-    if (rc != 0) {
+    if (safe_file_commit(&w->out) != 0) {
         int e = errno;
-        tts_status fs = audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
+        tts_status fs = audio_fail(io_status(e), "cannot finish '%s': %s", w->path, strerror(e));
         audio_writer_abort(w);
         return fs;
     }
-    if (rename(w->tmp_path, w->final_path) != 0) {
-        int e = errno;
-        tts_status fs = audio_fail(TTS_ERR_IO, "cannot rename the finished file to '%s': %s", w->path,
-                          strerror(e));
-        audio_writer_abort(w);
-        return fs;
-    }
-    free(w->tmp_path);
-    w->tmp_path = NULL;
-    audio_writer_abort(w);
+    audio_writer_abort(w); /* frees; nothing to remove */
     return TTS_OK;
 }
 
@@ -480,6 +511,12 @@ tts_status audio_write_raw(int fd, const float *pcm, size_t n_samples)
 {
     audio_clear_error();
     if (fd < 0 || (!pcm && n_samples)) return TTS_ERR_INVALID_ARG;
+    return write_pcm16(fd, pcm, n_samples, 32767.0f);
+}
+
+/* pcm as 16-bit little-endian samples, v * scale rounded and clipped. */
+static tts_status write_pcm16(int fd, const float *pcm, size_t n_samples, float scale)
+{
     unsigned char buf[8192];
     size_t done = 0;
     while (done < n_samples) {
@@ -488,7 +525,8 @@ tts_status audio_write_raw(int fd, const float *pcm, size_t n_samples)
             float v = pcm[done + i];
             v = v > 1.0f ? 1.0f : v < -1.0f ? -1.0f : v;
             if (v != v) v = 0.0f; /* NaN */
-            int16_t s = (int16_t)lrintf(v * 32767.0f);
+            long r = scale > 32767.0f ? (long)floorf(v * scale) : lrintf(v * scale);
+            int16_t s = (int16_t)(r > 32767 ? 32767 : r);
             uint16_t u = (uint16_t)s;
             buf[2 * i] = (unsigned char)(u & 0xff);
             buf[2 * i + 1] = (unsigned char)(u >> 8);

@@ -15,4 +15,11 @@ tts_status audio_fail(tts_status status, const char *fmt, ...)
 /* Clear the detail (at the start of each public call). */
 void audio_clear_error(void);
 
+/* The most sample bytes a WAV file may hold: its 32-bit RIFF size ends at
+ * 4 GB (about 27 h at 22050 Hz), less a header of up to 80 bytes.  Writing
+ * past it is an error (TTS_ERR_IO), never a header that wraps.  Tests lower
+ * it. */
+#include <stdint.h>
+extern uint64_t audio_wav_max_data_bytes;
+
 #endif

@@ -55,6 +55,7 @@
 #include <cjson/cJSON.h>
 
 #include "tts.h"
+#include "core/safe_file.h"
 
 #define PIECE 2048     /* samples per AUDIO block: how often STOP is checked while sending */
 #define MAX_VOICES 4   /* voices kept loaded */
@@ -237,14 +238,21 @@ static loaded *voice_for(const char *name)
 
 /* ---- messages to SSML ---- */
 
+/* s as XML character data in out (cap bytes): markup characters escaped,
+ * control characters XML does not allow left out, and a string too long cut
+ * at a character boundary (never inside a UTF-8 sequence). */
 static void xml_escape(char *out, size_t cap, const char *s)
 {
     size_t k = 0;
     for (; *s && k + 8 < cap; s++) {
-        const char *e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '"' ? "&quot;" : NULL;
+        unsigned char c = (unsigned char)*s;
+        const char *e = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&quot;" : NULL;
         if (e) { memcpy(out + k, e, strlen(e)); k += strlen(e); }
-        else out[k++] = *s;
+        else if (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') out[k++] = (char)c;
     }
+    if (*s)  /* cut short: drop a partial UTF-8 sequence at the end */
+        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80) k--;
+    if (*s && k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0xC0) k--;
     out[k] = 0;
 }
 
@@ -280,7 +288,10 @@ static void key_ssml(char *out, size_t cap, const char *key)
     const char *p = key;
     while (*p) {
         size_t n = strcspn(p, "_");
-        if (n >= sizeof part) n = sizeof part - 1;
+        if (n >= sizeof part) {  /* a long name: cut between characters */
+            n = sizeof part - 1;
+            while (n > 1 && ((unsigned char)p[n] & 0xC0) == 0x80) n--;
+        }
         memcpy(part, p, n);
         part[n] = 0;
         p += n;
@@ -292,7 +303,8 @@ static void key_ssml(char *out, size_t cap, const char *key)
             char_ssml(out, cap, part);
             continue;
         }
-        for (char *q = part; *q; q++) if (*q == '-') *q = ' ';
+        for (char *q = part; *q; q++)  /* "kp-enter" -> "kp enter"; brackets would start [[IPA]] */
+            if (*q == '-' || *q == '[' || *q == ']') *q = ' ';
         const char *word = !strcmp(part, "kp") ? "keypad" : !strcmp(part, "ctrl") ? "control" : part;
         if (!strncmp(part, "kp ", 3)) {
             size_t k = strlen(out);
@@ -312,23 +324,28 @@ static void key_ssml(char *out, size_t cap, const char *key)
 
 static int stopped(void) { return atomic_load(&stop_flag) != 0; }
 
+/* The SSML of a CHAR or KEY message (malloc'd), NULL for text messages
+ * (already SSML) or when out of memory. */
+static char *message_ssml(const char *text, msg_type type)
+{
+    if (type != MSG_CHAR && type != MSG_KEY) return NULL;
+    size_t cap = 64 + 64 * strlen(text);
+    char *ssml = malloc(cap);
+    if (!ssml) return NULL;
+    if (type == MSG_KEY) {
+        key_ssml(ssml, cap, text);
+    } else {
+        strcpy(ssml, "<speak>");
+        char_ssml(ssml, cap, !strcmp(text, "space") ? " " : text);
+        strcat(ssml, "</speak>");
+    }
+    return ssml;
+}
+
 /* Synthesize one message and send its audio and events. */
 static void speak(char *text, msg_type type, double t0)
 {
-    char *ssml = NULL;
-    if (type == MSG_CHAR || type == MSG_KEY) {
-        size_t cap = 64 + 64 * strlen(text);
-        ssml = malloc(cap);
-        if (ssml) {
-            if (type == MSG_KEY) {
-                key_ssml(ssml, cap, text);
-            } else {
-                strcpy(ssml, "<speak>");
-                char_ssml(ssml, cap, !strcmp(text, "space") ? " " : text);
-                strcat(ssml, "</speak>");
-            }
-        }
-    }
+    char *ssml = message_ssml(text, type);
     const char *name = set_voice[0] ? set_voice : cfg.voice;
     loaded *v = voice_for(name);
     if (!v && set_voice[0]) v = voice_for(cfg.voice);  /* an unknown voice: the configured one */
@@ -401,15 +418,27 @@ static void *worker_main(void *arg)
 
 /* ---- the protocol ---- */
 
+/* The most bytes of one line kept; the rest of a longer line is dropped. */
+#define MAX_LINE_BYTES (1u << 20)
+
+/* The next line from the server without its '\n' (a static buffer), NULL at
+ * the end of the input. */
 static char *read_line(void)
 {
     static char *line = NULL;
-    static size_t cap = 0;
-    ssize_t n = getline(&line, &cap, stdin);
-    if (n < 0) return NULL;
-    if (n && line[n - 1] == '\n') line[--n] = 0;
+    if (!line && !(line = malloc(MAX_LINE_BYTES + 1))) return NULL;
+    size_t n = 0;
+    int c = EOF;
+    while ((c = getc_unlocked(stdin)) != EOF && c != '\n')
+        if (n < MAX_LINE_BYTES) line[n++] = (char)c;
+    if (c == EOF && n == 0) return NULL;
+    line[n] = 0;
     return line;
 }
+
+/* The most bytes of one message kept (a longer one is cut there: a client
+ * must not make the module hold gigabytes). */
+#define MAX_MESSAGE_BYTES (4u << 20)  /* lines of a message together */
 
 /* Data lines up to "." (a leading ".." is a dot), joined by '\n'. */
 static char *read_data(int *n_lines)
@@ -423,6 +452,10 @@ static char *read_data(int *n_lines)
         if (!strcmp(l, ".")) break;
         if (l[0] == '.') l++;
         size_t n = strlen(l);
+        if (len + n + 2 > MAX_MESSAGE_BYTES) {  /* cut: the rest of the lines are read and dropped */
+            (*n_lines)++;
+            continue;
+        }
         if (buf && len + n + 2 > cap) {
             while (len + n + 2 > cap) cap *= 2;
             char *p = realloc(buf, cap);
@@ -477,12 +510,45 @@ static void cmd_stop(void)
     pthread_mutex_unlock(&job_lock);
 }
 
+/* Whether s holds a control character (a protocol line inside a line). */
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+    return 0;
+}
+
+static void find_voice(const char *name, const char *path, void *user)
+{
+    const char **want = user;
+    if (*want && !strcmp(name, *want)) *want = NULL;  /* found */
+}
+
+/* Whether name is a voice installed where the library looks for voices: a
+ * plain name (letters, digits, '-', '_', '.', not starting with '.'), never a
+ * path: a client must not make the module open files of its choosing. */
+static int installed_voice(const char *name)
+{
+    size_t n = strlen(name);
+    if (!n || n > 64 || name[0] == '.' ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != n)
+        return 0;
+    const char *want = name;
+    tts_voice_list(find_voice, (void *)&want);
+    return want == NULL;
+}
+
 static void cmd_sound_icon(void)
 {
     say("202 OK RECEIVING MESSAGE\n");
     int n_lines = 0;
     char *name = read_data(&n_lines);
     if (!name) return;
+    if (n_lines != 1 || has_control(name)) {  /* the name is echoed in a 706 line: one plain line */
+        free(name);
+        say("%s\n", n_lines > 1 ? "305 DATA MORE THAN ONE LINE" : "301 ERROR CANT SPEAK");
+        return;
+    }
     pthread_mutex_lock(&job_lock);
     if (speaking) {
         pthread_mutex_unlock(&job_lock);
@@ -504,7 +570,10 @@ static int set_param(const char *key, const char *val)
         int r = atoi(val);
         set_volume = r < -100 ? -100 : r > 100 ? 100 : r;
     } else if (!strcmp(key, "synthesis_voice")) {
-        snprintf(set_voice, sizeof set_voice, "%s", strcmp(val, "NULL") ? val : "");
+        if (!strcmp(val, "NULL")) set_voice[0] = 0;
+        else if (installed_voice(val)) snprintf(set_voice, sizeof set_voice, "%s", val);
+        else logf_("SET synthesis_voice: no installed voice of that name; the voice stays %s",
+                   set_voice[0] ? set_voice : cfg.voice);
     }
     /* pitch, pitch_range, punctuation_mode, spelling_mode, cap_let_recogn,
      * voice (male1...), language: accepted, not used */
@@ -548,6 +617,7 @@ typedef struct vlist {
 static void list_one(const char *name, const char *path, void *user)
 {
     vlist *l = user;
+    if (has_control(name)) return;  /* a file name with a newline must not make a protocol line */
     char lang[32] = "en";
     FILE *fp = fopen(path, "rb");
     if (fp) {
@@ -557,7 +627,8 @@ static void list_one(const char *name, const char *path, void *user)
         js[n] = 0;
         cJSON *j = cJSON_Parse(js);
         const cJSON *lg = cJSON_GetObjectItemCaseSensitive(j, "language");
-        if (cJSON_IsString(lg) && strlen(lg->valuestring) < sizeof lang) snprintf(lang, sizeof lang, "%s", lg->valuestring);
+        if (cJSON_IsString(lg) && strlen(lg->valuestring) < sizeof lang && !has_control(lg->valuestring))
+            snprintf(lang, sizeof lang, "%s", lg->valuestring);  /* never a line of its own */
         cJSON_Delete(j);
     }
     for (size_t i = 0; i + 4 < l->len; i++)  /* the same voice through two folders */
@@ -576,6 +647,24 @@ static void cmd_list_voices(void)
     tts_voice_list(list_one, &l);
     if (!l.n) { say("304 CANT LIST VOICES\n"); return; }
     say("%s200 OK VOICE LIST SENT\n", l.buf);
+}
+
+/* One command line after INIT: 1 for QUIT, else 0. */
+static int serve_command(const char *l)
+{
+    if (!strcmp(l, "SPEAK")) cmd_speak(MSG_TEXT);
+    else if (!strcmp(l, "CHAR")) cmd_speak(MSG_CHAR);
+    else if (!strcmp(l, "KEY")) cmd_speak(MSG_KEY);
+    else if (!strcmp(l, "SOUND_ICON")) cmd_sound_icon();
+    else if (!strcmp(l, "STOP") || !strcmp(l, "PAUSE")) cmd_stop();
+    else if (!strcmp(l, "SET")) cmd_params("SET", 0);
+    else if (!strcmp(l, "AUDIO")) cmd_params("AUDIO", 1);
+    else if (!strcmp(l, "LOGLEVEL")) cmd_params("LOGLEVEL", 0);
+    else if (!strcmp(l, "LIST VOICES")) cmd_list_voices();
+    else if (!strncmp(l, "DEBUG", 5)) say("200 OK DEBUGGING %s\n", strstr(l, "ON") ? "ON" : "OFF");
+    else if (!strcmp(l, "QUIT")) return 1;
+    else say("300 ERR UNKNOWN COMMAND\n");
+    return 0;
 }
 
 /* ---- configuration ---- */
@@ -616,6 +705,7 @@ static void read_config(const char *path)
 
 int main(int argc, char **argv)
 {
+    if (safe_file_std_fds() != 0) return 1;  /* a closed descriptor never becomes a voice file's */
     signal(SIGPIPE, SIG_IGN);
     read_config(argc > 1 ? argv[1] : NULL);
     char *l = read_line();
@@ -645,20 +735,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int code = 0;
-    while ((l = read_line())) {
-        if (!strcmp(l, "SPEAK")) cmd_speak(MSG_TEXT);
-        else if (!strcmp(l, "CHAR")) cmd_speak(MSG_CHAR);
-        else if (!strcmp(l, "KEY")) cmd_speak(MSG_KEY);
-        else if (!strcmp(l, "SOUND_ICON")) cmd_sound_icon();
-        else if (!strcmp(l, "STOP") || !strcmp(l, "PAUSE")) cmd_stop();
-        else if (!strcmp(l, "SET")) cmd_params("SET", 0);
-        else if (!strcmp(l, "AUDIO")) cmd_params("AUDIO", 1);
-        else if (!strcmp(l, "LOGLEVEL")) cmd_params("LOGLEVEL", 0);
-        else if (!strcmp(l, "LIST VOICES")) cmd_list_voices();
-        else if (!strncmp(l, "DEBUG", 5)) say("200 OK DEBUGGING %s\n", strstr(l, "ON") ? "ON" : "OFF");
-        else if (!strcmp(l, "QUIT")) { code = 0; break; }
-        else say("300 ERR UNKNOWN COMMAND\n");
-    }
+    while ((l = read_line()) && serve_command(l) == 0) {}
     /* QUIT or the server went away: stop, join, free */
     cmd_stop();
     pthread_mutex_lock(&job_lock);

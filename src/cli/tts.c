@@ -44,6 +44,7 @@
 #include <cblas.h>
 
 #include "audio/audio.h"
+#include "core/safe_file.h"
 #include "dsp/dsp.h"
 #include "text/text.h"
 #include "tts.h"
@@ -182,18 +183,19 @@ static void usage(FILE *out)
 "\n"
 "Batch synthesis shows a progress bar on stderr when it is a terminal, prints a\n"
 "summary, and goes on after a file fails; a failed or interrupted file leaves no\n"
-"output behind.  Ctrl-C (or SIGTERM) stops playback at once and removes partial\n"
+"output behind.  Ctrl-C (SIGTERM, SIGHUP) stops playback at once and removes partial\n"
 "outputs; finished files are kept.\n"
 "\n"
 "Exit status:\n"
 "  0    success (batch: every file)\n"
 "  1    usage error (unknown flag, bad value, missing argument)\n"
 "  2    input error (unreadable or invalid text or input audio, phonemizer failure)\n"
-"  3    voice error (no voice model found, invalid model, the model failed)\n"
+"  3    voice error (no voice model found, invalid voice or model, damaged espeak-ng\n"
+"       data, the model failed, or failed to align every sentence)\n"
 "  4    output error (cannot write the output file or stream)\n"
 "  5    audio device error (no playback device, or built without playback)\n"
 "  6    internal error (out of memory, numeric failure, bug)\n"
-"  130  interrupted (Ctrl-C or SIGTERM)\n"
+"  130  interrupted (Ctrl-C, SIGTERM or SIGHUP)\n"
 "Batch synthesis exits with the status of the first input that failed.\n",
             progname, progname, progname, MAX_JOBS);
 }
@@ -371,7 +373,7 @@ static int run_phonemes(const char *text, const char *voice_name, const struct u
     text_frontend fe;
     tts_status st = text_frontend_open(&fe, tts_voice_language(voice), lexicon, TEXT_MAX_SENTENCE_CHARS);
     tts_voice_free(voice);
-    if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot start espeak-ng", NULL);
+    if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot start espeak-ng", text_frontend_problem());
     text_items items;
     st = ssml_input || text_is_ssml(text) ? text_markup_ssml(text, &items) : text_markup_plain(text, &items);
     if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot read the text", NULL);
@@ -380,6 +382,11 @@ static int run_phonemes(const char *text, const char *voice_name, const struct u
     st = text_frontend_sentences(&fe, &items, &u);
     text_items_free(&items);
     if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, "cannot normalize the text", NULL);
+    if (!u.n_speech) {  /* as synthesis says it */
+        text_utterance_free(&u);
+        fprintf(stderr, "%s: nothing to speak in the text\n", progname);
+        return EXIT_INPUT;
+    }
     int code = EXIT_OK;
     for (size_t i = 0; i < u.n && !interrupted; i++) {
         if (!u.v[i].n_segs) {
@@ -559,7 +566,8 @@ static int load_voice(const char *name, const user_opts *u, tts_voice **voice, t
     if (!name || !*name) name = env && *env ? env : "slt";
     tts_status st = tts_voice_load(name, voice);
     if (st != TTS_OK)
-        return fail(exit_code(st, EXIT_VOICE), st, "cannot load the voice", tts_last_error());
+        /* whatever is wrong with a voice (NaN weights, espeak-ng's voice) is exit 3 */
+        return fail(st == TTS_ERR_NOMEM ? EXIT_INTERNAL : EXIT_VOICE, st, "cannot load the voice", tts_last_error());
     tts_options_default(*voice, o);
     if (u->have_speed) o->speed = u->o.speed;
     if (u->have_volume) o->volume = u->o.volume;
@@ -571,6 +579,16 @@ static int load_voice(const char *name, const user_opts *u, tts_voice **voice, t
 }
 
 /* ---- one text: to a file, raw stdout or the speakers ---- */
+
+/* Whether a chunk is a sentence the model failed to align (retried in
+ * pieces).  A voice that fails every sentence of a text is broken (zeroed or
+ * untrained weights): an error, not a file of silence. */
+static int failed_to_align(const tts_chunk *ch)
+{
+    return ch->text[0] && (ch->warning == TTS_ERR_ATTENTION || (ch->stops & TTS_STOP_FRAME_CAP));
+}
+
+static const char *const all_failed_msg = "the voice failed to align every sentence: its model is broken or untrained";
 
 /* A chunk's warning as one line (the details are in tts_last_error()). */
 static void warning_text(const tts_chunk *ch, char *buf, size_t len)
@@ -792,7 +810,7 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
     }
     if (timings_open(&tm, timings_path)) { code = EXIT_OUTPUT; goto done; }
     double t0 = now_seconds(), t_first = 0, audio_s = 0;
-    size_t n_sent = 0, n_pieces = 0;
+    size_t n_sent = 0, n_pieces = 0, n_spoken = 0, n_failed = 0;
     int rate = tts_voice_sample_rate(voice);
     float *gap = NULL;  /* the sentence silence between two pieces of standard input */
     size_t n_gap = (size_t)(o.sentence_silence * rate);
@@ -839,6 +857,8 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
             }
             if (ch.done) break;
             if (n_sent++ == 0) t_first = now_seconds() - t0;
+            n_spoken += ch.text[0] != 0;
+            n_failed += failed_to_align(&ch);
             if (ch.warning != TTS_OK) {
                 char w[1200];
                 warning_text(&ch, w, sizeof w);
@@ -868,6 +888,11 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
         code = EXIT_INPUT;
     }
     if (code != EXIT_OK) goto done;  /* a sentence failed: no partial file */
+    if (n_spoken && n_failed == n_spoken) {
+        fprintf(stderr, "%s: %s\n", progname, all_failed_msg);
+        code = EXIT_VOICE;
+        goto done;
+    }
     st = sink_close(&out);
     if (st != TTS_OK) {
         code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
@@ -981,6 +1006,7 @@ static int run_job(batch *b, tts_synth *syn, job *j)
     tts_chunk ch = {.size = sizeof(tts_chunk)};
     int code = EXIT_OK;
     double secs = 0;
+    size_t n_spoken = 0, n_failed = 0;
     for (;;) {
         if (interrupted) { code = EXIT_INTERRUPTED; break; }
         st = tts_synth_next(syn, &ch);
@@ -992,7 +1018,15 @@ static int run_job(batch *b, tts_synth *syn, job *j)
             }
             break;
         }
-        if (ch.done) break;
+        if (ch.done) {
+            if (n_spoken && n_failed == n_spoken) {
+                job_message(b, j, all_failed_msg);
+                code = EXIT_VOICE;
+            }
+            break;
+        }
+        n_spoken += ch.text[0] != 0;
+        n_failed += failed_to_align(&ch);
         if (ch.warning != TTS_OK) {
             warning_text(&ch, err, sizeof err);
             job_message(b, j, err);
@@ -1100,6 +1134,9 @@ static int parse_line(char *line, const char *file, size_t lineno, const char *o
         }
         if (!*id || strchr(id, '/') || id[0] == '.' || strlen(id) > 200)
             why = "the ID must be a plain file name (no '/', not starting with '.')";
+        else if (strcspn(id, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11"
+                         "\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") != strlen(id))
+            why = "the ID has a control character (not in a file name)";
         else if (blank(t))
             why = "no text after the ID";
         if (!why) {
@@ -1442,6 +1479,7 @@ static void unknown_flag(const char *arg, int c, const struct option *opts)
 
 int main(int argc, char **argv)
 {
+    if (safe_file_std_fds() != 0) return EXIT_INTERNAL;  /* 2>&-: warnings never into the output file */
     /* defaults */
     const char *out_path = NULL;    /* -o: none = play aloud */
     const char *text_file = NULL;   /* -f */
@@ -1621,7 +1659,11 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);  /* the terminal went away: as SIGTERM */
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error (EPIPE), not a silent death */
+    /* partial outputs of a killed run of ours (SIGKILL leaves them) */
+    if (out_dir) safe_file_clean_stale_for(out_dir, 1);
+    else if (out_path && strcmp(out_path, "-")) safe_file_clean_stale_for(out_path, 0);
 
     /* run */
     if (list_devices) {

@@ -17,6 +17,7 @@
 #include <cblas.h>
 
 #include "train/trainer.h"
+#include "core/safe_file.h"
 
 static volatile sig_atomic_t stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
@@ -216,6 +217,7 @@ static FILE *open_train_log(const char *state_dir)
 
 int main(int argc, char **argv)
 {
+    if (safe_file_std_fds() != 0) return 6;  /* 2>&-: nothing else gets descriptor 2 */
     choose_blas_kernels(argv);
     trainer_opts o = trainer_opts_default();
     enum { O_NAME = 256, O_MODELS, O_VOICES, O_DEV, O_INIT, O_ESPEAK, O_STEPS, O_BATCH, O_MAXF,
@@ -321,6 +323,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);  /* the terminal went away: checkpoint and stop, as SIGTERM */
     tts_status st = render ? trainer_render_tf(&o, o.state_dir, log)
                     : export_only ? trainer_export(&o, log) : trainer_run(&o, log);
     if (st != TTS_OK) {

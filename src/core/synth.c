@@ -235,9 +235,18 @@ tts_status tts_lexicon_load(const char *path, tts_lexicon **out)
     tts_status st = tts_lexicon_create(&lex);
     char *line = NULL;
     size_t cap = 0, lineno = 0;
-    ssize_t got;
-    while (st == TTS_OK && (got = getline(&line, &cap, fp)) >= 0) {
+    long got;
+    while (st == TTS_OK && (got = text_lexicon_read_line(fp, &line, &cap)) != -1) {
         lineno++;
+        if (got == -3) {
+            st = TTS_ERR_NOMEM;
+            break;
+        }
+        if (got == -2) {
+            st = tts_error_set(TTS_ERR_MARKUP, "%s:%zu: a line longer than %d bytes (is this a lexicon?)", path,
+                               lineno, TEXT_LEXICON_MAX_LINE);
+            break;
+        }
         if (memchr(line, 0, (size_t)got)) {
             st = tts_error_set(TTS_ERR_MARKUP, "%s:%zu: a NUL byte (is this a text file?)", path, lineno);
             break;

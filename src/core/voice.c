@@ -23,15 +23,19 @@
 
 #define MAX_VOICE_FILE (1 << 20)
 
-static char *read_small_file(const char *path, tts_status *st)
+/* The whole file, NUL-terminated; NULL with *why set when it cannot be read
+ * or is over MAX_VOICE_FILE bytes. */
+static char *read_small_file(const char *path, tts_status *st, const char **why)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) { *st = TTS_ERR_VOICE; return NULL; }
+    if (!f) { *st = TTS_ERR_VOICE; *why = strerror(errno); return NULL; }
     char *buf = malloc(MAX_VOICE_FILE + 1);
     size_t n = buf ? fread(buf, 1, MAX_VOICE_FILE + 1, f) : 0;
-    int err = ferror(f);
+    int err = ferror(f) ? errno : 0;
     fclose(f);
-    if (!buf || err || n > MAX_VOICE_FILE) { free(buf); *st = buf ? TTS_ERR_VOICE : TTS_ERR_NOMEM; return NULL; }
+    *st = buf ? TTS_ERR_VOICE : TTS_ERR_NOMEM;
+    *why = !buf ? "out of memory" : err ? strerror(err) : n > MAX_VOICE_FILE ? "larger than 1 MB: not a voice file" : NULL;
+    if (*why) { free(buf); return NULL; }
     buf[n] = 0;
     return buf;
 }
@@ -178,16 +182,18 @@ static tts_status load_model_into(tts_voice *v, const char *model_path)
     if (st != TTS_OK) return st;
     taco_pack(v->model, 0);  /* on failure synthesis runs unpacked, only slower */
     st = text_frontend_open(&v->fe, v->espeak_voice, NULL, TEXT_MAX_SENTENCE_CHARS);
-    if (st != TTS_OK) return tts_error_set(st, "espeak-ng cannot load the voice '%s'", v->espeak_voice);
+    if (st != TTS_OK)  /* a fault of the voice file, whatever espeak-ng said */
+        return tts_error_set(st == TTS_ERR_NOMEM ? st : TTS_ERR_VOICE, "espeak-ng cannot load the voice '%s'%s%s",
+                             v->espeak_voice, *text_frontend_problem() ? ": " : "", text_frontend_problem());
     return TTS_OK;
 }
 
 static tts_status load_voice_file(tts_voice *v, const char *path)
 {
     tts_status st = TTS_OK;
-    char *text = read_small_file(path, &st);
-    if (!text) return tts_error_set(st, "%s: cannot read the voice file: %s", path,
-                                    st == TTS_ERR_NOMEM ? "out of memory" : strerror(errno ? errno : EIO));
+    const char *why = NULL;
+    char *text = read_small_file(path, &st, &why);
+    if (!text) return tts_error_set(st, "%s: cannot read the voice file: %s", path, why);
     cJSON *j = cJSON_Parse(text);
     free(text);
     if (!cJSON_IsObject(j)) {

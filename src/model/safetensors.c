@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "model/safetensors.h"
+#include "core/safe_file.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -59,12 +60,14 @@ tts_status st_write(const char *path, const st_tensor *t, size_t n, const char *
     size_t jlen = strlen(json);
     size_t padded = (8 + jlen + 63) / 64 * 64 - 8;  /* data starts 64-byte aligned */
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) { free(json); return TTS_ERR_NOMEM; }
-    snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid() % 100000);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) { free(json); free(tmp); return errno == ENOSPC ? TTS_ERR_NO_SPACE : TTS_ERR_IO; }
+    safe_file sf;  /* never through a planted link; the old file's mode kept */
+    FILE *fp = safe_file_open(path, &sf) == 0 ? safe_file_stream(&sf) : NULL;
+    if (!fp) {
+        int e = errno;
+        safe_file_abort(&sf);
+        free(json);
+        return e == ENOSPC ? TTS_ERR_NO_SPACE : TTS_ERR_IO;
+    }
     uint8_t len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
     int ok = fwrite(len8, 1, 8, fp) == 8 && fwrite(json, 1, jlen, fp) == jlen;
@@ -76,12 +79,8 @@ tts_status st_write(const char *path, const st_tensor *t, size_t n, const char *
         ok = fwrite(t[i].data, sizeof(float), count, fp) == count;  /* little-endian hosts */
     }
     int err_no = ok ? 0 : errno;
-    if (fflush(fp) != 0) { ok = 0; err_no = errno; }
-    if (ok && fsync(fileno(fp)) != 0) { ok = 0; err_no = errno; }
-    if (fclose(fp) != 0 && ok) { ok = 0; err_no = errno; }
-    if (ok && rename(tmp, path) != 0) { ok = 0; err_no = errno; }
-    if (!ok) unlink(tmp);
-    free(tmp);
+    if (ok && safe_file_commit(&sf) != 0) { ok = 0; err_no = errno; }
+    if (!ok) safe_file_abort(&sf);
     if (!ok) return err_no == ENOSPC ? TTS_ERR_NO_SPACE : TTS_ERR_IO;
     return TTS_OK;
 }

@@ -177,6 +177,25 @@ static tts_status add_entry(tts_lexicon *lex, const char *word, size_t wn, const
     return insert(lex, w, norm, 0);
 }
 
+long text_lexicon_read_line(FILE *fp, char **line, size_t *cap)
+{
+    if (!*line || *cap < TEXT_LEXICON_MAX_LINE + 2) {
+        char *p = realloc(*line, TEXT_LEXICON_MAX_LINE + 2);
+        if (!p) return -3;
+        *line = p;
+        *cap = TEXT_LEXICON_MAX_LINE + 2;
+    }
+    size_t n = 0;
+    int c;
+    while ((c = getc(fp)) != EOF) {
+        if (n == TEXT_LEXICON_MAX_LINE) return -2;
+        (*line)[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    (*line)[n] = 0;
+    return n == 0 && c == EOF ? -1 : (long)n;
+}
+
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 tts_status text_lexicon_parse_line(tts_lexicon *lex, const char *line, char *err, size_t errlen)

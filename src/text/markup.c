@@ -168,6 +168,26 @@ tts_status text_markup_plain(const char *text, text_items *out)
 
 /* ------------------------------------------------------------ detection */
 
+/* The closing '>' of a DOCTYPE, past an internal subset "[ ... ]" (whose
+ * declarations hold '>' of their own), or NULL. */
+static const char *doctype_end(const char *s)
+{
+    const char *gt = strchr(s, '>'), *open = strchr(s, '[');
+    if (!open || (gt && gt < open)) return gt;
+    for (const char *p = open + 1; *p; p++) {
+        if (*p == '"' || *p == '\'') {  /* a quoted value may hold ']' */
+            const char *q = strchr(p + 1, *p);
+            if (!q) return NULL;
+            p = q;
+        } else if (*p == ']') {
+            const char *q = p + 1;
+            while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r') q++;
+            if (*q == '>') return q;
+        }
+    }
+    return NULL;
+}
+
 /* Past white space, a BOM, an XML declaration, comments and a DOCTYPE. */
 static const char *skip_prolog(const char *s)
 {
@@ -182,7 +202,7 @@ static const char *skip_prolog(const char *s)
         else if (!strncmp(s, "<!--", 4))
             end = strstr(s, "-->");
         else if (!strncmp(s, "<!DOCTYPE", 9))
-            end = strchr(s, '>');
+            end = doctype_end(s);
         else
             return s;
         if (!end)

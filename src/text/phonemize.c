@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <espeak-ng/espeak_ng.h>
 #include <espeak-ng/speak_lib.h>
 
 #include "text/text.h"
@@ -47,9 +48,30 @@ static int language_installed(const char *lang)
     return 0;
 }
 
+static char espeak_problem[600];  /* text_frontend_problem(); written under espeak_lock */
+
+const char *text_frontend_problem(void) { return espeak_problem; }
+
+/* espeak-ng's data for voice, checked before espeak-ng reads it (it trusts
+ * its files and crashes on a truncated dictionary).  Caller holds espeak_lock. */
+static tts_status check_data_locked(const char *voice)
+{
+    espeak_ng_InitializePath(NULL);  /* $ESPEAK_DATA_PATH or the built-in folder, as espeak_Initialize finds it */
+    const char *dir = NULL;
+    espeak_Info(&dir);
+    if (dir && text_espeak_data_check(dir, voice, espeak_problem, sizeof espeak_problem) != 0)
+        return TTS_ERR_PHONEMIZER;
+    return TTS_OK;
+}
+
 /* Caller holds espeak_lock. */
 static tts_status init_locked(const char *voice)
 {
+    espeak_problem[0] = 0;
+    if (espeak_voice[0] && strcmp(voice, espeak_voice) == 0 && espeak_ready)
+        return TTS_OK;
+    if (check_data_locked(voice) != TTS_OK)
+        return TTS_ERR_PHONEMIZER;
     if (!espeak_ready) {
         if (espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, NULL,
                               espeakINITIALIZE_DONT_EXIT) < 0)

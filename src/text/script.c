@@ -12,6 +12,11 @@
  * other languages nothing is dropped.  Invalid UTF-8 is left alone for the
  * normalizer to report.
  *
+ * In every language, a run of combining marks (U+0300..036F, 1AB0..1AFF,
+ * 1DC0..1DFF, 20D0..20FF, FE20..FE2F) is cut to its first MAX_MARKS: no
+ * writing stacks more on one letter, and "Zalgo" text of a letter and
+ * 10,000 marks otherwise became 112 "sentences" of near silence.
+ *
  * The phonemizer also runs every clause through it before espeak-ng: in
  * 1.51, some characters that make espeak switch language (U+0A76 after an
  * English word) read freed memory inside espeak (found by fuzzing).
@@ -67,6 +72,33 @@ static int latin_readable(uint32_t c)
     return 0;
 }
 
+#define MAX_MARKS 4
+
+static int is_combining_mark(uint32_t c)
+{
+    return (c >= 0x300 && c <= 0x36F) || (c >= 0x1AB0 && c <= 0x1AFF) || (c >= 0x1DC0 && c <= 0x1DFF) ||
+           (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xFE20 && c <= 0xFE2F);
+}
+
+/* Cut every run of combining marks in s (in place) to MAX_MARKS. */
+static void collapse_marks(char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s), k = 0, run = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        size_t l = text_utf8_decode(u + i, n - i, &c);
+        if (!l) { s[k++] = s[i++]; run = 0; continue; }
+        run = is_combining_mark(c) ? run + 1 : 0;
+        if (run <= MAX_MARKS) {
+            memmove(s + k, s + i, l);
+            k += l;
+        }
+        i += l;
+    }
+    s[k] = 0;
+}
+
 tts_status text_drop_unreadable(const char *lang, const char *text, char **out, size_t *n_dropped,
                               uint32_t *first)
 {
@@ -78,6 +110,7 @@ tts_status text_drop_unreadable(const char *lang, const char *text, char **out, 
     if (!o) return TTS_ERR_NOMEM;
     if (!is_latin_language(lang)) {
         memcpy(o, text, n + 1);
+        collapse_marks(o);
         *out = o;
         return TTS_OK;
     }
@@ -105,6 +138,7 @@ tts_status text_drop_unreadable(const char *lang, const char *text, char **out, 
         i += l;
     }
     o[k] = 0;
+    collapse_marks(o);
     *out = o;
     return TTS_OK;
 }

@@ -14,12 +14,19 @@
 #ifndef TTS_TEXT_H
 #define TTS_TEXT_H
 
+#include <stdio.h>
 #include "tts.h"
 
 /* Initialise espeak-ng once per process for the given espeak voice
  * ("en-us").  Thread-safe and idempotent; later calls with another voice
  * switch the voice.  Every phonemizer call takes one global mutex. */
 tts_status text_frontend_init(const char *espeak_voice);
+/* Why the last text_frontend_init failed when espeak-ng's data is at fault
+ * (a file missing or cut short, named), else "". */
+const char *text_frontend_problem(void);
+/* Plausibility of espeak-ng's data in data_dir for voice (espeak_data.c):
+ * 0, or -1 with why naming the bad file. */
+int text_espeak_data_check(const char *data_dir, const char *voice, char *why, size_t n);
 
 /* Normalize raw text: validate UTF-8, expand numbers, currency, dates,
  * times, ordinals, years, Roman numerals, symbols and abbreviations so that
@@ -161,6 +168,13 @@ tts_status text_markup_ssml(const char *ssml, text_items *out);
 /* A user dictionary (lexicon.c): word -> IPA or respelling.  The public
  * tts_lexicon is this type. */
 tts_status text_lexicon_parse_line(tts_lexicon *lex, const char *line, char *err, size_t errlen);
+/* The longest line of a lexicon file, in bytes (a word and its
+ * pronunciation; /dev/zero or a binary file must not be read whole). */
+#define TEXT_LEXICON_MAX_LINE 4096
+/* Read one line of fp into *line (grown as getline does) up to
+ * TEXT_LEXICON_MAX_LINE bytes: its length, -1 at the end of the file, -2 when
+ * the line is longer (the rest of it is not read), -3 when out of memory. */
+long text_lexicon_read_line(FILE *fp, char **line, size_t *cap);
 tts_status text_lexicon_add(tts_lexicon *lex, const char *word, const char *pronunciation,
                             char *err, size_t errlen);
 /* The pronunciation of word (n bytes): *ipa 1 when it is IPA; NULL when the

@@ -144,6 +144,43 @@ static size_t trailing_marks(const char *w, size_t n)
     return n - k;
 }
 
+/* IPA into the open sentence (opening one of this prosody), cut at spaces
+ * into pieces of at most max bytes, like a long sentence: [[...]],
+ * <phoneme> and the lexicon's IPA pronunciations alike. */
+static void add_ipa(builder *b, const char *s, float rate, float volume)
+{
+    size_t n = strlen(s);
+    size_t i = 0;
+    while (i < n && b->st == TTS_OK) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+        if (i >= n) break;
+        if (!open_sentence(b, rate, volume)) return;
+        size_t room = b->cur_chars < b->max ? b->max - b->cur_chars : 1;
+        size_t end = n - i <= room ? n : i + room;
+        if (end < n) {  /* back to a space, or a UTF-8 boundary */
+            size_t k = end;
+            while (k > i && s[k] != ' ' && s[k] != '\n' && s[k] != '\t') k--;
+            if (k > i) end = k;
+            else while (end > i + 1 && ((unsigned char)s[end] & 0xC0) == 0x80) end--;
+        }
+        /* one space between words inside the segment */
+        text_buf w = {0};
+        int sp = 0;
+        for (size_t k = i; k < end; k++) {
+            char c = s[k];
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') { sp = 1; continue; }
+            if (sp && w.len) text_buf_putc(&w, ' ');
+            sp = 0;
+            text_buf_putc(&w, c);
+        }
+        if (w.failed) b->st = TTS_ERR_NOMEM;
+        else add_seg(b, 1, w.data, w.len);
+        text_buf_free(&w);
+        if (end < n) close_sentence(b, 0, 0);
+        i = end;
+    }
+}
+
 /* A normalized piece of text into the open sentence, through the lexicon. */
 static void add_text(builder *b, const char *s)
 {
@@ -178,7 +215,7 @@ static void add_text(builder *b, const char *s)
             text_buf_puts(&w, pron);
             text_buf_put(&w, s + i + wn, marks);
             if (w.failed) b->st = TTS_ERR_NOMEM;
-            else add_seg(b, 1, w.data, w.len);
+            else add_ipa(b, w.data, b->cur->rate, b->cur->volume);  /* split when long */
             text_buf_free(&w);
         }
         i = j;
@@ -250,12 +287,12 @@ static void add_text_item(builder *b, const text_item *it, const char *lang)
     text_sentences_free(&ss);
 }
 
-/* IPA, cut at spaces into pieces of at most max bytes. */
+/* An [[...]] or <phoneme> item: its symbols the model has no id for are
+ * counted (they are dropped), then it is added as IPA. */
 static void add_ipa_item(builder *b, const text_item *it)
 {
     const char *s = it->s;
     size_t n = strlen(s);
-    /* count symbols the model has no id for (they are dropped) */
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         size_t l = text_utf8_decode((const unsigned char *)s + i, n - i, &cp);
@@ -266,35 +303,7 @@ static void add_ipa_item(builder *b, const text_item *it)
         }
         i += l;
     }
-    size_t i = 0;
-    while (i < n && b->st == TTS_OK) {
-        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
-        if (i >= n) break;
-        if (!open_sentence(b, it->rate, it->volume)) return;
-        size_t room = b->cur_chars < b->max ? b->max - b->cur_chars : 1;
-        size_t end = n - i <= room ? n : i + room;
-        if (end < n) {  /* back to a space, or a UTF-8 boundary */
-            size_t k = end;
-            while (k > i && s[k] != ' ' && s[k] != '\n' && s[k] != '\t') k--;
-            if (k > i) end = k;
-            else while (end > i + 1 && ((unsigned char)s[end] & 0xC0) == 0x80) end--;
-        }
-        /* one space between words inside the segment */
-        text_buf w = {0};
-        int sp = 0;
-        for (size_t k = i; k < end; k++) {
-            char c = s[k];
-            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') { sp = 1; continue; }
-            if (sp && w.len) text_buf_putc(&w, ' ');
-            sp = 0;
-            text_buf_putc(&w, c);
-        }
-        if (w.failed) b->st = TTS_ERR_NOMEM;
-        else add_seg(b, 1, w.data, w.len);
-        text_buf_free(&w);
-        if (end < n) close_sentence(b, 0, 0);
-        i = end;
-    }
+    add_ipa(b, s, it->rate, it->volume);
 }
 
 /* A <break>: it ends the open sentence; after a closed one it replaces

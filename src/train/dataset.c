@@ -3,13 +3,17 @@
  * log-mel features, with a feature cache.
  *
  * Cache file layout (all little-endian):
- *   1. magic "TTSFEAT\0" (8 bytes), u32 version (3);
+ *   1. magic "TTSFEAT\0" (8 bytes), u32 version (4);
  *   2. u32 sample_rate, n_fft, hop, n_mels, n_symbols, win; f32 fmin, fmax;
- *      u64 metadata.csv size, i64 its mtime;
- *   3. u64 item count; per item: char id[64], i32 n_ids, i32 n_frames,
- *      i32 ids[n_ids], f32 mel[n_frames * n_mels].
- * A cache that does not match (other features, symbol table or metadata)
- * is rebuilt, never trusted.
+ *      u64 0, i64 0 (version 3 had metadata.csv's size and mtime here);
+ *   3. u64 item count; per item: char id[64], u64 key, i32 n_ids,
+ *      i32 n_frames, i32 ids[n_ids], f32 mel[n_frames * n_mels].
+ * An item's key hashes its text and its wav's identity (size, modification
+ * and change times in nanoseconds, inode, device): a cached item is used
+ * only for a line with the same id and key, so a replaced or touched wav, an
+ * edited line or a copy of the folder (other inodes) gets its features
+ * computed again, and only what changed is recomputed.  A cache of other
+ * features, symbol table or version is rebuilt, never trusted.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "train/dataset.h"
@@ -23,11 +27,12 @@
 #include <unistd.h>
 
 #include "audio/audio.h"
+#include "core/safe_file.h"
 #include "dsp/dsp.h"
 #include "text/text.h"
 
 #define CACHE_MAGIC "TTSFEAT"
-#define CACHE_VERSION 3u
+#define CACHE_VERSION 4u
 
 void dataset_free(dataset *d)
 {
@@ -37,7 +42,7 @@ void dataset_free(dataset *d)
     memset(d, 0, sizeof *d);
 }
 
-static void fill_hdr(cache_hdr *h, const dsp_params *p, const struct stat *st, uint64_t n)
+static void fill_hdr(cache_hdr *h, const dsp_params *p, uint64_t n)
 {
     memset(h, 0, sizeof *h);
     memcpy(h->magic, CACHE_MAGIC, 8);
@@ -50,8 +55,6 @@ static void fill_hdr(cache_hdr *h, const dsp_params *p, const struct stat *st, u
     h->win = (uint32_t)p->win;
     h->fmin = p->fmin;
     h->fmax = p->fmax;
-    h->meta_size = (uint64_t)st->st_size;
-    h->meta_mtime = (int64_t)st->st_mtime;
     h->n_items = n;
 }
 
@@ -72,9 +75,11 @@ static int read_cache(const char *path, const cache_hdr *want, dataset *d)
     for (uint64_t i = 0; i < h.n_items; i++) {
         ds_item it = {0};
         int32_t nn[2];
-        if (fread(it.id, sizeof it.id, 1, f) != 1 || fread(nn, sizeof nn, 1, f) != 1 || nn[0] < 3 ||
+        if (fread(it.id, sizeof it.id, 1, f) != 1 || fread(&it.key, sizeof it.key, 1, f) != 1 ||
+            fread(nn, sizeof nn, 1, f) != 1 || nn[0] < 3 ||
             nn[1] < 1 || nn[0] > 100000 || nn[1] > 1000000) goto bad;
-        uint64_t item_bytes = sizeof it.id + sizeof nn + 4 * ((uint64_t)nn[0] + (uint64_t)nn[1] * h.n_mels);
+        uint64_t item_bytes = sizeof it.id + sizeof it.key + sizeof nn +
+                              4 * ((uint64_t)nn[0] + (uint64_t)nn[1] * h.n_mels);
         if (item_bytes > left) goto bad;  /* a truncated or corrupt cache: no huge allocation */
         left -= item_bytes;
         it.id[sizeof it.id - 1] = 0;
@@ -103,33 +108,39 @@ bad:
 
 static void write_cache(const char *path, const cache_hdr *h, const dataset *d)
 {
-    size_t n = strlen(path) + 8;
-    char *tmp = malloc(n);
-    if (!tmp) return;
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
+    safe_file sf;  /* never through a planted link (safe_file.h) */
+    FILE *f = safe_file_open(path, &sf) == 0 ? safe_file_stream(&sf) : NULL;
     int ok = f != NULL;
     if (ok) ok = fwrite(h, sizeof *h, 1, f) == 1;
     for (size_t i = 0; ok && i < d->n; i++) {
         const ds_item *it = &d->items[i];
         int32_t nn[2] = {it->n_ids, it->n_frames};
-        ok = fwrite(it->id, sizeof it->id, 1, f) == 1 && fwrite(nn, sizeof nn, 1, f) == 1 &&
+        ok = fwrite(it->id, sizeof it->id, 1, f) == 1 && fwrite(&it->key, sizeof it->key, 1, f) == 1 &&
+             fwrite(nn, sizeof nn, 1, f) == 1 &&
              fwrite(it->ids, sizeof(int32_t), it->n_ids, f) == (size_t)it->n_ids &&
              fwrite(it->mel, sizeof(float) * h->n_mels, it->n_frames, f) == (size_t)it->n_frames;
     }
-    if (f && fclose(f) != 0) ok = 0;
-    if (ok) ok = rename(tmp, path) == 0;
-    if (!ok) unlink(tmp);
-    free(tmp);
+    if (ok) ok = safe_file_commit(&sf) == 0;
+    if (!ok) safe_file_abort(&sf);
 }
 
 /* Drop utterances longer than max_frames (the cache keeps them all). */
-static void apply_frame_limit(dataset *d, int max_frames)
+/* Drop utterances longer than max_frames (0: no limit), and those whose text
+ * is implausibly long for their audio: more symbols than frames (one per
+ * 11.6 ms at 22050 Hz, hop 256, three times the fastest speech) cannot be
+ * aligned, and one long line beside a short wav would size every batch's
+ * attention matrices by its text.  The cache keeps them all. */
+static void apply_limits(dataset *d, int max_frames, FILE *log)
 {
-    if (max_frames <= 0) return;
     size_t k = 0;
     for (size_t i = 0; i < d->n; i++) {
-        if (d->items[i].n_frames > max_frames) {
+        const ds_item *it = &d->items[i];
+        int too_long = max_frames > 0 && it->n_frames > max_frames;
+        int too_much_text = it->n_ids > it->n_frames;
+        if (too_much_text && log)
+            fprintf(log, "dataset: %s: %d text symbols for %d frames of audio: the text cannot be that "
+                    "long, skipped\n", it->id, it->n_ids, it->n_frames);
+        if (too_long || too_much_text) {
             free(d->items[i].ids);
             free(d->items[i].mel);
             d->n_skipped++;
@@ -138,6 +149,50 @@ static void apply_frame_limit(dataset *d, int max_frames)
         d->items[k++] = d->items[i];
     }
     d->n = k;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const ds_item *)a)->id, ((const ds_item *)b)->id);
+}
+
+/* The identity of an utterance: its text and its wav's size, modification
+ * and change times (nanoseconds), inode and device; never 0. */
+static uint64_t item_key(const char *text, const struct stat *ws)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char *c = text; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    const int64_t v[] = {(int64_t)ws->st_size, (int64_t)ws->st_mtim.tv_sec, (int64_t)ws->st_mtim.tv_nsec,
+                         (int64_t)ws->st_ctim.tv_sec, (int64_t)ws->st_ctim.tv_nsec, (int64_t)ws->st_ino,
+                         (int64_t)ws->st_dev};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        for (int b = 0; b < 8; b++) h = (h ^ (uint8_t)((uint64_t)v[i] >> (8 * b))) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+/* Move the cached item of it->id into it when its key matches; 1 if so. */
+static int take_cached(dataset *cached, ds_item *it)
+{
+    if (!cached->n) return 0;
+    ds_item *c = bsearch(it, cached->items, cached->n, sizeof *cached->items, by_id);
+    if (!c || c->key != it->key || !c->ids) return 0;
+    *it = *c;
+    c->ids = NULL;  /* taken: dataset_free skips it */
+    c->mel = NULL;
+    return 1;
+}
+
+/* Append it to d (growing *cap); 0 (it freed) when out of memory. */
+static int push_item(dataset *d, size_t *cap, ds_item *it)
+{
+    if (d->n == *cap) {
+        ds_item *ni = realloc(d->items, *cap * 2 * sizeof *ni);
+        if (!ni) { free(it->ids); free(it->mel); return 0; }
+        d->items = ni;
+        *cap *= 2;
+    }
+    d->items[d->n++] = *it;
+    return 1;
 }
 
 tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
@@ -156,13 +211,13 @@ tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
     dsp_params p = features ? *features : dsp_params_default();
     out->n_mels = p.n_mels;
     cache_hdr want;
-    fill_hdr(&want, &p, &st, 0);
-    if (cache_path && read_cache(cache_path, &want, out) == 0) {
-        fclose(meta);
-        apply_frame_limit(out, max_frames);
-        if (log) fprintf(log, "dataset: %zu utterances from the cache %s\n", out->n, cache_path);
-        return out->n ? TTS_OK : TTS_ERR_DATASET;
-    }
+    fill_hdr(&want, &p, 0);
+    dataset cached = {0};  /* the cache's items, by id; each taken at most once */
+    if (cache_path && read_cache(cache_path, &want, &cached) == 0)
+        qsort(cached.items, cached.n, sizeof *cached.items, by_id);
+    else
+        dataset_free(&cached);
+    size_t n_reused = 0;
     dsp_features *feat = NULL;
     tts_status s = dsp_features_create(&p, &feat);
     if (s != TTS_OK) { fclose(meta); return s; }
@@ -194,6 +249,13 @@ tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
         snprintf(wav, sizeof wav, "%s/wavs/%s.wav", dir, id);
         ds_item it = {0};
         snprintf(it.id, sizeof it.id, "%s", id);
+        struct stat ws;
+        it.key = stat(wav, &ws) == 0 ? item_key(text, &ws) : 0;
+        if (it.key && take_cached(&cached, &it)) {  /* the same text and the same wav: its features */
+            if (!push_item(out, &cap, &it)) break;
+            n_reused++;
+            continue;
+        }
         size_t nid = 0;
         s = fe ? text_frontend_ids(fe, text, &it.ids, &nid, NULL, NULL) : text_utterance_ids(text, &it.ids, &nid);
         if (s != TTS_OK || nid < 3) {
@@ -246,25 +308,27 @@ tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
             continue;
         }
         free(pcm);
-        if (out->n == cap) {
-            cap *= 2;
-            ds_item *ni = realloc(out->items, cap * sizeof *ni);
-            if (!ni) { free(it.ids); free(it.mel); break; }
-            out->items = ni;
-        }
-        out->items[out->n++] = it;
+        if (!push_item(out, &cap, &it)) break;
     }
     free(line);
     fclose(meta);
     dsp_features_free(feat);
+    size_t n_cached = cached.n;
+    dataset_free(&cached);  /* what was not taken: other ids, or changed since */
     if (!out->items) return TTS_ERR_NOMEM;
-    if (cache_path) {
+    if (cache_path && (n_reused != out->n || n_reused != n_cached)) {
         cache_hdr h;
-        fill_hdr(&h, &p, &st, out->n);
+        fill_hdr(&h, &p, out->n);
         write_cache(cache_path, &h, out);
     }
-    apply_frame_limit(out, max_frames);
-    if (log) fprintf(log, "dataset: %zu utterances from %s (%zu skipped)\n", out->n, dir, out->n_skipped);
+    apply_limits(out, max_frames, log);
+    if (log) {
+        if (cache_path && n_reused)
+            fprintf(log, "dataset: %zu utterances from %s (%zu skipped; %zu from the cache %s, %zu computed)\n",
+                    out->n, dir, out->n_skipped, n_reused, cache_path, out->n - n_reused);
+        else
+            fprintf(log, "dataset: %zu utterances from %s (%zu skipped)\n", out->n, dir, out->n_skipped);
+    }
     return out->n ? TTS_OK : TTS_ERR_DATASET;
 }
 

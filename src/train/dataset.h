@@ -16,6 +16,7 @@
 
 typedef struct ds_item {
     char id[64];
+    uint64_t key;  /* the identity of its text and wav (dataset.c): a cached item is reused only when it matches */
     int n_ids;
     int n_frames;
     int32_t *ids;  /* (n_ids) BOS ... EOS */
@@ -44,8 +45,8 @@ typedef struct cache_hdr {
     char magic[8];
     uint32_t version, sample_rate, n_fft, hop, n_mels, n_symbols, win;
     float fmin, fmax;
-    uint64_t meta_size;
-    int64_t meta_mtime;
+    uint64_t meta_size;   /* 0: unused since version 4 (each item has its key) */
+    int64_t meta_mtime;   /* 0 */
     uint64_t n_items;
 } cache_hdr;
 

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "train/plot.h"
+#include "core/safe_file.h"
 
 #include <math.h>
 #include <png.h>
@@ -52,10 +53,9 @@ tts_status plot_png(const char *path, const float *const *imgs, int n_panels, in
                     }
             }
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) { free(px); return TTS_ERR_IO; }
+    safe_file sf;  /* never through a planted link (safe_file.h) */
+    FILE *f = safe_file_open(path, &sf) == 0 ? safe_file_stream(&sf) : NULL;
+    if (!f) { safe_file_abort(&sf); free(px); return TTS_ERR_IO; }
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     tts_status st = TTS_ERR_IO;
@@ -69,9 +69,8 @@ tts_status plot_png(const char *path, const float *const *imgs, int n_panels, in
         st = TTS_OK;
     }
     png_destroy_write_struct(&png, &info);
-    if (fclose(f) != 0) st = TTS_ERR_IO;
-    if (st == TTS_OK && rename(tmp, path) != 0) st = TTS_ERR_IO;
-    if (st != TTS_OK) unlink(tmp);
+    if (st == TTS_OK && safe_file_commit(&sf) != 0) st = TTS_ERR_IO;
+    if (st != TTS_OK) safe_file_abort(&sf);
     free(px);
     return st;
 }

@@ -23,6 +23,8 @@
 #include "train/dataset.h"
 #include "train/plot.h"
 #include "train/spoken.h"
+#include "train/run_files.h"
+#include "core/safe_file.h"
 
 trainer_opts trainer_opts_default(void)
 {
@@ -272,9 +274,8 @@ static tts_status save_model(const taco_model *m, const char *path, long step, d
 
 static tts_status write_voice_json(const trainer_opts *o, const taco_model *m, long step, const dev_marks *mk)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s.json", o->voices_dir, o->name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     cJSON *v = cJSON_CreateObject();
     if (!v) return TTS_ERR_NOMEM;
     char model[512];
@@ -312,13 +313,13 @@ static tts_status write_voice_json(const trainer_opts *o, const taco_model *m, l
     char *s = cJSON_Print(v);
     cJSON_Delete(v);
     if (!s) return TTS_ERR_NOMEM;
-    FILE *f = fopen(tmp, "w");
-    int ok = f && fputs(s, f) >= 0 && fputc('\n', f) != EOF;
-    if (f && fclose(f) != 0) ok = 0;
-    free(s);
-    if (ok && rename(tmp, path) == 0) return TTS_OK;
-    unlink(tmp);
-    return TTS_ERR_IO;
+    size_t len = strlen(s);
+    char *text = realloc(s, len + 2);  /* the JSON and a newline */
+    if (!text) { free(s); return TTS_ERR_NOMEM; }
+    memcpy(text + len, "\n", 2);
+    int ok = safe_file_write(path, text, len + 1);
+    free(text);
+    return ok == 0 ? TTS_OK : errno == ENOSPC ? TTS_ERR_NO_SPACE : TTS_ERR_IO;
 }
 
 /* ------------------------------------------------------------------ run */
@@ -660,6 +661,7 @@ tts_status trainer_run(const trainer_opts *o0, FILE *log)
     if (make_dirs(o, 1, log) != TTS_OK) return TTS_ERR_IO;
     snprintf(path, sizeof path, "%s/plots", o->state_dir);
     mkdir(path, 0755);
+    run_clean_stale(o, log);
 
     /* model: checkpoint, else initial weights, else (after the data) random;
        the features take the model's band count */
@@ -702,7 +704,11 @@ tts_status trainer_run(const trainer_opts *o0, FILE *log)
     if (r0 && (st = export_guard(o, log)) != TTS_OK) goto out;
     text_frontend fe;
     st = text_frontend_open(&fe, o->espeak_voice, NULL, 0);
-    if (st != TTS_OK) { fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", o->espeak_voice); goto out; }
+    if (st != TTS_OK) {
+        fprintf(log, "tts-train: espeak-ng cannot load '%s'%s%s\n", o->espeak_voice,
+                *text_frontend_problem() ? ": " : "", text_frontend_problem());
+        goto out;
+    }
 
     snprintf(path, sizeof path, "%s/features.bin", o->state_dir);
     /* the features: a model's own, else those asked for a new one */
@@ -792,9 +798,11 @@ tts_status trainer_run(const trainer_opts *o0, FILE *log)
                 "the next evaluation sets a new one\n", best.spoken.n, n_speak);
         best.spoken = no_marks.spoken;
     }
-    snprintf(path, sizeof path, "%s/log.tsv", o->state_dir);
-    FILE *tsv = r0 ? fopen(path, "a") : NULL;
-    if (tsv && ftell(tsv) == 0)
+    FILE *tsv = r0 ? run_log_open(o->state_dir, step) : NULL;  /* rows after the checkpoint's step cut off */
+    if (r0 && !tsv) fprintf(log, "tts-train: cannot write %s/log.tsv: %s; the losses are not logged\n", o->state_dir,
+                            strerror(errno));
+    struct stat tsv_st;
+    if (tsv && fstat(fileno(tsv), &tsv_st) == 0 && tsv_st.st_size == 0)
         fputs("# step\tmel_before\tmel_after\tstop\tguided\tdiag\tgrad_norm\tseconds\n"
               "# evaluations: \"# dev\" step\tmel_before\tmel_after\tstop\tguided\tdiag[\tspoken_distance\tdur_ratio"
               "\tfailures\tspoken]\n", tsv);
@@ -958,8 +966,14 @@ tts_status trainer_run(const trainer_opts *o0, FILE *log)
             char ck[4200];
             snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
             tts_status cs = save_model(m, ck, step, lr_scale, o, am, av, &best, warm_from);
-            if (cs != TTS_OK) fprintf(log, "\ntts-train: checkpoint failed: %s\n", tts_status_message(cs));
-            else last_good_step = step;
+            if (cs != TTS_OK) {  /* stop: the previous checkpoint stays, the run is an error */
+                fprintf(log, "\ntts-train: checkpoint %s failed at step %ld: %s; the previous one is kept\n",
+                        ck, step, tts_status_message(cs));
+                st = cs;
+                if (tsv) fflush(tsv);
+                break;
+            }
+            last_good_step = step;
             if (tsv) fflush(tsv);
         }
         t_last = t;
@@ -1008,7 +1022,8 @@ tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *l
     text_frontend fe;
     st = text_frontend_open(&fe, voice, NULL, 0);
     if (st != TTS_OK) {
-        fprintf(log, "tts-train: espeak-ng cannot load '%s'\n", voice);
+        fprintf(log, "tts-train: espeak-ng cannot load '%s'%s%s\n", voice, *text_frontend_problem() ? ": " : "",
+                text_frontend_problem());
         taco_model_free(m);
         return st;
     }

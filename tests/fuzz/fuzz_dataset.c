@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     cache_hdr h;
     memset(&h, 0, sizeof h);
     memcpy(h.magic, "TTSFEAT", 8);
-    h.version = 3;
+    h.version = 4;
     h.sample_rate = (uint32_t)prm.sample_rate;
     h.n_fft = (uint32_t)prm.n_fft;
     h.hop = (uint32_t)prm.hop;
@@ -95,8 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     h.win = (uint32_t)prm.win;
     h.fmin = prm.fmin;
     h.fmax = prm.fmax;
-    h.meta_size = (uint64_t)sb.st_size;
-    h.meta_mtime = (int64_t)sb.st_mtime;
+    h.meta_size = 0;  /* unused since version 4: each item has its key */
+    h.meta_mtime = 0;
     h.n_items = n ? data[0] % 4 : 0;
     snprintf(cache, sizeof cache, "%s/features.cache", fuzz_scratch());
     FILE *f = fopen(cache, "wb");
