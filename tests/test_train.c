@@ -867,11 +867,11 @@ static void test_feature_cache_follows_the_wavs(void **state)
     FILE *log = fopen(lp, "w");
     assert_non_null(log);
     dataset d0, d1, d2;
-    assert_int_equal(dataset_load(copy, cache, 0, NULL, &d0, log), TTS_OK);
+    assert_int_equal(dataset_load(copy, cache, 0, NULL, NULL, &d0, log), TTS_OK);
     /* u1.wav replaced by other audio; metadata.csv untouched */
     snprintf(p, sizeof p, "%s/wavs/u1.wav", copy);
     write_wav(p, 4, 22050, 0.9);
-    assert_int_equal(dataset_load(copy, cache, 0, NULL, &d1, log), TTS_OK);
+    assert_int_equal(dataset_load(copy, cache, 0, NULL, NULL, &d1, log), TTS_OK);
     assert_int_equal(d1.n, d0.n);
     int found = 0;
     for (size_t i = 0; i < d1.n; i++) {
@@ -888,7 +888,7 @@ static void test_feature_cache_follows_the_wavs(void **state)
     if (system(p) != 0) fail_msg("the second load did not recompute exactly one item (see %s)", lp);
     log = fopen("/dev/null", "w");
     /* the same metadata.csv (same size and time) without the wavs: nothing to train on */
-    assert_int_equal(dataset_load(bare, cache, 0, NULL, &d2, log), TTS_ERR_DATASET);
+    assert_int_equal(dataset_load(bare, cache, 0, NULL, NULL, &d2, log), TTS_ERR_DATASET);
     assert_int_equal(d2.n, 0);
     dataset_free(&d0);
     dataset_free(&d1);
@@ -906,7 +906,7 @@ static void test_feature_cache_follows_the_wavs(void **state)
     assert_int_equal(system(p), 0);
     fclose(log);
     log = fopen(lp, "w");
-    assert_int_equal(dataset_load(copy, cache, 0, NULL, &d2, log), TTS_OK);
+    assert_int_equal(dataset_load(copy, cache, 0, NULL, NULL, &d2, log), TTS_OK);
     assert_int_equal(d2.n, N_TEXTS);
     for (size_t i = 0; i < d2.n; i++) assert_string_not_equal(d2.items[i].id, "longtext");
     dataset_free(&d2);
