@@ -57,8 +57,8 @@ else
   bad "no checkpoints to compare"
 fi
 # 2. the feature cache: built by rank 0 once, read by rank 1
-built=$(grep -c "utterances from $dir/ds (" "$dir/s2.log")
-cached=$(grep -c "utterances from the cache" "$dir/s2.log")
+built=$(grep -c "utterances from $dir/ds (0 skipped)$" "$dir/s2.log")
+cached=$(grep -c "utterances from $dir/ds (0 skipped; 16 from the cache .*, 0 computed)" "$dir/s2.log")
 [ "$built" = 1 ] && [ "$cached" = 1 ] && ok "feature cache built once, read once" ||
   bad "feature cache: built $built times, read from the cache $cached times"
 
