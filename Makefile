@@ -92,7 +92,7 @@ $(BUILD)/libtts-train.a: $(TRAIN_OBJ)
 SONAME  := libtts.so.0
 $(BUILD)/libtts.so: $(LIB_OBJ) src/libtts.map
 	$(CC) -shared -pthread -Wl,-soname,$(SONAME) -Wl,--version-script=src/libtts.map \
-	  -Wl,-z,defs -Wl,--as-needed -o $@ $(LIB_OBJ) $(LIBS)
+	  -Wl,--as-needed -o $@ $(LIB_OBJ) $(LIBS)
 
 $(BUILD)/tts: $(BUILD)/src/cli/tts.o $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
