@@ -32,16 +32,20 @@ def main(argv):
     if sorted(k for k in b if not skip or not k.startswith(skip)) != names:
         print("the files hold different tensors")
         return 2
-    worst, where, scale = 0.0, "", 0.0
+    worst, where, scale, total, count = 0.0, "", 0.0, 0.0, 0
     for k in names:
         if a[k].shape != b[k].shape:
             print("%s: shapes %s and %s" % (k, a[k].shape, b[k].shape))
             return 2
-        d = float(np.max(np.abs(a[k] - b[k]))) if a[k].size else 0.0
+        diff = np.abs(a[k].astype(np.float64) - b[k])
+        d = float(np.max(diff)) if a[k].size else 0.0
+        total += float(np.sum(diff))
+        count += a[k].size
         scale = max(scale, float(np.max(np.abs(a[k]))) if a[k].size else 0.0)
         if d > worst:
             worst, where = d, k
-    print("%.3g %s (largest weight %.3g)" % (worst, where or "-", scale))
+    print("%.3g %s (largest weight %.3g; mean difference %.3g)" % (worst, where or "-", scale,
+                                                                  total / max(count, 1)))
     return 0
 
 

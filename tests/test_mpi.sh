@@ -46,8 +46,15 @@ F=(--steps 20 --batch 8 --eval-every 0 --ckpt-every 20 --plot-every 0 --dev-spea
 "${mpi[@]}" "$train" "${F[@]}" "$dir/ds" "$dir/s2" > "$dir/s2.log" 2>&1 || bad "2 ranks: exit $? ($(tail -1 "$dir/s2.log"))"
 if [ -s "$dir/s1/ckpt.safetensors" ] && [ -s "$dir/s2/ckpt.safetensors" ]; then
   diff=$(/usr/bin/python3 "$here/tests/st_compare.py" "$dir/s1/ckpt.safetensors" "$dir/s2/ckpt.safetensors" adam_)
+  # Float sums in another order differ in the last bits; Adam turns a rounding
+  # difference in a near-zero gradient into up to a learning-rate-sized step
+  # for that weight, so the largest difference may reach 1e-4 while the mean
+  # stays at rounding level (seen: 4e-7 to 1.5e-4 largest, 2e-10 mean).  A
+  # missing reduction or a wrong normalization moves every weight.
   d=${diff%% *}
-  if awk -v d="$d" 'BEGIN { exit !(d < 1e-4) }'; then ok "1 and 2 ranks agree after 20 steps: largest difference $diff"
+  mean=${diff##*mean difference }; mean=${mean%)}
+  if awk -v d="$d" -v m="$mean" 'BEGIN { exit !(d < 1e-2 && m < 1e-5) }'; then
+    ok "1 and 2 ranks agree after 20 steps: largest difference $diff"
   else bad "1 and 2 ranks differ after 20 steps: $diff"; fi
   # the check can tell runs apart: another seed differs by far more
   "$train" "${F[@]}" --seed 7 "$dir/ds" "$dir/s3" 2>/dev/null
