@@ -115,7 +115,8 @@ stage_train() {
   fi
   # shellcheck disable=SC2206
   flags=($train_flags)
-  cmd=("$state/tts-train" --name "$name" --models "$export_dir/models" --voices "$export_dir/voices"
+  # (--force: the export folder is this recipe's own, whatever run wrote it last)
+  cmd=("$state/tts-train" --name "$name" --models "$export_dir/models" --voices "$export_dir/voices" --force
        --espeak-voice "$espeak_voice" --mels "$mels" --sample-rate "$sample_rate" --fmax "$fmax"
        --steps "$steps" "${flags[@]}" "${init[@]}" "$data" "$state")
   if [ "$ranks" -gt 1 ]; then
