@@ -17,7 +17,7 @@
 # Every stage resumes: the renderer skips wavs it has, the trainer continues
 # from its checkpoint (or, when the state is gone, from the committed
 # models/NAME.safetensors and its step), the evaluation reruns. Training's
-# output goes to WORK/state/train.log, its wall and CPU seconds to
+# log is WORK/state/train.log (mpirun's own messages: make-voice.log), its wall and CPU seconds to
 # WORK/state/cpu.ledger (one line per run: wall user sys), which the installed
 # voice file quotes.
 set -euo pipefail
@@ -124,9 +124,10 @@ stage_train() {
     root=(); [ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)
     cmd=(mpirun "${root[@]}" --oversubscribe -np "$ranks" "${cmd[@]}")
   fi
-  echo "make-voice: ${cmd[*]}" >> "$state/train.log"
+  # the trainer keeps its own train.log; what mpirun or the shell say goes to make-voice.log
+  echo "make-voice: ${cmd[*]}" >> "$state/make-voice.log"
   TIMEFORMAT="%R %U %S"
-  { time "${cmd[@]}" >> "$state/train.log" 2>&1; } 2>> "$state/cpu.ledger"
+  { time "${cmd[@]}" >> "$state/make-voice.log" 2>&1; } 2>> "$state/cpu.ledger"
 }
 
 stage_eval() {
