@@ -46,7 +46,7 @@ def ledger(path):
     runs = 0
     try:
         for line in open(path):
-            parts = line.split()
+            parts = line.split()[:3]  # a 4th word "estimated": ranks x wall (MPI runs)
             if len(parts) == 3:
                 w, u, s = (float(x) for x in parts)
                 wall += w
