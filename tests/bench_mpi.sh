@@ -28,7 +28,6 @@ F=(--eval-every 0 --ckpt-every 100000 --plot-every 0 --dev-speak 0 --batch 16 -q
 # build the feature cache first, outside the timing
 "$train" "${F[@]}" --steps 1 "$dir/ds" "$dir/warm" 2>/dev/null
 run() { # ranks state
-  cp "$dir/warm/features.bin" "$dir/$2.features.bin" 2>/dev/null
   mkdir -p "$dir/$2"; cp "$dir/warm/features.bin" "$dir/$2/features.bin"
   local t0 t1
   t0=$(date +%s.%N)
