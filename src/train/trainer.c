@@ -529,9 +529,13 @@ static void plot_batch(const trainer_opts *o, long step, const taco_train_ws *ws
         for (int s = 0; s < s0; s++) img[(size_t)n * s0 + s] = al[((size_t)s * B) * N + n];
     snprintf(path, sizeof path, "%s/plots/align-%06ld.png", o->state_dir, step);
     const float *p1[1] = {img};
-    plot_png(path, p1, 1, n0, s0, 3);
+    char title[64];
+    snprintf(title, sizeof title, "alignment, step %ld", step);
+    plot_axes a1 = {.title = title, .x_name = "decoder step", .y_name = "input symbol",
+                    .x_max = s0, .y_max = n0};
+    plot_png(path, p1, 1, n0, s0, 3, &a1);
     free(img);
-    /* mel: target above prediction, bands as rows */
+    /* mel: prediction above target, bands as rows */
     int T = b->tlen[0];
     float *tgt = malloc(sizeof(float) * (size_t)M * T), *prd = malloc(sizeof(float) * (size_t)M * T);
     const real *pm = taco_train_mel(ws);
@@ -543,7 +547,11 @@ static void plot_batch(const trainer_opts *o, long step, const taco_train_ws *ws
             }
         snprintf(path, sizeof path, "%s/plots/mel-%06ld.png", o->state_dir, step);
         const float *p2[2] = {prd, tgt};
-        plot_png(path, p2, 2, M, T, 2);
+        char mtitle[64];
+        snprintf(mtitle, sizeof mtitle, "mel spectrogram, step %ld", step);
+        plot_axes a2 = {.title = mtitle, .x_name = "frame", .y_name = "mel band", .x_max = T, .y_max = M,
+                        .panel = {"predicted", "target"}};
+        plot_png(path, p2, 2, M, T, 2, &a2);
     }
     free(tgt); free(prd);
 }
