@@ -331,7 +331,24 @@ assert [r["sentence"] for r in rows] == [0, 0, 0, 1, 1, 1]
 expect "--timings -" 0 "$TTS" --timings - -o "$o/t3.wav" "$timed"
 cmp -s "$tmp/out" "$o/t.tsv" && ok "--timings - writes to stdout" || bad "--timings -"
 expect "--timings - with audio on stdout" 1 "$TTS" --timings - --output-raw "$timed"
-expect "--timings with --out-dir" 1 "$TTS" --timings "$o/x.tsv" --out-dir "$o" "$tmp/in.txt"
+expect "--timings FILE with --out-dir" 1 "$TTS" --timings "$o/x.tsv" --out-dir "$o" "$tmp/in.txt"
+# batch: --timings EXT writes DIR/ID.EXT beside each DIR/ID.wav, the same as one text alone
+printf 'tA|%s\ntB|Four, five six.\n' "$timed" > "$tmp/timed.csv"
+expect "--timings tsv with --lines --out-dir" 0 "$TTS" --lines --out-dir "$tmp/tout" --timings tsv "$tmp/timed.csv"
+cmp -s "$tmp/tout/tA.tsv" "$o/t.tsv" && ok "batch --timings: ID.tsv as --timings FILE gives for the same text" ||
+  bad "batch --timings tA: $(tr '\t\n' ' |' <"$tmp/tout/tA.tsv" 2>&1)"
+[ "$(cut -f3 "$tmp/tout/tB.tsv" 2>/dev/null | tr '\n' ' ')" = "Four five six " ] && ok "batch --timings: tB.tsv has its three words" ||
+  bad "batch --timings tB: $(cat "$tmp/tout/tB.tsv" 2>&1)"
+mkdir -p "$tmp/tout2" && echo keep > "$tmp/precious" && ln -s "$tmp/precious" "$tmp/tout2/tA.json"
+expect "--timings json: through a planted link" 0 "$TTS" --lines --out-dir "$tmp/tout2" --timings .json "$tmp/timed.csv"
+[ "$(cat "$tmp/precious")" = keep ] && [ ! -L "$tmp/tout2/tA.json" ] && grep -q '"word": "One"' "$tmp/tout2/tA.json" &&
+  ok "batch --timings: a planted link is replaced, its target untouched" || bad "batch --timings wrote through a link"
+mkdir -p "$tmp/tout3/tB.tsv"   # a folder where the timings should go: that line fails, no audio
+expect "--timings tsv: timings that cannot be written" 4 "$TTS" --lines --out-dir "$tmp/tout3" --timings tsv "$tmp/timed.csv"
+[ -s "$tmp/tout3/tA.wav" ] && [ ! -e "$tmp/tout3/tB.wav" ] && ok "batch --timings failure: that line only, no audio without timings" ||
+  bad "batch --timings failure: $(ls "$tmp/tout3")"
+expect "--timings with --out-dir: a file name" 1 "$TTS" --timings "$o/x.tsv" --out-dir "$o" "$tmp/in.txt"
+expect "--timings with --out-dir: the audio's extension" 1 "$TTS" --timings wav --out-dir "$o" "$tmp/in.txt"
 expect "--timings into a missing folder" 4 "$TTS" --timings "$tmp/nope/t.tsv" -o "$o/t4.wav" "$timed"
 [ ! -e "$o/t4.wav" ] && ok "--timings failure: no audio file either" || bad "--timings failure left audio"
 

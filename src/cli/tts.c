@@ -146,7 +146,9 @@ static void usage(FILE *out)
 "                          audio, from the model's attention): FILE.json or .jsonl\n"
 "                          gets JSON lines {\"word\", \"start\", \"end\", \"sentence\"},\n"
 "                          any other name tab-separated \"START END WORD\" lines\n"
-"                          (an Audacity label track); \"-\": stdout   (default: none)\n"
+"                          (an Audacity label track); \"-\": stdout   (default: none).\n"
+"                          With --out-dir: an extension, e.g. --timings tsv\n"
+"                          writes DIR/ID.tsv beside each DIR/ID.wav\n"
 "  -O, --out-dir DIR       batch: write one file per input FILE (or --lines line)\n"
 "                          into DIR, named after it; DIR is created  (default: none)\n"
 "      --format FMT        --out-dir file format: wav, flac or ogg  (default: wav)\n"
@@ -697,13 +699,14 @@ static char *stream_next(streamer *r, int *err)
 typedef struct timings {
     FILE *fp;
     const char *path;
-    char *tmp;   /* written here, renamed to path when complete ("-": stdout) */
+    safe_file sf;  /* written beside path, renamed over it when complete (not for "-") */
     int json;
 } timings;
 
-static int timings_open(timings *t, const char *path)
+static int timings_open(timings *t, const char *path, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
+    t->sf.fd = -1;
     if (!path) return 0;
     t->path = path;
     const char *dot = strrchr(path, '.');
@@ -712,15 +715,11 @@ static int timings_open(timings *t, const char *path)
         t->fp = stdout;
         return 0;
     }
-    size_t n = strlen(path) + 32;
-    t->tmp = malloc(n);
-    if (!t->tmp) return -1;
-    snprintf(t->tmp, n, "%s.%ld.part", path, (long)getpid());
-    t->fp = fopen(t->tmp, "w");
-    if (!t->fp) {
-        fprintf(stderr, "%s: cannot write the timings '%s': %s\n", progname, path, strerror(errno));
-        free(t->tmp);
-        t->tmp = NULL;
+    if (safe_file_open(path, &t->sf) != 0 || !(t->fp = safe_file_stream(&t->sf))) {
+        if (err) snprintf(err, errlen, "cannot write the timings '%s': %s", path, strerror(errno));
+        else fprintf(stderr, "%s: cannot write the timings '%s': %s\n", progname, path, strerror(errno));
+        safe_file_abort(&t->sf);
+        t->fp = NULL;
         return -1;
     }
     return 0;
@@ -756,24 +755,21 @@ static void timings_chunk(timings *t, const tts_chunk *ch, double offset, size_t
     if (t->fp == stdout) fflush(stdout);
 }
 
-/* Finish (ok) or discard the timings file; returns 0, or -1 when it cannot be written. */
-static int timings_close(timings *t, int ok)
+/* Finish (ok) or discard the timings file; returns 0, or -1 when it cannot be
+ * written (said on stderr unless err is given: then the message goes there). */
+static int timings_close(timings *t, int ok, char *err, size_t errlen)
 {
     if (!t->fp) return 0;
     int bad = 0;
-    if (t->fp == stdout) {
-        bad = fflush(stdout) != 0;
-    } else {
-        bad = ferror(t->fp) != 0;
-        if (fclose(t->fp) != 0) bad = 1;
-        if (ok && !bad && rename(t->tmp, t->path) != 0) bad = 1;
-        if (!ok || bad) unlink(t->tmp);
-    }
-    if (ok && bad) fprintf(stderr, "%s: cannot write the timings '%s': %s\n", progname, t->path, strerror(errno));
-    free(t->tmp);
+    if (t->fp == stdout) bad = fflush(stdout) != 0;
+    else if (!ok) safe_file_abort(&t->sf);
+    else bad = ferror(t->fp) != 0 || safe_file_commit(&t->sf) != 0;
+    if (bad) safe_file_abort(&t->sf);
     t->fp = NULL;
-    t->tmp = NULL;
-    return ok && bad ? -1 : 0;
+    if (!(ok && bad)) return 0;
+    if (err) snprintf(err, errlen, "cannot write the timings '%s': %s", t->path, strerror(errno));
+    else fprintf(stderr, "%s: cannot write the timings '%s': %s\n", progname, t->path, strerror(errno));
+    return -1;
 }
 
 /* ---- one text (or standard input as it arrives): to a file, raw stdout or the speakers ---- */
@@ -808,7 +804,7 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
                     progname);
         goto done;
     }
-    if (timings_open(&tm, timings_path)) { code = EXIT_OUTPUT; goto done; }
+    if (timings_open(&tm, timings_path, NULL, 0)) { code = EXIT_OUTPUT; goto done; }
     double t0 = now_seconds(), t_first = 0, audio_s = 0;
     size_t n_sent = 0, n_pieces = 0, n_spoken = 0, n_failed = 0;
     int rate = tts_voice_sample_rate(voice);
@@ -899,7 +895,7 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
         goto done;
     }
     if (interrupted) { code = EXIT_INTERRUPTED; goto done; }
-    if (timings_close(&tm, 1)) { code = EXIT_OUTPUT; goto done; }
+    if (timings_close(&tm, 1, NULL, 0)) { code = EXIT_OUTPUT; goto done; }
     if (verbose && audio_s > 0)
         fprintf(stderr, "%s: %zu sentences, %.2f s of audio; first audio after %.3f s; "
                 "synthesis %.3f s (real-time factor %.4f)\n", progname, n_sent, audio_s, t_first,
@@ -909,7 +905,7 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
 done:
     n_active = 0;
     if (code != EXIT_OK) sink_abort(&out);
-    timings_close(&tm, 0);
+    timings_close(&tm, 0, NULL, 0);
     free(piece);
     free(in.buf);
     tts_synth_free(syn);
@@ -927,6 +923,7 @@ done:
 static long shard_k = 0, shard_n = 1;
 static int skip_existing;            /* --skip-existing, and implied by --shard */
 static const char *failed_list;      /* --failed-list FILE: the inputs that failed */
+static const char *batch_timings;    /* --timings EXT: DIR/ID.EXT beside each output */
 
 typedef struct job {
     char *label;      /* the input file, or "FILE:LINE" for --lines */
@@ -982,6 +979,17 @@ static void job_message(batch *b, job *j, const char *msg)
 }
 
 /* Synthesize one job into its file; returns the exit code. */
+/* --timings EXT with --out-dir: "DIR/ID.wav" -> "DIR/ID.EXT" (NULL: no memory) */
+static char *timings_path_for(const char *out_path, const char *ext)
+{
+    const char *slash = strrchr(out_path, '/'), *dot = strrchr(out_path, '.');
+    size_t stem = dot && (!slash || dot > slash + 1) ? (size_t)(dot - out_path) : strlen(out_path);
+    size_t n = stem + strlen(ext) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%.*s.%s", (int)stem, out_path, ext);
+    return p;
+}
+
 static int run_job(batch *b, tts_synth *syn, job *j)
 {
     char err[1200];
@@ -1003,6 +1011,15 @@ static int run_job(batch *b, tts_synth *syn, job *j)
         job_message(b, j, audio_last_error()[0] ? audio_last_error() : tts_status_message(st));
         return exit_code(st, EXIT_OUTPUT);
     }
+    timings tm;
+    char *tpath = batch_timings ? timings_path_for(j->out_path, batch_timings) : NULL;
+    if (batch_timings && (!tpath || timings_open(&tm, tpath, err, sizeof err))) {
+        job_message(b, j, tpath ? err : tts_status_message(TTS_ERR_NOMEM));
+        audio_writer_abort(w);
+        free(tpath);
+        return tpath ? EXIT_OUTPUT : EXIT_INTERNAL;
+    }
+    if (!batch_timings) timings_open(&tm, NULL, NULL, 0);
     tts_chunk ch = {.size = sizeof(tts_chunk)};
     int code = EXIT_OK;
     double secs = 0;
@@ -1037,6 +1054,7 @@ static int run_job(batch *b, tts_synth *syn, job *j)
             code = exit_code(st, EXIT_OUTPUT);
             break;
         }
+        timings_chunk(&tm, &ch, secs, ch.sentence);
         double s = (double)ch.n_samples / ch.sample_rate;
         secs += s;
         pthread_mutex_lock(&b->lock);
@@ -1046,14 +1064,24 @@ static int run_job(batch *b, tts_synth *syn, job *j)
     }
     if (code != EXIT_OK) {
         audio_writer_abort(w);  /* removes the temporary file: no partial output */
+        timings_close(&tm, 0, NULL, 0);
+        free(tpath);
         pthread_mutex_lock(&b->lock);
         b->audio_s -= secs;
         pthread_mutex_unlock(&b->lock);
         return code;
     }
-    st = audio_writer_close(w);
-    if (st != TTS_OK) {
+    /* the timings are committed first: an audio file present (what
+     * --skip-existing looks for) then always has its timings beside it */
+    if (timings_close(&tm, 1, err, sizeof err)) {
+        audio_writer_abort(w);
+        job_message(b, j, err);
+        st = TTS_ERR_IO;
+    } else if ((st = audio_writer_close(w)) != TTS_OK) {
         job_message(b, j, audio_last_error()[0] ? audio_last_error() : tts_status_message(st));
+    }
+    free(tpath);
+    if (st != TTS_OK) {
         pthread_mutex_lock(&b->lock);
         b->audio_s -= secs;
         pthread_mutex_unlock(&b->lock);
@@ -1631,8 +1659,13 @@ int main(int argc, char **argv)
     /* validate */
     const char *conflict = NULL;
     if (raw && out_path) conflict = "--output-raw and -o cannot be used together";
-    else if (timings_path && (phonemes || vocode_in || out_dir))
-        conflict = "--timings is for the synthesis of one text, not --phonemes, --vocode or --out-dir";
+    else if (timings_path && (phonemes || vocode_in))
+        conflict = "--timings is for synthesis, not --phonemes or --vocode";
+    else if (timings_path && out_dir && (strchr(timings_path, '/') || !timings_path[0] ||
+                                          !strcmp(timings_path, "-") ||
+                                          !strcasecmp(timings_path, format ? format : "wav")))
+        conflict = "with --out-dir, --timings takes the extension of the timings files beside the audio "
+                   "(tsv, txt or json), not a file name";
     else if (timings_path && !strcmp(timings_path, "-") && (raw || (out_path && !strcmp(out_path, "-"))))
         conflict = "--timings - and the audio cannot both go to stdout";
     else if (vocode_in && phonemes) conflict = "--vocode and --phonemes cannot be used together";
@@ -1677,6 +1710,7 @@ int main(int argc, char **argv)
 
     if (out_dir) {
         /* batch: the FILE arguments (and -f FILE) are inputs */
+        if (timings_path) batch_timings = timings_path[0] == '.' ? timings_path + 1 : timings_path;
         int n_in = argc - optind + (text_file ? 1 : 0);
         char **in = malloc(((size_t)n_in + 1) * sizeof *in);
         if (!in) return fail(EXIT_INTERNAL, TTS_ERR_NOMEM, "batch", NULL);
