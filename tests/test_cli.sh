@@ -402,6 +402,35 @@ printf '../evil|No.\n' >"$tmp/meta3.csv"
 expect "--lines refuses a path as ID" 2 "$TTS" --lines --out-dir "$tmp/lev" "$tmp/meta3.csv"
 [ ! -e "$tmp/evil.wav" ] && ok "--lines wrote nothing outside the folder" || bad "--lines escaped the folder"
 
+# a large text is read in pieces of at most 256 KiB, cut at a sentence end: memory
+# is bounded by the piece, not the text (24 MiB here: read whole, it would hold
+# it all).  Peak memory after the first piece is under way, against a small text.
+peak_kb() { # peak_kb FILE: VmHWM of tts -f FILE once its first piece is read
+  "$TTS" --verbose -f "$1" -o "$tmp/peak.wav" >/dev/null 2>"$tmp/peak.err" </dev/null &
+  local pid=$! hwm=0
+  for _ in $(seq 1 200); do grep -q "bytes of" "$tmp/peak.err" && break; sleep 0.05; done
+  sleep 0.5
+  hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+  kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  echo "${hwm:-0}"
+}
+awk 'BEGIN { for (i = 0; i < 1500; i++) printf "Glue the sheet to the dark blue background. " }' >"$tmp/line.txt"
+for i in $(seq 1 380); do cat "$tmp/line.txt"; done >"$tmp/huge.txt"   # 24 MiB, one line
+small_kb=$(peak_kb "$tmp/line.txt")
+huge_kb=$(peak_kb "$tmp/huge.txt")
+first=$(sed -n 's/.*read \([0-9]*\) bytes of.*/\1/p' "$tmp/peak.err" | head -1)
+[ "${first:-0}" -gt 250000 ] && [ "${first:-0}" -le 262144 ] && ok "a 24 MiB text: the first piece is $first bytes" ||
+  bad "a 24 MiB text: first piece ${first:-none}: $(head -3 "$tmp/peak.err")"
+[ "$small_kb" -gt 0 ] && [ "$huge_kb" -lt $((small_kb + 8000)) ] &&
+  ok "a 24 MiB text: peak memory ${huge_kb} kB, a 66 kB text's ${small_kb} kB" ||
+  bad "a 24 MiB text: peak memory ${huge_kb} kB against ${small_kb} kB"
+[ ! -e "$tmp/peak.wav" ] && ok "a 24 MiB text stopped: no partial output" || bad "a 24 MiB text stopped: peak.wav left"
+{ printf '<speak>'; cat "$tmp/huge.txt"; printf '</speak>'; } >"$tmp/huge.ssml"
+expect "SSML over 16 MiB" 2 "$TTS" -f "$tmp/huge.ssml" -o "$tmp/peak.wav"
+has "SSML over 16 MiB: said" "$tmp/err" "SSML larger than 16 MB"
+expect "--phonemes over 16 MiB" 2 "$TTS" --phonemes -f "$tmp/huge.txt"
+has "--phonemes over 16 MiB: said" "$tmp/err" "larger than 16 MB"
+
 # SIGTERM and SIGINT during synthesis: partial outputs removed, finished ones kept, exit 130
 for i in $(seq 1 300); do
   echo "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background."

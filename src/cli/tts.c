@@ -26,6 +26,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -247,12 +248,19 @@ static double now_seconds(void)
 
 /* ---- text input ---- */
 
+/* Text read whole (SSML, --phonemes, a batch's files) is bounded: beyond
+ * this it is an error (EFBIG).  Plain text from -f or standard input has no
+ * bound: it is read and spoken in pieces of at most TEXT_PIECE bytes. */
+#define WHOLE_TEXT_MAX ((size_t)16 << 20)
+#define TEXT_PIECE ((size_t)256 << 10)
+
 static char *read_stream(FILE *fp)
 {
     size_t cap = 4096, n = 0;
     char *s = malloc(cap);
     if (!s) return NULL;
     for (;;) {
+        if (n > WHOLE_TEXT_MAX) { free(s); errno = EFBIG; return NULL; }
         if (n + 4096 + 1 > cap) {
             char *p = realloc(s, cap *= 2);
             if (!p) { free(s); return NULL; }
@@ -289,7 +297,10 @@ static char *read_text_file(const char *path, char *err, size_t errlen)
     char *text = read_stream(fp);
     int e = errno;
     if (!std) fclose(fp);
-    if (!text) snprintf(err, errlen, "cannot read '%s': %s", std ? "standard input" : path, strerror(e));
+    if (!text && e == EFBIG)
+        snprintf(err, errlen, "'%s' is larger than %zu MB: split it (plain text from -f or a pipe has no limit)",
+                 std ? "standard input" : path, WHOLE_TEXT_MAX >> 20);
+    else if (!text) snprintf(err, errlen, "cannot read '%s': %s", std ? "standard input" : path, strerror(e));
     return text;
 }
 
@@ -603,25 +614,34 @@ static void warning_text(const tts_chunk *ch, char *buf, size_t len)
                  tts_last_error()[0] ? ": " : "", tts_last_error());
 }
 
-/* ---- standard input, piece by piece ---- */
+/* ---- text input, piece by piece ---- */
 
-/* Text from a pipe (or socket) is spoken as it arrives: a piece ends at a
- * line end when no more input is waiting (a program wrote a line and
- * waits), or, while more is waiting, at the end of a line that ends a
- * sentence (. ? ! … : ;) or of a blank line, so wrapped lines of a text
- * piped in at once still make whole sentences.  Input that begins with '<'
- * (SSML) is read to its end and spoken whole. */
+/* Live input (a pipe or socket to the speakers or raw stdout) is spoken as
+ * it arrives: a piece ends at a line end when no more input is waiting (a
+ * program wrote a line and waits), or, while more is waiting, at the end of
+ * a line that ends a sentence (. ? ! … : ;) or of a blank line, so wrapped
+ * lines of a text piped in at once still make whole sentences.  Bulk input
+ * (-f FILE, a file on stdin, or any input when writing a file) is one piece
+ * when it is at most TEXT_PIECE bytes, as if read whole; a longer text is
+ * cut into pieces of at most that size, at such line ends where it can
+ * (sentence silence goes between pieces as between sentences), so memory is
+ * bounded by the piece, not the text.  Input that begins with '<' (SSML),
+ * or any input with --ssml, is read to its end (at most WHOLE_TEXT_MAX
+ * bytes) and spoken whole. */
 typedef struct streamer {
+    int fd;
+    const char *name;  /* for messages: "standard input" or the file */
+    int bulk;   /* cut only to bound memory (else: live, as it arrives) */
     char *buf;
     size_t len, cap;
     int eof;
-    int whole;  /* the input began with '<' (SSML): read it whole */
+    int whole;  /* SSML: read it whole */
     int began;  /* its first non-blank byte was seen */
 } streamer;
 
-static int input_waiting(void)
+static int input_waiting(int fd)
 {
-    struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+    struct pollfd p = {fd, POLLIN, 0};
     return poll(&p, 1, 0) > 0;
 }
 
@@ -642,8 +662,28 @@ static size_t sentence_line_end(const char *buf, size_t n)
     return 0;
 }
 
-/* The next piece of standard input to speak (malloc'd), or NULL at the end
- * (*err set on a read error or an interruption). */
+/* Where to cut a text of n bytes that has to be cut: after its last line
+ * that ends a sentence or is blank, else after its last line, else after
+ * its last sentence end (". "), else after its last space, else at a UTF-8
+ * character boundary. */
+static size_t forced_cut(const char *buf, size_t n)
+{
+    size_t cut = sentence_line_end(buf, n);
+    for (size_t i = n; !cut && i-- > 0;)
+        if (buf[i] == '\n') cut = i + 1;
+    for (size_t i = n; !cut && i-- > 1;)
+        if (buf[i] == ' ' && strchr(".?!;:", buf[i - 1])) cut = i + 1;
+    for (size_t i = n; !cut && i-- > 0;)
+        if (buf[i] == ' ') cut = i + 1;
+    if (!cut) {
+        cut = n;
+        while (cut > 1 && ((unsigned char)buf[cut] & 0xC0) == 0x80) cut--;
+    }
+    return cut;
+}
+
+/* The next piece of input to speak (malloc'd), or NULL at the end (*err
+ * set on a read error, an interruption, or SSML over WHOLE_TEXT_MAX). */
 static char *stream_next(streamer *r, int *err)
 {
     *err = 0;
@@ -653,16 +693,20 @@ static char *stream_next(streamer *r, int *err)
         while (lead < r->len && strchr(" \t\r\n", r->buf[lead])) lead++;
         if (!r->began && lead < r->len) {
             r->began = 1;
-            r->whole = r->buf[lead] == '<';
+            r->whole = ssml_input || r->buf[lead] == '<';
         }
         if (r->eof) {
             cut = r->len;
-        } else if (!r->whole) {
+        } else if (r->whole) {
+            if (r->len > WHOLE_TEXT_MAX) { *err = EFBIG; return NULL; }
+        } else if (r->len > TEXT_PIECE) {
+            cut = forced_cut(r->buf, TEXT_PIECE);
+        } else if (!r->bulk) {
             size_t last_nl = 0;
             for (size_t i = r->len; i-- > 0;)
                 if (r->buf[i] == '\n') { last_nl = i + 1; break; }
             if (last_nl) {
-                cut = input_waiting() ? sentence_line_end(r->buf, last_nl) : last_nl;
+                cut = input_waiting(r->fd) ? sentence_line_end(r->buf, last_nl) : last_nl;
                 if (!cut && r->len > (1u << 16)) cut = last_nl;  /* a long text without sentence ends */
             }
         }
@@ -683,7 +727,7 @@ static char *stream_next(streamer *r, int *err)
             r->buf = b;
             r->cap = cap;
         }
-        ssize_t k = read(STDIN_FILENO, r->buf + r->len, r->cap - r->len - 1);
+        ssize_t k = read(r->fd, r->buf + r->len, r->cap - r->len - 1);
         if (k < 0 && errno == EINTR && !interrupted) continue;
         if (k < 0) { *err = interrupted ? EINTR : errno; return NULL; }
         if (k == 0) { r->eof = 1; continue; }
@@ -775,7 +819,8 @@ static int timings_close(timings *t, int ok, char *err, size_t errlen)
 /* ---- one text (or standard input as it arrives): to a file, raw stdout or the speakers ---- */
 
 /* text NULL: read standard input piece by piece (see stream_next). */
-static int run_speak(const char *text, const char *voice_name, const char *out_path, int raw,
+/* Speak text, or (text NULL) the input `in` gives piece by piece. */
+static int run_speak(const char *text, streamer in, const char *voice_name, const char *out_path, int raw,
                      const char *device, const user_opts *u, const char *timings_path)
 {
     tts_voice *voice = NULL;
@@ -785,7 +830,6 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
     tts_synth *syn = NULL;
     sink out = {0};
     timings tm = {0};
-    streamer in = {0};
     char *piece = NULL;
     tts_status st = tts_synth_create(voice, &o, &syn);
     if (st != TTS_OK) { code = fail(exit_code(st, EXIT_VOICE), st, "synthesizer", tts_last_error()); goto done; }
@@ -812,18 +856,20 @@ static int run_speak(const char *text, const char *voice_name, const char *out_p
     size_t n_gap = (size_t)(o.sentence_silence * rate);
     tts_chunk ch = {.size = sizeof(tts_chunk)};
     for (;;) {
-        if (!text) {  /* the next piece of standard input */
+        if (!text) {  /* the next piece of the input */
             free(piece);
             int err = 0;
             piece = stream_next(&in, &err);
             if (!piece) {
-                if (err && !interrupted) {
-                    fprintf(stderr, "%s: cannot read standard input: %s\n", progname, strerror(err));
-                    code = EXIT_INPUT;
-                }
+                if (err == EFBIG)
+                    fprintf(stderr, "%s: %s: SSML larger than %zu MB: split it into several documents\n",
+                            progname, in.name, WHOLE_TEXT_MAX >> 20);
+                else if (err && !interrupted)
+                    fprintf(stderr, "%s: cannot read %s: %s\n", progname, in.name, strerror(err));
+                if (err && !interrupted) code = EXIT_INPUT;
                 break;
             }
-            if (verbose) fprintf(stderr, "%s: read %zu bytes of standard input\n", progname, strlen(piece));
+            if (verbose) fprintf(stderr, "%s: read %zu bytes of %s\n", progname, strlen(piece), in.name);
             st = start_text(syn, piece);
             if (st == TTS_ERR_EMPTY_TEXT) continue;  /* a line of punctuation */
             if (st != TTS_OK) {
@@ -1738,14 +1784,27 @@ int main(int argc, char **argv)
                     progname, progname);
             return EXIT_USAGE;
         }
-        /* a pipe (or socket) to the speakers or raw stdout: speak it as it arrives
-         * (WAV on stdout is written whole at the end: its header needs the length) */
-        struct stat in_st;
-        int stream = !text_file && !phonemes && !ssml_input && !out_path &&
-                     fstat(STDIN_FILENO, &in_st) == 0 && !S_ISREG(in_st.st_mode);
-        if (stream) {
+        /* text to speak is read piece by piece (see streamer): live from a pipe
+         * (or socket) to the speakers or raw stdout, spoken as it arrives; in
+         * bounded pieces from a file or into a file */
+        if (!phonemes) {
+            streamer in = {.fd = STDIN_FILENO, .name = "standard input"};
+            if (text_file && strcmp(text_file, "-") != 0) {
+                struct stat fs;
+                in.name = text_file;
+                in.fd = open(text_file, O_RDONLY | O_CLOEXEC);
+                if (in.fd < 0 || fstat(in.fd, &fs) != 0 || S_ISDIR(fs.st_mode)) {
+                    fprintf(stderr, "%s: cannot read '%s': %s\n", progname, text_file,
+                            in.fd < 0 ? strerror(errno) : "it is a directory");
+                    if (in.fd >= 0) close(in.fd);
+                    return EXIT_INPUT;
+                }
+            }
+            struct stat in_st;
+            in.bulk = text_file || out_path || (fstat(in.fd, &in_st) == 0 && S_ISREG(in_st.st_mode));
             int code = load_lexicon(lexicon_path);
-            if (code == EXIT_OK) code = run_speak(NULL, voice, out_path, raw, device, &user, timings_path);
+            if (code == EXIT_OK) code = run_speak(NULL, in, voice, out_path, raw, device, &user, timings_path);
+            if (in.fd != STDIN_FILENO) close(in.fd);
             tts_lexicon_free(lexicon);
             return interrupted ? EXIT_INTERRUPTED : code;
         }
@@ -1772,7 +1831,9 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
     int code = load_lexicon(lexicon_path);
-    if (code == EXIT_OK) code = phonemes ? run_phonemes(text, voice, &user) : run_speak(text, voice, out_path, raw, device, &user, timings_path);
+    if (code == EXIT_OK)
+        code = phonemes ? run_phonemes(text, voice, &user)
+                        : run_speak(text, (streamer){.fd = -1}, voice, out_path, raw, device, &user, timings_path);
     free(text);
     tts_lexicon_free(lexicon);
     return interrupted ? EXIT_INTERRUPTED : code;
