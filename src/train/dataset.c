@@ -321,11 +321,12 @@ tts_status dataset_load(const char *dir, const char *cache_path, int max_frames,
         fill_hdr(&h, &p, out->n);
         write_cache(cache_path, &h, out);
     }
+    out->n_computed = out->n - n_reused;  /* before the limits drop any of either */
     apply_limits(out, max_frames, log);
     if (log) {
         if (cache_path && n_reused)
             fprintf(log, "dataset: %zu utterances from %s (%zu skipped; %zu from the cache %s, %zu computed)\n",
-                    out->n, dir, out->n_skipped, n_reused, cache_path, out->n - n_reused);
+                    out->n, dir, out->n_skipped, n_reused, cache_path, out->n_computed);
         else
             fprintf(log, "dataset: %zu utterances from %s (%zu skipped)\n", out->n, dir, out->n_skipped);
     }

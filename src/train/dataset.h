@@ -28,6 +28,7 @@ typedef struct dataset {
     size_t n;
     int n_mels;
     size_t n_skipped;   /* lines reported and skipped */
+    size_t n_computed;  /* features computed from the wavs (the others came from the cache) */
 } dataset;
 
 /* Read dir (or its feature cache at cache_path when it is up to date;

@@ -727,16 +727,20 @@ tts_status trainer_run(const trainer_opts *o0, FILE *log)
     dsp_params fp = taco_dsp_params(m ? &m->cfg : &newcfg);
     /* rank 0 builds the feature caches; the others read them after it */
     if (cm && !r0) cm->barrier(cm->user);
-    st = dataset_load(o->data_dir, path, o->max_frames, &fp, &fe, &train, log);
+    FILE *dlog = r0 ? log : NULL;  /* rank 0 reports the data; every rank reads the same */
+    st = dataset_load(o->data_dir, path, o->max_frames, &fp, &fe, &train, dlog);
     if (st != TTS_OK) { fprintf(log, "tts-train: no usable training data in %s\n", o->data_dir); goto out; }
     char devdir[4096];
     snprintf(devdir, sizeof devdir, "%s/dev", o->data_dir);
     const char *dd = o->dev_dir ? o->dev_dir : access(devdir, R_OK) == 0 ? devdir : NULL;
     if (dd) {
         snprintf(path, sizeof path, "%s/features-dev.bin", o->state_dir);
-        if (dataset_load(dd, path, o->max_frames, &fp, &fe, &dev, log) != TTS_OK) dd = NULL;
+        if (dataset_load(dd, path, o->max_frames, &fp, &fe, &dev, dlog) != TTS_OK) dd = NULL;
     }
     if (cm && r0) cm->barrier(cm->user);
+    if (!r0 && train.n_computed + dev.n_computed > 0)
+        fprintf(log, "tts-train: rank %d computed %zu features itself: STATE_DIR is not shared with rank 0, "
+                "or its cache was rebuilt\n", cm->rank, train.n_computed + dev.n_computed);
     if (!dd) {  /* hold out every 50th utterance */
         dev.n_mels = train.n_mels;
         dev.items = malloc(sizeof *dev.items * (train.n / 50 + 1));
