@@ -58,13 +58,20 @@ static float *ramp(int rows, int cols)
     return v;
 }
 
-static void test_bare_map(void **state)
+/* a fresh name for a PNG (the file made empty, replaced by plot_png) */
+static void tmp_png(char path[static 32])
 {
-    (void)state;
-    char path[] = "/tmp/tts-test-plot-XXXXXX.png";
+    strcpy(path, "/tmp/tts-test-plot-XXXXXX.png");
     int fd = mkstemps(path, 4);
     assert_true(fd >= 0);
     close(fd);
+}
+
+static void test_bare_map(void **state)
+{
+    (void)state;
+    char path[32];
+    tmp_png(path);
     float *v = ramp(5, 7);
     const float *imgs[1] = {v};
     assert_int_equal(plot_png(path, imgs, 1, 5, 7, 3, NULL), TTS_OK);
@@ -82,10 +89,8 @@ static void test_bare_map(void **state)
 static void test_labelled_panels(void **state)
 {
     (void)state;
-    char path[] = "/tmp/tts-test-plot-XXXXXX.png";
-    int fd = mkstemps(path, 4);
-    assert_true(fd >= 0);
-    close(fd);
+    char path[32];
+    tmp_png(path);
     int rows = 20, cols = 60, scale = 2;
     float *v = ramp(rows, cols);
     const float *imgs[2] = {v, v};
