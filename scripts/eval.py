@@ -24,6 +24,75 @@ def edit_distance(a, b):
     return d[len(b)]
 
 
+def alignment_runs(ref, hyp):
+    """The longest runs of reference words the hypothesis drops and of words
+    it adds, in one minimum edit alignment (a skipped sentence is a long run
+    of drops, a sentence said twice a long run of additions)."""
+    n, m = len(ref), len(hyp)
+    d = np.zeros((n + 1, m + 1), dtype=np.int32)
+    d[:, 0] = np.arange(n + 1)
+    d[0, :] = np.arange(m + 1)
+    for i in range(1, n + 1):
+        sub = d[i - 1, :-1] + np.array([ref[i - 1] != h for h in hyp], dtype=np.int32)
+        row = np.minimum(sub, d[i - 1, 1:] + 1)
+        for j in range(1, m + 1):  # insertions run along the row
+            row[j - 1] = min(row[j - 1], (row[j - 2] if j > 1 else i) + 1)
+        d[i, 1:] = row
+    i, j, run_del, run_ins, best_del, best_ins = n, m, 0, 0, 0, 0
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and d[i, j] == d[i - 1, j - 1] + (ref[i - 1] != hyp[j - 1]):
+            i, j, run_del, run_ins = i - 1, j - 1, 0, 0
+        elif i > 0 and d[i, j] == d[i - 1, j] + 1:
+            i, run_del, run_ins = i - 1, run_del + 1, 0
+        else:
+            j, run_ins, run_del = j - 1, run_ins + 1, 0
+        best_del, best_ins = max(best_del, run_del), max(best_ins, run_ins)
+    return d[n, m], best_del, best_ins
+
+
+SKIP_RUN = 8  # dropped or added words in a row that mean a sentence skipped or said twice
+
+
+def chapter(work, wer):
+    """One line on the chapter: its sentences' pace against the voice's median
+    (a sentence far shorter than its text needs was cut short or skipped, far
+    longer: said twice or babbled), the synthesizer's own alignment failures,
+    and for English the recognizer's longest runs of dropped and added words."""
+    d = os.path.join(work, "chapter")
+    log = os.path.join(d, "chapter.log")
+    if not os.path.exists(os.path.join(d, "chapter.wav")):
+        return "chapter: not synthesized" + (" (see chapter/chapter.log)" if os.path.exists(log) else "")
+    pace, retries, caps = [], 0, 0
+    for line in open(log, encoding="utf-8", errors="replace"):
+        m = re.match(r".*?: \[(\d+)\] ([\d.]+) s, stop:([^:]*): (.*)$", line)
+        if m:
+            letters = len(re.sub(r"\W", "", m.group(4)))
+            caps += "frame-cap" in m.group(3)
+            if letters >= 20:
+                pace.append(float(m.group(2)) / letters)
+        elif "synthesized in pieces" in line:
+            retries += 1
+    text = open(os.path.join(d, "chapter.txt"), encoding="utf-8").read()
+    n_words, n_lines = len(text.split()), len(text.splitlines())
+    x, sr = read_wav(os.path.join(d, "chapter.wav"))
+    med = float(np.median(pace)) if pace else 0
+    short = sum(p < 0.45 * med for p in pace)
+    long_ = sum(p > 2.2 * med for p in pace)
+    out = (f"chapter: {n_words} words, {n_lines} sentences, {len(x) / sr / 60:.1f} min: "
+           f"{retries} alignment retries, {caps} frame caps; pace against the median: "
+           f"{short} sentences under 0.45 times, {long_} over 2.2 times")
+    hyp_path = os.path.join(d, "chapter.hyp")
+    ok = retries == 0 and caps == 0 and short == 0 and long_ == 0
+    if wer and os.path.exists(hyp_path):
+        ref = words(open(os.path.join(d, "chapter.norm")).read())
+        hyp = words(open(hyp_path).read())
+        e, rd, ri = alignment_runs(ref, hyp)
+        out += (f"; recognizer WER {100.0 * e / max(len(ref), 1):.1f}%, longest runs: "
+                f"{rd} words dropped, {ri} added (a skipped or repeated sentence: {SKIP_RUN} or more)")
+        ok = ok and rd < SKIP_RUN and ri < SKIP_RUN
+    return out + (" -> no sentence skipped or repeated" if ok else " -> CHECK: a sentence may be skipped or repeated")
+
+
 def read_wav(path):
     with wave.open(path) as w:
         sr, n = w.getframerate(), w.getnframes()
@@ -143,6 +212,8 @@ def main(work):
     if "ours-tf" in systems:
         print("ours-tf: our model teacher-forced on the teacher's frames (its predictions alone,"
               " without the errors its own fed-back frames add)")
+    if os.path.isdir(os.path.join(work, "chapter")):
+        print(chapter(work, wer))
     if failures:
         kinds = {}
         for v in failures.values():

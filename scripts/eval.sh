@@ -34,6 +34,9 @@
 # model teacher-forced on the teacher's own frames (tts-train --render-tf): the
 # errors of its frame predictions alone, without those its own fed-back frames
 # add when it speaks freely.
+#
+# Then a chapter: about 2,000 held-out words as one text (CHAPTER_WORDS, 0 for
+# none), checked for sentences skipped or said twice (see eval.py: chapter).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 n=100; skip=0; voice=""; model=""; jobs=$(nproc 2>/dev/null || echo 1); corpus="$here/../shared/corpus"; work=""
@@ -126,6 +129,27 @@ while IFS='|' read -r id text; do
     > "$work/text/$id.norm"
 done < "$work/dev.list"
 
+# A chapter: held-out sentences read as one text of about CHAPTER_WORDS (2,000)
+# words, a sentence per line, to find sentences skipped or said twice in a long
+# text (eval.py: each sentence's pace against the voice's, and for English the
+# recognizer's longest runs of dropped and added words).  CHAPTER_WORDS=0: none.
+chapter_words=${CHAPTER_WORDS:-2000}
+if [ "$chapter_words" -gt 0 ]; then
+  mkdir -p "$work/chapter"
+  if [ -n "$data" ]; then cut -d'|' -f2 "$data/dev/metadata.csv" > "$work/chapter/all.list"
+  else paste -d'\n' "$work/a.list" "$work/b.list" | grep -v '^$' | cut -d'|' -f2 > "$work/chapter/all.list"; fi
+  awk -v max="$chapter_words" 'n < max { t = $0; sub(/[ \t]+$/, "", t)
+      if (t !~ /[.!?]["\047)]*$/) t = t "."   # a line is a sentence
+      print t; n += split(t, w, /[ \t]+/) }' "$work/chapter/all.list" > "$work/chapter/chapter.txt"
+  if "$here/build/tts" --verbose --voice "$voice_file" -f "$work/chapter/chapter.txt" \
+       -o "$work/chapter/chapter.wav" 2> "$work/chapter/chapter.log"; then
+    "$here/build/tts" --phonemes -f "$work/chapter/chapter.txt" 2>/dev/null | awk 'NR % 2 == 1' | tr '\n' ' ' \
+      > "$work/chapter/chapter.norm"
+  else
+    echo "eval: the chapter failed (see $work/chapter/chapter.log)" >&2
+  fi
+fi
+
 # Our model teacher-forced on the teacher's frames of the same sentences.
 if [ -r "$model" ] && [ -x "$here/build/tts-train" ]; then
   while IFS='|' read -r id text; do
@@ -148,8 +172,11 @@ transcribe() {
 }
 export -f transcribe
 [ "$english" -eq 1 ] || : > "$work/no-recognizer"
-[ "$english" -eq 1 ] && for sys in ours ours-tf teacher espeak; do
-  for w in "$work/$sys"/*.wav; do [ -s "$w" ] && printf '%s\0' "$w"; done
-done | xargs -0 -r -n 1 -P "$jobs" bash -c 'transcribe "$1"' _
+[ "$english" -eq 1 ] && {
+  [ -s "$work/chapter/chapter.wav" ] && printf '%s\0' "$work/chapter/chapter.wav"  # the longest first
+  for sys in ours ours-tf teacher espeak; do
+    for w in "$work/$sys"/*.wav; do [ -s "$w" ] && printf '%s\0' "$w"; done
+  done
+} | xargs -0 -r -n 1 -P "$jobs" bash -c 'transcribe "$1"' _
 
 /usr/bin/python3 "$here/scripts/eval.py" "$work"
