@@ -401,6 +401,54 @@ static void put_date(text_buf *o, long month, long day, const char *year, size_t
     }
 }
 
+/* Words after which H:MM:SS is a time of day ("at 10:30:15", "until
+ * 23:59:59"), and words after which it is a length of time ("in 2:05:30",
+ * "a time of 1:59:40"). */
+static const char *const clock_words[] = {
+    "at", "by", "until", "till", "from", "since", "before", "around", "about", NULL};
+static const char *const duration_words[] = {
+    "in", "of", "for", "lasted", "took", "takes", "time", "record", "ran", "run",
+    "clocked", "finished", "length", "runtime", NULL};
+
+/* H:MM:SS at s[i] with hours h and no am/pm: a duration or a clock time?
+ * The word before decides when it can ("at 10:30:15" a time, "in 2:05:30" a
+ * duration); bare, a one-digit hour is a duration (race results, running
+ * times: "1:59:40") and a two-digit one a timestamp ("23:59:59", the form
+ * logs and schedules use). */
+static int is_duration(const char *s, size_t i, long h)
+{
+    size_t ws, we;
+    if (prev_word(s, i, &ws, &we)) {
+        if (word_in(s + ws, we - ws, clock_words))
+            return 0;
+        if (word_in(s + ws, we - ws, duration_words))
+            return 1;
+    }
+    return h < 10;
+}
+
+/* "one hour fifty-nine minutes forty seconds"; zero fields are left out. */
+static void put_duration(text_buf *o, long h, long m, long sec)
+{
+    const char *sep = "";
+    if (h > 0) {
+        put_value(o, h);
+        text_buf_puts(o, h == 1 ? " hour" : " hours");
+        sep = " ";
+    }
+    if (m > 0) {
+        text_buf_puts(o, sep);
+        put_value(o, m);
+        text_buf_puts(o, m == 1 ? " minute" : " minutes");
+        sep = " ";
+    }
+    if (sec > 0 || (h == 0 && m == 0)) {
+        text_buf_puts(o, sep);
+        put_value(o, sec);
+        text_buf_puts(o, sec == 1 ? " second" : " seconds");
+    }
+}
+
 /* Digits run at s[i], its length. */
 static size_t digit_len(const char *s)
 {
@@ -459,20 +507,69 @@ static size_t try_date_time(const char *s, size_t i, text_buf *o)
             sec = small_value(s + j + 1, 2);
             j += 3;
         }
-        if (h <= 24 && m <= 59 && sec <= 59 && !is_alnum(s[j]) &&
+        int pm = 0, period = 0;
+        size_t l = match_ampm(s, j, &pm, &period); /* "5:30 pm", "5:30pm" */
+        if (h <= 24 && m <= 59 && sec <= 59 && (!is_alnum(s[j]) || l) &&
             !(s[j] == ':' && is_digit(s[j + 1]))) {
-            int pm = 0, period = 0;
-            size_t l = match_ampm(s, j, &pm, &period);
             int ampm = l && h >= 1 && h <= 12 ? (pm ? 2 : 1) : 0;
             if (!ampm)
                 l = 0;
-            put_time(o, h, m, sec, ampm);
+            if (sec >= 0 && !ampm && is_duration(s, i, h))
+                put_duration(o, h, m, sec);
+            else
+                put_time(o, h, m, sec, ampm);
             if (period)
                 put_period_if_end(o, s, j + l);
             return j + l - i;
         }
     }
     return 0;
+}
+
+/* a/b at s[i] that is no fraction: a score out of ten or a hundred
+ * ("98/100" is "ninety-eight out of a hundred", "9/10 dentists" "nine out of
+ * ten"; any total after a word of marking: "rated 4/5"), or a month and day
+ * after a word that takes a date ("on 5/12" is "on May twelfth").  "3/10 of
+ * a mile" stays a fraction: "of" after it asks for one. */
+static size_t try_score_or_day(const char *s, size_t i, text_buf *o)
+{
+    static const char *const marking[] = {
+        "scored", "score", "scores", "scoring", "rated", "rating", "ratings", "rate",
+        "rates", "marks", "marked", "graded", "grade", "got", "gets", "get", NULL};
+    static const char *const date_words[] = {"on", "until", "till", "since", "dated",
+                                             "due", NULL};
+    size_t a = digit_len(s + i);
+    if (a > 3 || s[i + a] != '/' || !is_digit(s[i + a + 1]))
+        return 0;
+    size_t b = digit_len(s + i + a + 1), e = i + a + 1 + b;
+    if (b > 3 || is_wordc(s[e]) || s[e] == '/' ||
+        ((s[e] == '.' || s[e] == ',' || s[e] == '-') && is_digit(s[e + 1])) ||
+        (i > 0 && (is_digit(s[i - 1]) || s[i - 1] == '/' || s[i - 1] == '.')))
+        return 0;
+    size_t nx = skip_spaces(s, e);
+    if (nx > e && word_is(s + nx, alpha_len(s + nx), "of"))
+        return 0;
+    long num = small_value(s + i, a), den = small_value(s + i + a + 1, b);
+    size_t ws, we;
+    int pw = prev_word(s, i, &ws, &we);
+    if (pw && word_in(s + ws, we - ws, date_words) && num >= 1 && num <= 12 && den >= 1 &&
+        den <= 31 && s[i] != '0') {
+        text_buf_puts(o, month_names[num - 1]);
+        text_buf_putc(o, ' ');
+        put_ordinal_value(o, den);
+        return e - i;
+    }
+    int score = (den == 10 || den == 100) ||
+                (pw && word_in(s + ws, we - ws, marking) && den >= 2 && den <= 100);
+    if (!score || num > den || (a > 1 && s[i] == '0'))
+        return 0;
+    put_value(o, num);
+    text_buf_puts(o, " out of ");
+    if (den == 100)
+        text_buf_puts(o, "a hundred");
+    else
+        put_value(o, den);
+    return e - i;
 }
 
 /* A simple fraction 1/2, 3/4, 2/3 at s[i]: its length, 0 when it is none
@@ -538,17 +635,27 @@ static size_t try_phone(const char *s, size_t i, text_buf *o)
         text_num_digits(o, s + i + 6, 4);
         return 10;
     }
-    size_t at[4], len[4], ng = 0, j = i;
+    /* "+1 555 123 4567", "+44 20 7946 0958": after a plus sign (already
+       read "plus"), a country code and groups split by spaces, hyphens or
+       dots, 8 to 15 digits in all (the longest an international number can
+       be), is a telephone number whatever its grouping */
+    int intl = i > 0 && s[i - 1] == '+' && digit_len(s + i) <= 3;
+    size_t at[6], len[6], ng = 0, j = i, max_groups = intl ? 6 : 4, n_digits = 0;
+    char sep = 0; /* the separator, the same between all groups */
     for (;;) {
         size_t d = digit_len(s + j);
-        if (d == 0 || d > 4 || ng == 4)
+        if (d == 0 || d > 4 || ng == max_groups)
             return 0;
         at[ng] = j;
         len[ng++] = d;
+        n_digits += d;
         j += d;
-        if (s[j] == '-' && is_digit(s[j + 1])) {
+        char c = s[j];
+        if ((c == '-' || c == '.' || (intl && c == ' ')) && (!sep || c == sep) &&
+            is_digit(s[j + 1])) {
+            sep = c;
             j++;
-        } else if (ng == 1 && d == 3 && s[j] == ' ' &&
+        } else if (!intl && ng == 1 && d == 3 && s[j] == ' ' &&
                    digit_len(s + skip_spaces(s, j)) == 3 && s[skip_spaces(s, j) + 3] == '-') {
             j = skip_spaces(s, j); /* "(555) 123-4567" (spaces are not collapsed yet) */
         } else {
@@ -559,23 +666,56 @@ static size_t try_phone(const char *s, size_t i, text_buf *o)
         return 0;
     static const size_t shapes[3][4] = {{3, 4, 0, 0}, {3, 3, 4, 0}, {1, 3, 3, 4}};
     int ok = 0;
-    for (size_t k = 0; k < 3 && !ok; k++) {
+    for (size_t k = 0; k < 3 && !ok && ng <= 4; k++) {
         size_t nk = shapes[k][3] ? 4 : shapes[k][2] ? 3 : 2;
         ok = nk == ng;
         for (size_t g = 0; ok && g < ng; g++)
             ok = len[g] == shapes[k][g];
     }
+    if (intl)
+        ok = ng >= 3 && n_digits >= 8 && n_digits <= 15;
+    /* "9-1-1", "1-2-3": single digits in a row are said one by one */
+    if (!ok && ng >= 3 && sep == '-' && n_digits == ng)
+        ok = 1;
     /* 555-1234 alone could be a range: a North American exchange never
        starts with 0 or 1, so "100-1000" is one ("(555) 123-4567" is a
-       number whatever its digits) */
-    if (!ok || (ng == 2 && s[at[0]] < '2'))
+       number whatever its digits); dots only in the full shapes
+       (555.123.4567), as 555.1234 is a decimal */
+    if (!ok || (ng == 2 && s[at[0]] < '2') || (sep == '.' && ng < 3))
         return 0;
     for (size_t g = 0; g < ng; g++) {
         if (g)
-            text_buf_puts(o, ", ");
+            text_buf_puts(o, n_digits == ng ? " " : ", ");
         text_num_digits(o, s + at[g], len[g]);
     }
     return j - i;
+}
+
+/* Three-digit service numbers, 911, 411, 999, 112, at s[i]: said digit by
+ * digit ("nine one one"), but only where the context says it is a number to
+ * call ("call 911", "a 911 operator"); elsewhere 911 stays a quantity ("911
+ * pages") or a name the other rules read ("the 911" is a car). */
+static size_t try_service_number(const char *s, size_t i, text_buf *o)
+{
+    static const char *const before[] = {
+        "call", "calls", "called", "calling", "dial", "dials", "dialed", "dialled",
+        "dialing", "dialling", "phone", "phoned", "ring", "rang", "text", "texted", NULL};
+    static const char *const after[] = {
+        "call", "calls", "caller", "callers", "operator", "operators", "dispatcher",
+        "dispatchers", "dispatch", "center", "centre", "emergency", "line", "service", NULL};
+    if (digit_len(s + i) != 3 || is_wordc(s[i + 3]) ||
+        ((s[i + 3] == '.' || s[i + 3] == ',' || s[i + 3] == '-' || s[i + 3] == '/' ||
+          s[i + 3] == ':') && is_digit(s[i + 4])) ||
+        (i > 0 && (is_digit(s[i - 1]) || strchr("-.,$/+", s[i - 1]))))
+        return 0;
+    int code = (s[i] >= '2' && s[i + 1] == '1' && s[i + 2] == '1') ||
+               strncmp(s + i, "999", 3) == 0 || strncmp(s + i, "112", 3) == 0;
+    size_t ws, we, nx = skip_spaces(s, i + 3);
+    if (!code || !((prev_word(s, i, &ws, &we) && word_in(s + ws, we - ws, before)) ||
+                   (nx > i + 3 && word_in(s + nx, alpha_len(s + nx), after))))
+        return 0;
+    text_num_digits(o, s + i, 3);
+    return 3;
 }
 
 /* A unit of measure after a number ending at s[j]: "5 km", "5km", "3 ft.",
@@ -609,6 +749,12 @@ static int match_unit(const char *s, size_t j, unit_match *m, int after_feet)
     }
     if (!m->u)
         m->u = text_unit_find(s + k, n);
+    if (!m->u && n == 1 && s[k] == 's' && !m->square)
+        /* a bare "s" after a number is seconds ("30 s", "4.2s"); it is not in
+           the table because "1990s" is a decade, which try_number reads
+           before any unit, so only a spaced "s" or one after a decimal
+           reaches here */
+        m->u = text_unit_find("sec", 3);
     if (!m->u)
         return 0;
     size_t e = k + n;
@@ -664,11 +810,27 @@ static void put_unit(text_buf *o, const char *s, size_t j, const unit_match *m, 
         put_period_if_end(o, s, j + m->len);
 }
 
+/* The word after "5K" (at s[j]) makes the K part of a name: a race ("a 5K
+ * run") or a screen resolution ("a 4K TV"). */
+static int k_is_name(const char *s, size_t j)
+{
+    static const char *const names[] = {
+        "run", "runs", "race", "races", "walk", "walks", "TV",
+        "TVs", "display", "displays", "monitor", "monitors", "screen", "screens",
+        "video", "videos", "resolution", "camera", "cameras", "stream", "streaming",
+        "gaming", "HDR", "UHD", "Ultra", NULL};
+    size_t k = skip_spaces(s, j);
+    return (k > j || s[k] == '-') && word_in(s + k + (s[k] == '-'),
+                                              alpha_len(s + k + (s[k] == '-')), names);
+}
+
 /* Any number at s[i] (a digit) with what follows it: ordinal suffix, "%",
  * "s" (1990s), am/pm, " May" (5 May).  Returns the length consumed. */
 static size_t try_number(const char *s, size_t i, text_buf *o)
 {
     size_t l = try_phone(s, i, o);
+    if (!l)
+        l = try_service_number(s, i, o);
     if (l)
         return l;
     l = try_date_time(s, i, o);
@@ -688,7 +850,9 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
         text_buf_puts(o, "fifty-fifty");
         return 5;
     }
-    l = try_fraction(s, i, o);
+    l = try_score_or_day(s, i, o);
+    if (!l)
+        l = try_fraction(s, i, o);
     if (l)
         return l;
     number nb;
@@ -756,6 +920,13 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
             put_number(o, s, &nb);
             put_unit(o, s, j, &um, one || after_article(s, i));
             used += um.len;
+        } else if ((s[j] == 'K' || s[j] == 'k') && !is_wordc(s[j + 1]) && s[j + 1] != '\'' &&
+                   !nb.has_commas && !k_is_name(s, j + 1)) {
+            /* "3K", "2.5k followers": thousands, the common use in prose;
+               a race and a screen keep their letter ("a 5K run", "4K TV") */
+            put_number(o, s, &nb);
+            text_buf_puts(o, " thousand");
+            used++;
         } else if (s[j] == 'x' && is_digit(s[j + 1]) && !nb.has_frac && !(nd == 1 && d[0] == '0')) {
             /* "4x4", "1920x1080": dimensions are said "by", and both sides
                are quantities (never "ten eighty" as a year) */
@@ -1505,8 +1676,8 @@ static void expand_text(const char *s, text_buf *o)
                 /* a range or a score: 10-20, 1914-18, 3-2; "between 5-10" is
                    said "between five and ten" */
                 text_buf_puts(o, word_before_is(s, num_start, "between") ? " and " : " to ");
-            else if (is_digit(s[i + 1]) && (i == 0 || s[i - 1] == ' '))
-                text_buf_puts(o, "minus ");
+            else if (number_starts(s, i + 1) && (i == 0 || s[i - 1] == ' '))
+                text_buf_puts(o, "minus "); /* -5, -$5 */
             else if (i > 0 && is_wordc(s[i - 1]) && is_wordc(s[i + 1]))
                 text_buf_putc(o, '-');
             else if (i > 0 && is_wordc(s[i - 1]) && s[i + 1] == ' ' && is_alpha(s[i + 2]) &&
