@@ -1284,6 +1284,12 @@ static const struct abbr {
     {"Nos", "numbers", NULL, AB_NUMBERED, 0, 1},
     {"Vol", "volume", NULL, AB_NUMBERED, 1, 1},
     {"Fig", "figure", NULL, AB_NUMBERED, 1, 1},
+    {"Figs", "figures", NULL, AB_NUMBERED, 1, 1},
+    {"Eq", "equation", NULL, AB_NUMBERED, 1, 1},
+    {"Eqs", "equations", NULL, AB_NUMBERED, 1, 1},
+    {"Sec", "section", NULL, AB_NUMBERED, 1, 1},
+    {"Sect", "section", NULL, AB_NUMBERED, 1, 1},
+    {"Art", "article", NULL, AB_NUMBERED, 0, 1},
     {"pp", "pages", NULL, AB_NUMBERED, 0, 1},
     {"p", "page", NULL, AB_NUMBERED, 0, 1},
     {"Ch", "chapter", NULL, AB_NUMBERED, 1, 1},
@@ -1315,6 +1321,11 @@ static size_t try_abbreviation(const char *s, size_t i, text_buf *o)
         int next_cap = next_word_capitalized(s, after);
         switch (a->kind) {
         case AB_NUMBERED:
+            if (!is_digit(s[nx]) && strcmp(a->abbr, "Sec") == 0 && period &&
+                word_is(s + nx, alpha_len(s + nx), "of")) {
+                text_buf_puts(o, "Secretary"); /* "Sec. of State" */
+                return after - i;
+            }
             if (!is_digit(s[nx])) {
                 /* "Vol. II", "Ch. IV": the numeral is a number here (but not
                    "No. I", which is more likely "No. I ...") */
@@ -1360,7 +1371,11 @@ static size_t try_abbreviation(const char *s, size_t i, text_buf *o)
         case AB_CONTEXT: {
             size_t ws, we;
             int street = 0;
-            if (!next_cap && prev_word(s, i, &ws, &we) && is_upper(s[ws]) &&
+            /* after a name, a street, unless a name follows ("John St. Clair");
+               a word that starts sentences ("The", "He") is no name, so "St.
+               James St. The house" ends a sentence on Street */
+            int next_starter = next_cap && period && word_in(s + nx, alpha_len(s + nx), not_names);
+            if ((!next_cap || next_starter) && prev_word(s, i, &ws, &we) && is_upper(s[ws]) &&
                 !word_in(s + ws, we - ws, not_names))
                 street = 1;
             else if (!next_cap && i >= 3 && s[i - 1] == ' ' &&
@@ -1500,6 +1515,18 @@ static size_t try_special_word(const char *s, size_t i, text_buf *o)
             size_t l = try_currency_of(s, i + n, i, dollars[k].nation, o);
             return l ? n + l : 0;
         }
+    if ((word_is(s + i, n, "c") || word_is(s + i, n, "ca")) && is_lower(s[i]) &&
+        s[i + n] == '.') {
+        /* "c. 1850", "ca. 500 BC": circa before a year (three or four digits);
+           before a short number ("c. 46", a statute's chapter) it is left */
+        size_t j = skip_spaces(s, i + n + 1);
+        size_t dl = digit_len(s + j);
+        if (dl >= 3 && dl <= 4 && (!is_wordc(s[j + dl]) || s[j + dl] == 's') &&
+            s[j + dl] != ',' && !(s[j + dl] == '.' && is_digit(s[j + dl + 1]))) {
+            text_buf_puts(o, "circa ");
+            return j - i;
+        }
+    }
     if (n == 2 && strncmp(s + i, "Ph.D", 4) == 0 && !is_wordc(s[i + 4]) ) {
         /* "Ph.D." is said as its letters; its period ends the sentence only
            when a sentence plainly starts after it */
@@ -1534,6 +1561,22 @@ static int weekday_at(const char *s, size_t i)
         if (strlen(weekdays[k].abbr) == n && strncmp(s + i, weekdays[k].abbr, n) == 0)
             return (int)k;
     return -1;
+}
+
+/* An abbreviated weekday with its period and no date after it ("open
+ * until Fri.", "on Mon. we met"): "Mon.", "Tue.", "Wed.", "Thu.", "Fri." are
+ * always days with their period; "Sat." and "Sun." only after a word that
+ * takes a day ("on Sat.", "every Sun."), or they are the words. */
+static size_t weekday_alone(const char *s, size_t i, int k, text_buf *o)
+{
+    static const char *const day_words[] = {"on", "every", "until", "till", "next", "last",
+                                            "this", "from", "by", "each", NULL};
+    size_t n = strlen(weekdays[k].abbr), ws, we;
+    if (s[i] == 'S' && !(prev_word(s, i, &ws, &we) && word_in(s + ws, we - ws, day_words)))
+        return 0;
+    text_buf_puts(o, weekdays[k].day);
+    put_period_if_end(o, s, i + n + 1);
+    return n + 1;
 }
 
 /* Abbreviated weekdays at s[i]: before a date ("Sun., Dec. 25", "Fri. 3 May")
@@ -1573,6 +1616,8 @@ static size_t try_weekday(const char *s, size_t i, text_buf *o)
     /* before a date, with its period */
     if (!period)
         return 0;
+    if (s[j + 1] != ',' && s[j + 1] != ' ')
+        return weekday_alone(s, i, k, o);
     j++;
     j += s[j] == ',';
     if (s[j] != ' ')
@@ -1584,10 +1629,11 @@ static size_t try_weekday(const char *s, size_t i, text_buf *o)
         "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", NULL};
     for (const char *const *m = short_months; !month && *m; m++)
         month = strlen(*m) == wl && strncmp(s + j, *m, wl) == 0;
-    if (!month && !is_digit(s[j]))
-        return 0;
-    text_buf_puts(o, weekdays[k].day);
-    return n + 1;
+    if (month || is_digit(s[j])) {
+        text_buf_puts(o, weekdays[k].day);
+        return n + 1;
+    }
+    return weekday_alone(s, i, k, o);
 }
 
 /* ---------------------------------------------------------------- pass 2 */
