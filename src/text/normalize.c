@@ -824,6 +824,66 @@ static int k_is_name(const char *s, size_t j)
                                               alpha_len(s + k + (s[k] == '-')), names);
 }
 
+/* Makers whose products are named by numbers: after them a number is a
+ * model ("Boeing 747"), said in pairs of digits. */
+static const char *const model_makers[] = {
+    "Boeing", "Airbus", "Cessna", "Lockheed", "Porsche", "Peugeot", "Xbox", "Nikon",
+    "Yamaha", "Kawasaki", "Ducati", "Volvo", "Saab", "Fiat", NULL};
+
+/* The number at s[i] follows "the"/"a"/"an" or a maker: it may be a model. */
+static int model_before(const char *s, size_t i)
+{
+    size_t ws, we;
+    if (!prev_word(s, i, &ws, &we))
+        return 0;
+    return word_is(s + ws, we - ws, "the") || word_is(s + ws, we - ws, "a") ||
+           word_is(s + ws, we - ws, "an") || word_in(s + ws, we - ws, model_makers);
+}
+
+/* A number of three or four digits at s[i..j) is a model number ("the
+ * 747", "the 1080 Ti", "Boeing 737"): said in pairs of digits ("seven
+ * forty-seven").  After "the" or "a" a number is a model only when no noun
+ * follows it, as a quantity has one ("the 300 Spartans" is capitalized, but
+ * "the 128 best", "the 365 days" are not models): what follows must be the
+ * end of the clause, a capitalized word ("Ti", "MAX"), a verb in the singular
+ * ("the 747 was", one thing, not many) or a word naming a machine.  Round
+ * hundreds are quantities ("the 100 best"). */
+static int is_model_number(const char *s, size_t i, size_t j, const number *nb)
+{
+    static const char *const follows[] = {
+        "is", "was", "has", "does", "remains", "became", "flies", "flew", "uses", "used",
+        "entered", "features", "jet", "jetliner", "airliner", "plane", "model", "engine",
+        "chip", "card", "GPU", "CPU", "processor", NULL};
+    const char *d = nb->digits.data;
+    size_t nd = nb->digits.len, ws, we;
+    if (nb->has_frac || nb->has_commas || (nd != 3 && nd != 4) || d[0] == '0' ||
+        (nd == 3 && d[1] == '0' && d[2] == '0') || !model_before(s, i))
+        return 0;
+    if (prev_word(s, i, &ws, &we) && word_in(s + ws, we - ws, model_makers))
+        return 1;
+    size_t k = skip_spaces(s, j);
+    if (!s[k] || is_mark(s[k]))
+        return 1; /* "the 747.", "the 747, which" */
+    if (k == j)
+        return 0;
+    size_t wl = alpha_len(s + k);
+    return wl && (is_upper(s[k]) || word_in(s + k, wl, follows));
+}
+
+/* 747 "seven forty-seven", 705 "seven oh five", 1080 "ten eighty". */
+static void put_model_number(text_buf *o, const char *d, size_t nd)
+{
+    if (nd == 4) {
+        text_num_year(o, d);
+        return;
+    }
+    text_num_digits(o, d, 1);
+    text_buf_putc(o, ' ');
+    if (d[1] == '0')
+        text_buf_puts(o, "oh ");
+    text_num_small(o, (unsigned)((d[1] - '0') * 10 + (d[2] - '0')));
+}
+
 /* Any number at s[i] (a digit) with what follows it: ordinal suffix, "%",
  * "s" (1990s), am/pm, " May" (5 May).  Returns the length consumed. */
 static size_t try_number(const char *s, size_t i, text_buf *o)
@@ -957,6 +1017,8 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
             text_buf_puts(o, "the ");
             text_num_ordinal(o, d, nd);
             text_buf_puts(o, " of");
+        } else if (is_model_number(s, i, j, &nb)) {
+            put_model_number(o, d, nd);
         } else if (!nb.has_frac && !nb.has_commas && is_year_digits(d, nd)) {
             text_num_year(o, d);
         } else {
@@ -1654,6 +1716,13 @@ static int number_starts(const char *s, size_t i)
            (u[0] == 0xE2 && u[1] == 0x82 && u[2] == 0xAC && is_digit(s[i + 3]));
 }
 
+/* Two-letter words, so that after a model number only a suffix such as
+ * "Ti" is spelled ("the 747 Is" stays a word). */
+static const char *const two_letter_words[] = {
+    "In", "On", "At", "To", "Is", "It", "Of", "Or", "An", "As", "Be", "By", "Do", "Go",
+    "He", "If", "Me", "My", "No", "So", "Up", "Us", "We", "Am", "Ok", "Oh", "Hi", "Ah",
+    "Ed", "Al", "Jo", "Bo", "Mo", NULL};
+
 static void expand_text(const char *s, text_buf *o)
 {
     size_t i = 0;
@@ -1671,7 +1740,18 @@ static void expand_text(const char *s, text_buf *o)
             num_start = i;
             num_end = i + used;
         } else if (start && is_alpha(c)) {
-            used = try_special_word(s, i, o);
+            if (is_upper(c) && is_lower(s[i + 1]) && !is_wordc(s[i + 2]) && s[i + 2] != '.' &&
+                s[i + 2] != '\'' && i >= 2 && s[i - 1] == ' ' && num_end == i - 1 &&
+                is_digit(s[i - 2]) && model_before(s, num_start) &&
+                !word_in(s + i, 2, two_letter_words)) {
+                /* a model's suffix, "the 1080 Ti": said as letters */
+                text_buf_putc(o, c);
+                text_buf_putc(o, ' ');
+                text_buf_putc(o, (char)(s[i + 1] - 32));
+                used = 2;
+            }
+            if (!used)
+                used = try_special_word(s, i, o);
             if (!used && is_upper(c))
                 used = try_roman(s, i, o);
             if (!used)
@@ -1715,7 +1795,13 @@ static void expand_text(const char *s, text_buf *o)
         case '@': text_buf_puts(o, " at "); break;
         case '%': text_buf_puts(o, " percent "); break;
         case '=': text_buf_puts(o, " equals "); break;
-        case '#': text_buf_puts(o, is_digit(s[i + 1]) ? " number " : " "); break;
+        case '#':
+            if (i >= 1 && strchr("ABCDEFGJ", s[i - 1]) && (i == 1 || !is_wordc(s[i - 2])) &&
+                !is_wordc(s[i + 1]))
+                text_buf_puts(o, " sharp "); /* C#, F# (a key or a language), J# */
+            else
+                text_buf_puts(o, is_digit(s[i + 1]) ? " number " : " ");
+            break;
         case '/': text_buf_puts(o, " slash "); break;
         case '-':
             if (i == num_end && number_starts(s, i + 1))
@@ -1747,6 +1833,16 @@ static void expand_text(const char *s, text_buf *o)
                 size_t dl = digit_len(s + i + 1);
                 text_num_digits(o, s + i + 1, dl);
                 i += dl;
+            } else if ((i == 0 || s[i - 1] == ' ') && is_alpha(s[i + 1]) &&
+                       !is_wordc(s[i + 1 + alpha_len(s + i + 1)])) {
+                /* a period starting a word is a dot: ".NET", ".com", ".txt"
+                   (lowercase, so "NET" is said as the word) */
+                size_t wl = alpha_len(s + i + 1);
+                text_buf_puts(o, "dot ");
+                for (size_t c2 = 0; c2 < wl; c2++)
+                    text_buf_putc(o, (char)(is_upper(s[i + 1 + c2]) ? s[i + 1 + c2] + 32
+                                                                   : s[i + 1 + c2]));
+                i += wl;
             } else {
                 text_buf_putc(o, '.');
             }
