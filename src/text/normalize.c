@@ -1470,11 +1470,21 @@ static size_t try_dotted(const char *s, size_t i, text_buf *o)
         j += 2;
     }
     if (n == 0) {
-        /* an initial: "J. Smith" -> "J Smith" */
+        /* spaced "i. e." and "e. g." (in lowercase: "E. G. Wakefield" is
+           initials) */
+        if ((strncmp(s + i, "i. e.", 5) == 0 || strncmp(s + i, "e. g.", 5) == 0) &&
+            !is_wordc(s[i + 5])) {
+            text_buf_puts(o, s[i] == 'i' ? "that is" : "for example");
+            return 5;
+        }
+        /* an initial: "J. Smith" -> "J Smith"; and a capital's period before
+           a word in lowercase ends no sentence: "an I. O. U. for it", "S. T.
+           W. two inch" */
         if (!is_upper(s[i]) || s[i + 1] != '.' || s[i + 2] != ' ')
             return 0;
         size_t nx = skip_spaces(s, i + 2);
-        if (is_upper(s[nx]) && !word_in(s + nx, alpha_len(s + nx), not_names)) {
+        if ((is_upper(s[nx]) && !word_in(s + nx, alpha_len(s + nx), not_names)) ||
+            is_lower(s[nx])) {
             text_buf_putc(o, s[i]);
             return 2;
         }
@@ -1547,6 +1557,19 @@ static size_t try_month_day(const char *s, size_t i, text_buf *o)
     return e - i;
 }
 
+/* A number written in words starts at s[j]: "four", "sixty-four". */
+static int number_word_at(const char *s, size_t j)
+{
+    static const char *const words[] = {
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+        "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
+        "eighty", "ninety", NULL};
+    size_t wl = alpha_len(s + j);
+    return wl && (!is_wordc(s[j + wl]) || s[j + wl] == '-') && word_in(s + j, wl, words) &&
+           is_lower(s[j]);
+}
+
 /* Whole words with a fixed reading, and URL schemes, at s[i] (a word
  * start): "WWII", "x" between numbers ("2 x 3" is said "two by three", the
  * reading of dimensions, the common use in prose), "https://" (left out:
@@ -1586,6 +1609,18 @@ static size_t try_special_word(const char *s, size_t i, text_buf *o)
         if (dl >= 3 && dl <= 4 && (!is_wordc(s[j + dl]) || s[j + dl] == 's') &&
             s[j + dl] != ',' && !(s[j + dl] == '.' && is_digit(s[j + dl + 1]))) {
             text_buf_puts(o, "circa ");
+            return j - i;
+        }
+    }
+    if ((word_is(s + i, n, "c") || word_is(s + i, n, "cap") || word_is(s + i, n, "s")) &&
+        is_lower(s[i]) && s[i + n] == '.' && s[i + n + 1] == ' ') {
+        /* a statute's chapter and section, "4 Geo. IV c. 64, s. 5", "the
+           ninth George the fourth cap. thirty-one": before a short number,
+           in digits or in words */
+        size_t j = skip_spaces(s, i + n + 1);
+        size_t dl = digit_len(s + j);
+        if ((dl >= 1 && dl <= 2 && !is_wordc(s[j + dl])) || number_word_at(s, j)) {
+            text_buf_puts(o, s[i] == 's' ? "section " : "chapter ");
             return j - i;
         }
     }
@@ -1716,6 +1751,26 @@ static int number_starts(const char *s, size_t i)
            (u[0] == 0xE2 && u[1] == 0x82 && u[2] == 0xAC && is_digit(s[i + 3]));
 }
 
+/* s[i] is a colon between an hour and minutes in words: "six:thirty",
+ * "twelve:forty-five", "one:oh five". */
+static int time_in_words(const char *s, size_t i)
+{
+    static const char *const hours[] = {
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", NULL};
+    static const char *const minutes[] = {
+        "oh", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+        "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", NULL};
+    size_t hs = i;
+    while (hs > 0 && is_alpha(s[hs - 1]))
+        hs--;
+    if (hs == i || (hs > 0 && is_wordc(s[hs - 1])) || !word_in(s + hs, i - hs, hours))
+        return 0;
+    size_t ml = alpha_len(s + i + 1);
+    return ml && word_in(s + i + 1, ml, minutes) &&
+           (!is_wordc(s[i + 1 + ml]) || s[i + 1 + ml] == '-') && s[i + 1 + ml] != ':';
+}
+
 /* Two-letter words, so that after a model number only a suffix such as
  * "Ti" is spelled ("the 747 Is" stays a word). */
 static const char *const two_letter_words[] = {
@@ -1789,8 +1844,15 @@ static void expand_text(const char *s, text_buf *o)
             break;
         case '+': text_buf_puts(o, " plus "); break;
         case ':':
-            /* 3:2 is a score or a ratio: "three to two" */
-            text_buf_puts(o, i > 0 && is_digit(s[i - 1]) && is_digit(s[i + 1]) ? " to " : ":");
+            /* 3:2 is a score or a ratio: "three to two"; "twelve:thirty" (a
+               time written in words, as the LJ Speech texts do) is "twelve
+               thirty", where espeak-ng would say "colon" */
+            if (i > 0 && is_digit(s[i - 1]) && is_digit(s[i + 1]))
+                text_buf_puts(o, " to ");
+            else if (time_in_words(s, i))
+                text_buf_putc(o, ' ');
+            else
+                text_buf_putc(o, ':');
             break;
         case '@': text_buf_puts(o, " at "); break;
         case '%': text_buf_puts(o, " percent "); break;
