@@ -811,14 +811,14 @@ static void put_unit(text_buf *o, const char *s, size_t j, const unit_match *m, 
 }
 
 /* The word after "5K" (at s[j]) makes the K part of a name: a race ("a 5K
- * run") or a screen resolution ("a 4K TV"). */
+ * run"), a screen resolution ("a 4K TV"), a retirement plan ("a 401k plan"). */
 static int k_is_name(const char *s, size_t j)
 {
     static const char *const names[] = {
         "run", "runs", "race", "races", "walk", "walks", "TV",
         "TVs", "display", "displays", "monitor", "monitors", "screen", "screens",
         "video", "videos", "resolution", "camera", "cameras", "stream", "streaming",
-        "gaming", "HDR", "UHD", "Ultra", NULL};
+        "gaming", "HDR", "UHD", "Ultra", "plan", "plans", "account", "accounts", NULL};
     size_t k = skip_spaces(s, j);
     return (k > j || s[k] == '-') && word_in(s + k + (s[k] == '-'),
                                               alpha_len(s + k + (s[k] == '-')), names);
