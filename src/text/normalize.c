@@ -1607,7 +1607,7 @@ static size_t try_special_word(const char *s, size_t i, text_buf *o)
         size_t j = skip_spaces(s, i + n + 1);
         size_t dl = digit_len(s + j);
         if (dl >= 3 && dl <= 4 && (!is_wordc(s[j + dl]) || s[j + dl] == 's') &&
-            s[j + dl] != ',' && !(s[j + dl] == '.' && is_digit(s[j + dl + 1]))) {
+            !((s[j + dl] == ',' || s[j + dl] == '.') && is_digit(s[j + dl + 1]))) {
             text_buf_puts(o, "circa ");
             return j - i;
         }
@@ -1619,7 +1619,9 @@ static size_t try_special_word(const char *s, size_t i, text_buf *o)
            in digits or in words */
         size_t j = skip_spaces(s, i + n + 1);
         size_t dl = digit_len(s + j);
-        if ((dl >= 1 && dl <= 2 && !is_wordc(s[j + dl])) || number_word_at(s, j)) {
+        if ((dl >= 1 && dl <= 2 && !is_wordc(s[j + dl]) &&
+             !((s[j + dl] == ',' || s[j + dl] == '.') && is_digit(s[j + dl + 1]))) ||
+            number_word_at(s, j)) {
             text_buf_puts(o, s[i] == 's' ? "section " : "chapter ");
             return j - i;
         }
