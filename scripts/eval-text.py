@@ -9,6 +9,9 @@ usage: scripts/eval-text.py [--table FILE] [--tool PATH] [--cases]
             make eval-text builds it)
   --cases   also list every case some system reads wrongly
 
+The row "(held out)" scores only the cases after the table's "# Held out"
+comment, written blind after the rules.
+
 Each system is judged on the phonemes it produces for the raw input against
 the phonemes of the expected reading, spoken by the same system:
   ours       espeak-ng IPA of our normalized text  vs  espeak-ng IPA of the expected text
@@ -32,16 +35,19 @@ ESPEAK = ["espeak-ng", "-q", "--ipa", "-v", "en-us", "--stdin"]
 
 def read_table(path):
     cases = []
+    held = False  # after the "# Held out" comment: cases written blind
     with open(path, encoding="utf-8") as f:
         for ln, line in enumerate(f, 1):
             line = line.rstrip("\n")
+            if line.startswith("# Held out"):
+                held = True
             if not line or line.startswith("#"):
                 continue
             fields = line.split("\t")
             if len(fields) not in (3, 4):
                 sys.exit("%s:%d: expected class TAB input TAB expected [TAB todo]" % (path, ln))
             cases.append({"cls": fields[0], "input": fields[1], "expected": fields[2],
-                          "todo": len(fields) == 4 and fields[3] == "todo"})
+                          "todo": len(fields) == 4 and fields[3] == "todo", "held": held})
     return cases
 
 
@@ -114,6 +120,7 @@ def main():
     systems = ("ours", "espeak-ng", "flite")
     by_class = OrderedDict()
     total = {s: Score() for s in systems}
+    held = {s: Score() for s in systems}
     wrong = []
     for c, ours in zip(cases, ours_text):
         ref_e = espeak_phones(c["expected"])
@@ -126,6 +133,8 @@ def main():
         for s in systems:
             row[s].add(*hyp[s])
             total[s].add(*hyp[s])
+            if c["held"]:
+                held[s].add(*hyp[s])
             if hyp[s][0] != hyp[s][1]:
                 bad.append(s)
         if bad:
@@ -143,6 +152,9 @@ def main():
                                           row["espeak-ng"].cell(), row["flite"].cell()))
     print("%-14s %5d   %s   %s   %s" % ("all", total["ours"].n, total["ours"].cell(),
                                       total["espeak-ng"].cell(), total["flite"].cell()))
+    if held["ours"].n:
+        print("%-14s %5d   %s   %s   %s" % ("(held out)", held["ours"].n, held["ours"].cell(),
+                                          held["espeak-ng"].cell(), held["flite"].cell()))
     n_todo = sum(c["todo"] for c in cases)
     print()
     print("%d of the cases are known weaknesses of ours (marked todo in the table)." % n_todo)

@@ -301,6 +301,34 @@ static void test_split_abbreviations_do_not_split(void **state)
     text_sentences_free(&s);
 }
 
+/* An abbreviation that ends a sentence splits after it, one that continues
+ * the sentence does not: the first St. (before a name) is Saint, the second
+ * (after a name, before "The") is Street and ends the sentence; "Fri." before
+ * "We" and "Sec." before a number likewise. */
+static void test_split_after_abbreviation_that_ends(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *first, *second; } t[] = {
+        {"We met on St. James St. The house was old.", "We met on Saint James Street.",
+         "The house was old."},
+        {"Elm Dr. He left at 5:30pm.", "Elm Drive.", "He left at five thirty PM."},
+        {"We close early on Fri. Come back Mon. for the rest.", "We close early on Friday.",
+         "Come back Monday for the rest."},
+        {"See Sec. 4 and Eq. 2. It was built c. 1850 by Dr. Lee.",
+         "See section four and equation two.", "It was built circa eighteen fifty by Doctor Lee."},
+    };
+    for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
+        char *n = norm(t[k].in);
+        text_sentences s;
+        assert_int_equal(text_split(n, 400, &s), TTS_OK);
+        assert_int_equal(s.n, 2);
+        assert_string_equal(s.items[0].text, t[k].first);
+        assert_string_equal(s.items[1].text, t[k].second);
+        text_sentences_free(&s);
+        free(n);
+    }
+}
+
 /* Pieces of a split sentence, joined by spaces, give the sentence back. */
 static void check_pieces(const char *text, size_t max, size_t min_pieces)
 {
@@ -756,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_punctuation_only),
         cmocka_unit_test(test_split_keeps_punctuation),
         cmocka_unit_test(test_split_abbreviations_do_not_split),
+        cmocka_unit_test(test_split_after_abbreviation_that_ends),
         cmocka_unit_test(test_split_long_sentence_bounded),
         cmocka_unit_test(test_huge_word),
         cmocka_unit_test(test_phonemize_marks_and_stress),

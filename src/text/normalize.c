@@ -401,6 +401,54 @@ static void put_date(text_buf *o, long month, long day, const char *year, size_t
     }
 }
 
+/* Words after which H:MM:SS is a time of day ("at 10:30:15", "until
+ * 23:59:59"), and words after which it is a length of time ("in 2:05:30",
+ * "a time of 1:59:40"). */
+static const char *const clock_words[] = {
+    "at", "by", "until", "till", "from", "since", "before", "around", "about", NULL};
+static const char *const duration_words[] = {
+    "in", "of", "for", "lasted", "took", "takes", "time", "record", "ran", "run",
+    "clocked", "finished", "length", "runtime", NULL};
+
+/* H:MM:SS at s[i] with hours h and no am/pm: a duration or a clock time?
+ * The word before decides when it can ("at 10:30:15" a time, "in 2:05:30" a
+ * duration); bare, a one-digit hour is a duration (race results, running
+ * times: "1:59:40") and a two-digit one a timestamp ("23:59:59", the form
+ * logs and schedules use). */
+static int is_duration(const char *s, size_t i, long h)
+{
+    size_t ws, we;
+    if (prev_word(s, i, &ws, &we)) {
+        if (word_in(s + ws, we - ws, clock_words))
+            return 0;
+        if (word_in(s + ws, we - ws, duration_words))
+            return 1;
+    }
+    return h < 10;
+}
+
+/* "one hour fifty-nine minutes forty seconds"; zero fields are left out. */
+static void put_duration(text_buf *o, long h, long m, long sec)
+{
+    const char *sep = "";
+    if (h > 0) {
+        put_value(o, h);
+        text_buf_puts(o, h == 1 ? " hour" : " hours");
+        sep = " ";
+    }
+    if (m > 0) {
+        text_buf_puts(o, sep);
+        put_value(o, m);
+        text_buf_puts(o, m == 1 ? " minute" : " minutes");
+        sep = " ";
+    }
+    if (sec > 0 || (h == 0 && m == 0)) {
+        text_buf_puts(o, sep);
+        put_value(o, sec);
+        text_buf_puts(o, sec == 1 ? " second" : " seconds");
+    }
+}
+
 /* Digits run at s[i], its length. */
 static size_t digit_len(const char *s)
 {
@@ -459,20 +507,69 @@ static size_t try_date_time(const char *s, size_t i, text_buf *o)
             sec = small_value(s + j + 1, 2);
             j += 3;
         }
-        if (h <= 24 && m <= 59 && sec <= 59 && !is_alnum(s[j]) &&
+        int pm = 0, period = 0;
+        size_t l = match_ampm(s, j, &pm, &period); /* "5:30 pm", "5:30pm" */
+        if (h <= 24 && m <= 59 && sec <= 59 && (!is_alnum(s[j]) || l) &&
             !(s[j] == ':' && is_digit(s[j + 1]))) {
-            int pm = 0, period = 0;
-            size_t l = match_ampm(s, j, &pm, &period);
             int ampm = l && h >= 1 && h <= 12 ? (pm ? 2 : 1) : 0;
             if (!ampm)
                 l = 0;
-            put_time(o, h, m, sec, ampm);
+            if (sec >= 0 && !ampm && is_duration(s, i, h))
+                put_duration(o, h, m, sec);
+            else
+                put_time(o, h, m, sec, ampm);
             if (period)
                 put_period_if_end(o, s, j + l);
             return j + l - i;
         }
     }
     return 0;
+}
+
+/* a/b at s[i] that is no fraction: a score out of ten or a hundred
+ * ("98/100" is "ninety-eight out of a hundred", "9/10 dentists" "nine out of
+ * ten"; any total after a word of marking: "rated 4/5"), or a month and day
+ * after a word that takes a date ("on 5/12" is "on May twelfth").  "3/10 of
+ * a mile" stays a fraction: "of" after it asks for one. */
+static size_t try_score_or_day(const char *s, size_t i, text_buf *o)
+{
+    static const char *const marking[] = {
+        "scored", "score", "scores", "scoring", "rated", "rating", "ratings", "rate",
+        "rates", "marks", "marked", "graded", "grade", "got", "gets", "get", NULL};
+    static const char *const date_words[] = {"on", "until", "till", "since", "dated",
+                                             "due", NULL};
+    size_t a = digit_len(s + i);
+    if (a > 3 || s[i + a] != '/' || !is_digit(s[i + a + 1]))
+        return 0;
+    size_t b = digit_len(s + i + a + 1), e = i + a + 1 + b;
+    if (b > 3 || is_wordc(s[e]) || s[e] == '/' ||
+        ((s[e] == '.' || s[e] == ',' || s[e] == '-') && is_digit(s[e + 1])) ||
+        (i > 0 && (is_digit(s[i - 1]) || s[i - 1] == '/' || s[i - 1] == '.')))
+        return 0;
+    size_t nx = skip_spaces(s, e);
+    if (nx > e && word_is(s + nx, alpha_len(s + nx), "of"))
+        return 0;
+    long num = small_value(s + i, a), den = small_value(s + i + a + 1, b);
+    size_t ws, we;
+    int pw = prev_word(s, i, &ws, &we);
+    if (pw && word_in(s + ws, we - ws, date_words) && num >= 1 && num <= 12 && den >= 1 &&
+        den <= 31 && s[i] != '0') {
+        text_buf_puts(o, month_names[num - 1]);
+        text_buf_putc(o, ' ');
+        put_ordinal_value(o, den);
+        return e - i;
+    }
+    int score = (den == 10 || den == 100) ||
+                (pw && word_in(s + ws, we - ws, marking) && den >= 2 && den <= 100);
+    if (!score || num > den || (a > 1 && s[i] == '0'))
+        return 0;
+    put_value(o, num);
+    text_buf_puts(o, " out of ");
+    if (den == 100)
+        text_buf_puts(o, "a hundred");
+    else
+        put_value(o, den);
+    return e - i;
 }
 
 /* A simple fraction 1/2, 3/4, 2/3 at s[i]: its length, 0 when it is none
@@ -538,17 +635,27 @@ static size_t try_phone(const char *s, size_t i, text_buf *o)
         text_num_digits(o, s + i + 6, 4);
         return 10;
     }
-    size_t at[4], len[4], ng = 0, j = i;
+    /* "+1 555 123 4567", "+44 20 7946 0958": after a plus sign (already
+       read "plus"), a country code and groups split by spaces, hyphens or
+       dots, 8 to 15 digits in all (the longest an international number can
+       be), is a telephone number whatever its grouping */
+    int intl = i > 0 && s[i - 1] == '+' && digit_len(s + i) <= 3;
+    size_t at[6], len[6], ng = 0, j = i, max_groups = intl ? 6 : 4, n_digits = 0;
+    char sep = 0; /* the separator, the same between all groups */
     for (;;) {
         size_t d = digit_len(s + j);
-        if (d == 0 || d > 4 || ng == 4)
+        if (d == 0 || d > 4 || ng == max_groups)
             return 0;
         at[ng] = j;
         len[ng++] = d;
+        n_digits += d;
         j += d;
-        if (s[j] == '-' && is_digit(s[j + 1])) {
+        char c = s[j];
+        if ((c == '-' || c == '.' || (intl && c == ' ')) && (!sep || c == sep) &&
+            is_digit(s[j + 1])) {
+            sep = c;
             j++;
-        } else if (ng == 1 && d == 3 && s[j] == ' ' &&
+        } else if (!intl && ng == 1 && d == 3 && s[j] == ' ' &&
                    digit_len(s + skip_spaces(s, j)) == 3 && s[skip_spaces(s, j) + 3] == '-') {
             j = skip_spaces(s, j); /* "(555) 123-4567" (spaces are not collapsed yet) */
         } else {
@@ -559,23 +666,56 @@ static size_t try_phone(const char *s, size_t i, text_buf *o)
         return 0;
     static const size_t shapes[3][4] = {{3, 4, 0, 0}, {3, 3, 4, 0}, {1, 3, 3, 4}};
     int ok = 0;
-    for (size_t k = 0; k < 3 && !ok; k++) {
+    for (size_t k = 0; k < 3 && !ok && ng <= 4; k++) {
         size_t nk = shapes[k][3] ? 4 : shapes[k][2] ? 3 : 2;
         ok = nk == ng;
         for (size_t g = 0; ok && g < ng; g++)
             ok = len[g] == shapes[k][g];
     }
+    if (intl)
+        ok = ng >= 3 && n_digits >= 8 && n_digits <= 15;
+    /* "9-1-1", "1-2-3": single digits in a row are said one by one */
+    if (!ok && ng >= 3 && sep == '-' && n_digits == ng)
+        ok = 1;
     /* 555-1234 alone could be a range: a North American exchange never
        starts with 0 or 1, so "100-1000" is one ("(555) 123-4567" is a
-       number whatever its digits) */
-    if (!ok || (ng == 2 && s[at[0]] < '2'))
+       number whatever its digits); dots only in the full shapes
+       (555.123.4567), as 555.1234 is a decimal */
+    if (!ok || (ng == 2 && s[at[0]] < '2') || (sep == '.' && ng < 3))
         return 0;
     for (size_t g = 0; g < ng; g++) {
         if (g)
-            text_buf_puts(o, ", ");
+            text_buf_puts(o, n_digits == ng ? " " : ", ");
         text_num_digits(o, s + at[g], len[g]);
     }
     return j - i;
+}
+
+/* Three-digit service numbers, 911, 411, 999, 112, at s[i]: said digit by
+ * digit ("nine one one"), but only where the context says it is a number to
+ * call ("call 911", "a 911 operator"); elsewhere 911 stays a quantity ("911
+ * pages") or a name the other rules read ("the 911" is a car). */
+static size_t try_service_number(const char *s, size_t i, text_buf *o)
+{
+    static const char *const before[] = {
+        "call", "calls", "called", "calling", "dial", "dials", "dialed", "dialled",
+        "dialing", "dialling", "phone", "phoned", "ring", "rang", "text", "texted", NULL};
+    static const char *const after[] = {
+        "call", "calls", "caller", "callers", "operator", "operators", "dispatcher",
+        "dispatchers", "dispatch", "center", "centre", "emergency", "line", "service", NULL};
+    if (digit_len(s + i) != 3 || is_wordc(s[i + 3]) ||
+        ((s[i + 3] == '.' || s[i + 3] == ',' || s[i + 3] == '-' || s[i + 3] == '/' ||
+          s[i + 3] == ':') && is_digit(s[i + 4])) ||
+        (i > 0 && (is_digit(s[i - 1]) || strchr("-.,$/+", s[i - 1]))))
+        return 0;
+    int code = (s[i] >= '2' && s[i + 1] == '1' && s[i + 2] == '1') ||
+               strncmp(s + i, "999", 3) == 0 || strncmp(s + i, "112", 3) == 0;
+    size_t ws, we, nx = skip_spaces(s, i + 3);
+    if (!code || !((prev_word(s, i, &ws, &we) && word_in(s + ws, we - ws, before)) ||
+                   (nx > i + 3 && word_in(s + nx, alpha_len(s + nx), after))))
+        return 0;
+    text_num_digits(o, s + i, 3);
+    return 3;
 }
 
 /* A unit of measure after a number ending at s[j]: "5 km", "5km", "3 ft.",
@@ -609,6 +749,12 @@ static int match_unit(const char *s, size_t j, unit_match *m, int after_feet)
     }
     if (!m->u)
         m->u = text_unit_find(s + k, n);
+    if (!m->u && n == 1 && s[k] == 's' && !m->square)
+        /* a bare "s" after a number is seconds ("30 s", "4.2s"); it is not in
+           the table because "1990s" is a decade, which try_number reads
+           before any unit, so only a spaced "s" or one after a decimal
+           reaches here */
+        m->u = text_unit_find("sec", 3);
     if (!m->u)
         return 0;
     size_t e = k + n;
@@ -664,11 +810,87 @@ static void put_unit(text_buf *o, const char *s, size_t j, const unit_match *m, 
         put_period_if_end(o, s, j + m->len);
 }
 
+/* The word after "5K" (at s[j]) makes the K part of a name: a race ("a 5K
+ * run"), a screen resolution ("a 4K TV"), a retirement plan ("a 401k plan"). */
+static int k_is_name(const char *s, size_t j)
+{
+    static const char *const names[] = {
+        "run", "runs", "race", "races", "walk", "walks", "TV",
+        "TVs", "display", "displays", "monitor", "monitors", "screen", "screens",
+        "video", "videos", "resolution", "camera", "cameras", "stream", "streaming",
+        "gaming", "HDR", "UHD", "Ultra", "plan", "plans", "account", "accounts", NULL};
+    size_t k = skip_spaces(s, j);
+    return (k > j || s[k] == '-') && word_in(s + k + (s[k] == '-'),
+                                              alpha_len(s + k + (s[k] == '-')), names);
+}
+
+/* Makers whose products are named by numbers: after them a number is a
+ * model ("Boeing 747"), said in pairs of digits. */
+static const char *const model_makers[] = {
+    "Boeing", "Airbus", "Cessna", "Lockheed", "Porsche", "Peugeot", "Xbox", "Nikon",
+    "Yamaha", "Kawasaki", "Ducati", "Volvo", "Saab", "Fiat", NULL};
+
+/* The number at s[i] follows "the"/"a"/"an" or a maker: it may be a model. */
+static int model_before(const char *s, size_t i)
+{
+    size_t ws, we;
+    if (!prev_word(s, i, &ws, &we))
+        return 0;
+    return word_is(s + ws, we - ws, "the") || word_is(s + ws, we - ws, "a") ||
+           word_is(s + ws, we - ws, "an") || word_in(s + ws, we - ws, model_makers);
+}
+
+/* A number of three or four digits at s[i..j) is a model number ("the
+ * 747", "the 1080 Ti", "Boeing 737"): said in pairs of digits ("seven
+ * forty-seven").  After "the" or "a" a number is a model only when no noun
+ * follows it, as a quantity has one ("the 300 Spartans" is capitalized, but
+ * "the 128 best", "the 365 days" are not models): what follows must be the
+ * end of the clause, a capitalized word ("Ti", "MAX"), a verb in the singular
+ * ("the 747 was", one thing, not many) or a word naming a machine.  Round
+ * hundreds are quantities ("the 100 best"). */
+static int is_model_number(const char *s, size_t i, size_t j, const number *nb)
+{
+    static const char *const follows[] = {
+        "is", "was", "has", "does", "remains", "became", "flies", "flew", "uses", "used",
+        "entered", "features", "jet", "jetliner", "airliner", "plane", "model", "engine",
+        "chip", "card", "GPU", "CPU", "processor", NULL};
+    const char *d = nb->digits.data;
+    size_t nd = nb->digits.len, ws, we;
+    if (nb->has_frac || nb->has_commas || (nd != 3 && nd != 4) || d[0] == '0' ||
+        (nd == 3 && d[1] == '0' && d[2] == '0') || !model_before(s, i))
+        return 0;
+    if (prev_word(s, i, &ws, &we) && word_in(s + ws, we - ws, model_makers))
+        return 1;
+    size_t k = skip_spaces(s, j);
+    if (!s[k] || is_mark(s[k]))
+        return 1; /* "the 747.", "the 747, which" */
+    if (k == j)
+        return 0;
+    size_t wl = alpha_len(s + k);
+    return wl && (is_upper(s[k]) || word_in(s + k, wl, follows));
+}
+
+/* 747 "seven forty-seven", 705 "seven oh five", 1080 "ten eighty". */
+static void put_model_number(text_buf *o, const char *d, size_t nd)
+{
+    if (nd == 4) {
+        text_num_year(o, d);
+        return;
+    }
+    text_num_digits(o, d, 1);
+    text_buf_putc(o, ' ');
+    if (d[1] == '0')
+        text_buf_puts(o, "oh ");
+    text_num_small(o, (unsigned)((d[1] - '0') * 10 + (d[2] - '0')));
+}
+
 /* Any number at s[i] (a digit) with what follows it: ordinal suffix, "%",
  * "s" (1990s), am/pm, " May" (5 May).  Returns the length consumed. */
 static size_t try_number(const char *s, size_t i, text_buf *o)
 {
     size_t l = try_phone(s, i, o);
+    if (!l)
+        l = try_service_number(s, i, o);
     if (l)
         return l;
     l = try_date_time(s, i, o);
@@ -688,7 +910,9 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
         text_buf_puts(o, "fifty-fifty");
         return 5;
     }
-    l = try_fraction(s, i, o);
+    l = try_score_or_day(s, i, o);
+    if (!l)
+        l = try_fraction(s, i, o);
     if (l)
         return l;
     number nb;
@@ -756,6 +980,13 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
             put_number(o, s, &nb);
             put_unit(o, s, j, &um, one || after_article(s, i));
             used += um.len;
+        } else if ((s[j] == 'K' || s[j] == 'k') && !is_wordc(s[j + 1]) && s[j + 1] != '\'' &&
+                   !nb.has_commas && !k_is_name(s, j + 1)) {
+            /* "3K", "2.5k followers": thousands, the common use in prose;
+               a race and a screen keep their letter ("a 5K run", "4K TV") */
+            put_number(o, s, &nb);
+            text_buf_puts(o, " thousand");
+            used++;
         } else if (s[j] == 'x' && is_digit(s[j + 1]) && !nb.has_frac && !(nd == 1 && d[0] == '0')) {
             /* "4x4", "1920x1080": dimensions are said "by", and both sides
                are quantities (never "ten eighty" as a year) */
@@ -786,6 +1017,8 @@ static size_t try_number(const char *s, size_t i, text_buf *o)
             text_buf_puts(o, "the ");
             text_num_ordinal(o, d, nd);
             text_buf_puts(o, " of");
+        } else if (is_model_number(s, i, j, &nb)) {
+            put_model_number(o, d, nd);
         } else if (!nb.has_frac && !nb.has_commas && is_year_digits(d, nd)) {
             text_num_year(o, d);
         } else {
@@ -1113,6 +1346,12 @@ static const struct abbr {
     {"Nos", "numbers", NULL, AB_NUMBERED, 0, 1},
     {"Vol", "volume", NULL, AB_NUMBERED, 1, 1},
     {"Fig", "figure", NULL, AB_NUMBERED, 1, 1},
+    {"Figs", "figures", NULL, AB_NUMBERED, 1, 1},
+    {"Eq", "equation", NULL, AB_NUMBERED, 1, 1},
+    {"Eqs", "equations", NULL, AB_NUMBERED, 1, 1},
+    {"Sec", "section", NULL, AB_NUMBERED, 1, 1},
+    {"Sect", "section", NULL, AB_NUMBERED, 1, 1},
+    {"Art", "article", NULL, AB_NUMBERED, 0, 1},
     {"pp", "pages", NULL, AB_NUMBERED, 0, 1},
     {"p", "page", NULL, AB_NUMBERED, 0, 1},
     {"Ch", "chapter", NULL, AB_NUMBERED, 1, 1},
@@ -1144,6 +1383,11 @@ static size_t try_abbreviation(const char *s, size_t i, text_buf *o)
         int next_cap = next_word_capitalized(s, after);
         switch (a->kind) {
         case AB_NUMBERED:
+            if (!is_digit(s[nx]) && strcmp(a->abbr, "Sec") == 0 && period &&
+                word_is(s + nx, alpha_len(s + nx), "of")) {
+                text_buf_puts(o, "Secretary"); /* "Sec. of State" */
+                return after - i;
+            }
             if (!is_digit(s[nx])) {
                 /* "Vol. II", "Ch. IV": the numeral is a number here (but not
                    "No. I", which is more likely "No. I ...") */
@@ -1189,7 +1433,11 @@ static size_t try_abbreviation(const char *s, size_t i, text_buf *o)
         case AB_CONTEXT: {
             size_t ws, we;
             int street = 0;
-            if (!next_cap && prev_word(s, i, &ws, &we) && is_upper(s[ws]) &&
+            /* after a name, a street, unless a name follows ("John St. Clair");
+               a word that starts sentences ("The", "He") is no name, so "St.
+               James St. The house" ends a sentence on Street */
+            int next_starter = next_cap && period && word_in(s + nx, alpha_len(s + nx), not_names);
+            if ((!next_cap || next_starter) && prev_word(s, i, &ws, &we) && is_upper(s[ws]) &&
                 !word_in(s + ws, we - ws, not_names))
                 street = 1;
             else if (!next_cap && i >= 3 && s[i - 1] == ' ' &&
@@ -1222,11 +1470,21 @@ static size_t try_dotted(const char *s, size_t i, text_buf *o)
         j += 2;
     }
     if (n == 0) {
-        /* an initial: "J. Smith" -> "J Smith" */
+        /* spaced "i. e." and "e. g." (in lowercase: "E. G. Wakefield" is
+           initials) */
+        if ((strncmp(s + i, "i. e.", 5) == 0 || strncmp(s + i, "e. g.", 5) == 0) &&
+            !is_wordc(s[i + 5])) {
+            text_buf_puts(o, s[i] == 'i' ? "that is" : "for example");
+            return 5;
+        }
+        /* an initial: "J. Smith" -> "J Smith"; and a capital's period before
+           a word in lowercase ends no sentence: "an I. O. U. for it", "S. T.
+           W. two inch" */
         if (!is_upper(s[i]) || s[i + 1] != '.' || s[i + 2] != ' ')
             return 0;
         size_t nx = skip_spaces(s, i + 2);
-        if (is_upper(s[nx]) && !word_in(s + nx, alpha_len(s + nx), not_names)) {
+        if ((is_upper(s[nx]) && !word_in(s + nx, alpha_len(s + nx), not_names)) ||
+            is_lower(s[nx])) {
             text_buf_putc(o, s[i]);
             return 2;
         }
@@ -1299,6 +1557,19 @@ static size_t try_month_day(const char *s, size_t i, text_buf *o)
     return e - i;
 }
 
+/* A number written in words starts at s[j]: "four", "sixty-four". */
+static int number_word_at(const char *s, size_t j)
+{
+    static const char *const words[] = {
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+        "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
+        "eighty", "ninety", NULL};
+    size_t wl = alpha_len(s + j);
+    return wl && (!is_wordc(s[j + wl]) || s[j + wl] == '-') && word_in(s + j, wl, words) &&
+           is_lower(s[j]);
+}
+
 /* Whole words with a fixed reading, and URL schemes, at s[i] (a word
  * start): "WWII", "x" between numbers ("2 x 3" is said "two by three", the
  * reading of dimensions, the common use in prose), "https://" (left out:
@@ -1329,6 +1600,32 @@ static size_t try_special_word(const char *s, size_t i, text_buf *o)
             size_t l = try_currency_of(s, i + n, i, dollars[k].nation, o);
             return l ? n + l : 0;
         }
+    if ((word_is(s + i, n, "c") || word_is(s + i, n, "ca")) && is_lower(s[i]) &&
+        s[i + n] == '.') {
+        /* "c. 1850", "ca. 500 BC": circa before a year (three or four digits);
+           before a short number ("c. 46", a statute's chapter) it is left */
+        size_t j = skip_spaces(s, i + n + 1);
+        size_t dl = digit_len(s + j);
+        if (dl >= 3 && dl <= 4 && (!is_wordc(s[j + dl]) || s[j + dl] == 's') &&
+            !((s[j + dl] == ',' || s[j + dl] == '.') && is_digit(s[j + dl + 1]))) {
+            text_buf_puts(o, "circa ");
+            return j - i;
+        }
+    }
+    if ((word_is(s + i, n, "c") || word_is(s + i, n, "cap") || word_is(s + i, n, "s")) &&
+        is_lower(s[i]) && s[i + n] == '.' && s[i + n + 1] == ' ') {
+        /* a statute's chapter and section, "4 Geo. IV c. 64, s. 5", "the
+           ninth George the fourth cap. thirty-one": before a short number,
+           in digits or in words */
+        size_t j = skip_spaces(s, i + n + 1);
+        size_t dl = digit_len(s + j);
+        if ((dl >= 1 && dl <= 2 && !is_wordc(s[j + dl]) &&
+             !((s[j + dl] == ',' || s[j + dl] == '.') && is_digit(s[j + dl + 1]))) ||
+            number_word_at(s, j)) {
+            text_buf_puts(o, s[i] == 's' ? "section " : "chapter ");
+            return j - i;
+        }
+    }
     if (n == 2 && strncmp(s + i, "Ph.D", 4) == 0 && !is_wordc(s[i + 4]) ) {
         /* "Ph.D." is said as its letters; its period ends the sentence only
            when a sentence plainly starts after it */
@@ -1363,6 +1660,22 @@ static int weekday_at(const char *s, size_t i)
         if (strlen(weekdays[k].abbr) == n && strncmp(s + i, weekdays[k].abbr, n) == 0)
             return (int)k;
     return -1;
+}
+
+/* An abbreviated weekday with its period and no date after it ("open
+ * until Fri.", "on Mon. we met"): "Mon.", "Tue.", "Wed.", "Thu.", "Fri." are
+ * always days with their period; "Sat." and "Sun." only after a word that
+ * takes a day ("on Sat.", "every Sun."), or they are the words. */
+static size_t weekday_alone(const char *s, size_t i, int k, text_buf *o)
+{
+    static const char *const day_words[] = {"on", "every", "until", "till", "next", "last",
+                                            "this", "from", "by", "each", NULL};
+    size_t n = strlen(weekdays[k].abbr), ws, we;
+    if (s[i] == 'S' && !(prev_word(s, i, &ws, &we) && word_in(s + ws, we - ws, day_words)))
+        return 0;
+    text_buf_puts(o, weekdays[k].day);
+    put_period_if_end(o, s, i + n + 1);
+    return n + 1;
 }
 
 /* Abbreviated weekdays at s[i]: before a date ("Sun., Dec. 25", "Fri. 3 May")
@@ -1402,6 +1715,8 @@ static size_t try_weekday(const char *s, size_t i, text_buf *o)
     /* before a date, with its period */
     if (!period)
         return 0;
+    if (s[j + 1] != ',' && s[j + 1] != ' ')
+        return weekday_alone(s, i, k, o);
     j++;
     j += s[j] == ',';
     if (s[j] != ' ')
@@ -1413,10 +1728,11 @@ static size_t try_weekday(const char *s, size_t i, text_buf *o)
         "Jan", "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", NULL};
     for (const char *const *m = short_months; !month && *m; m++)
         month = strlen(*m) == wl && strncmp(s + j, *m, wl) == 0;
-    if (!month && !is_digit(s[j]))
-        return 0;
-    text_buf_puts(o, weekdays[k].day);
-    return n + 1;
+    if (month || is_digit(s[j])) {
+        text_buf_puts(o, weekdays[k].day);
+        return n + 1;
+    }
+    return weekday_alone(s, i, k, o);
 }
 
 /* ---------------------------------------------------------------- pass 2 */
@@ -1437,6 +1753,33 @@ static int number_starts(const char *s, size_t i)
            (u[0] == 0xE2 && u[1] == 0x82 && u[2] == 0xAC && is_digit(s[i + 3]));
 }
 
+/* s[i] is a colon between an hour and minutes in words: "six:thirty",
+ * "twelve:forty-five", "one:oh five". */
+static int time_in_words(const char *s, size_t i)
+{
+    static const char *const hours[] = {
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", NULL};
+    static const char *const minutes[] = {
+        "oh", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+        "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", NULL};
+    size_t hs = i;
+    while (hs > 0 && is_alpha(s[hs - 1]))
+        hs--;
+    if (hs == i || (hs > 0 && is_wordc(s[hs - 1])) || !word_in(s + hs, i - hs, hours))
+        return 0;
+    size_t ml = alpha_len(s + i + 1);
+    return ml && word_in(s + i + 1, ml, minutes) &&
+           (!is_wordc(s[i + 1 + ml]) || s[i + 1 + ml] == '-') && s[i + 1 + ml] != ':';
+}
+
+/* Two-letter words, so that after a model number only a suffix such as
+ * "Ti" is spelled ("the 747 Is" stays a word). */
+static const char *const two_letter_words[] = {
+    "In", "On", "At", "To", "Is", "It", "Of", "Or", "An", "As", "Be", "By", "Do", "Go",
+    "He", "If", "Me", "My", "No", "So", "Up", "Us", "We", "Am", "Ok", "Oh", "Hi", "Ah",
+    "Ed", "Al", "Jo", "Bo", "Mo", NULL};
+
 static void expand_text(const char *s, text_buf *o)
 {
     size_t i = 0;
@@ -1454,7 +1797,18 @@ static void expand_text(const char *s, text_buf *o)
             num_start = i;
             num_end = i + used;
         } else if (start && is_alpha(c)) {
-            used = try_special_word(s, i, o);
+            if (is_upper(c) && is_lower(s[i + 1]) && !is_wordc(s[i + 2]) && s[i + 2] != '.' &&
+                s[i + 2] != '\'' && i >= 2 && s[i - 1] == ' ' && num_end == i - 1 &&
+                is_digit(s[i - 2]) && model_before(s, num_start) &&
+                !word_in(s + i, 2, two_letter_words)) {
+                /* a model's suffix, "the 1080 Ti": said as letters */
+                text_buf_putc(o, c);
+                text_buf_putc(o, ' ');
+                text_buf_putc(o, (char)(s[i + 1] - 32));
+                used = 2;
+            }
+            if (!used)
+                used = try_special_word(s, i, o);
             if (!used && is_upper(c))
                 used = try_roman(s, i, o);
             if (!used)
@@ -1492,21 +1846,34 @@ static void expand_text(const char *s, text_buf *o)
             break;
         case '+': text_buf_puts(o, " plus "); break;
         case ':':
-            /* 3:2 is a score or a ratio: "three to two" */
-            text_buf_puts(o, i > 0 && is_digit(s[i - 1]) && is_digit(s[i + 1]) ? " to " : ":");
+            /* 3:2 is a score or a ratio: "three to two"; "twelve:thirty" (a
+               time written in words, as the LJ Speech texts do) is "twelve
+               thirty", where espeak-ng would say "colon" */
+            if (i > 0 && is_digit(s[i - 1]) && is_digit(s[i + 1]))
+                text_buf_puts(o, " to ");
+            else if (time_in_words(s, i))
+                text_buf_putc(o, ' ');
+            else
+                text_buf_putc(o, ':');
             break;
         case '@': text_buf_puts(o, " at "); break;
         case '%': text_buf_puts(o, " percent "); break;
         case '=': text_buf_puts(o, " equals "); break;
-        case '#': text_buf_puts(o, is_digit(s[i + 1]) ? " number " : " "); break;
+        case '#':
+            if (i >= 1 && strchr("ABCDEFGJ", s[i - 1]) && (i == 1 || !is_wordc(s[i - 2])) &&
+                !is_wordc(s[i + 1]))
+                text_buf_puts(o, " sharp "); /* C#, F# (a key or a language), J# */
+            else
+                text_buf_puts(o, is_digit(s[i + 1]) ? " number " : " ");
+            break;
         case '/': text_buf_puts(o, " slash "); break;
         case '-':
             if (i == num_end && number_starts(s, i + 1))
                 /* a range or a score: 10-20, 1914-18, 3-2; "between 5-10" is
                    said "between five and ten" */
                 text_buf_puts(o, word_before_is(s, num_start, "between") ? " and " : " to ");
-            else if (is_digit(s[i + 1]) && (i == 0 || s[i - 1] == ' '))
-                text_buf_puts(o, "minus ");
+            else if (number_starts(s, i + 1) && (i == 0 || s[i - 1] == ' '))
+                text_buf_puts(o, "minus "); /* -5, -$5 */
             else if (i > 0 && is_wordc(s[i - 1]) && is_wordc(s[i + 1]))
                 text_buf_putc(o, '-');
             else if (i > 0 && is_wordc(s[i - 1]) && s[i + 1] == ' ' && is_alpha(s[i + 2]) &&
@@ -1530,6 +1897,16 @@ static void expand_text(const char *s, text_buf *o)
                 size_t dl = digit_len(s + i + 1);
                 text_num_digits(o, s + i + 1, dl);
                 i += dl;
+            } else if ((i == 0 || s[i - 1] == ' ') && is_alpha(s[i + 1]) &&
+                       !is_wordc(s[i + 1 + alpha_len(s + i + 1)])) {
+                /* a period starting a word is a dot: ".NET", ".com", ".txt"
+                   (lowercase, so "NET" is said as the word) */
+                size_t wl = alpha_len(s + i + 1);
+                text_buf_puts(o, "dot ");
+                for (size_t c2 = 0; c2 < wl; c2++)
+                    text_buf_putc(o, (char)(is_upper(s[i + 1 + c2]) ? s[i + 1 + c2] + 32
+                                                                   : s[i + 1 + c2]));
+                i += wl;
             } else {
                 text_buf_putc(o, '.');
             }
