@@ -621,6 +621,32 @@ tts_status dsp_spectral_convergence(dsp_features *f, const float *mag, size_t n_
     return TTS_OK;
 }
 
+tts_status dsp_log_spectral_distance(dsp_features *f, const float *mag, size_t n_frames,
+                                     const float *audio, size_t n_samples, double *lsd_db)
+{
+    if (!f || !mag || !audio || !lsd_db || n_frames == 0 || n_samples == 0)
+        return TTS_ERR_INVALID_ARG;
+    size_t nb = f->n_bins, nt = dsp_n_frames(f, n_samples);
+    if (nt > n_frames) nt = n_frames;
+    float peak = 0.0f;
+    for (size_t i = 0; i < nt * nb; i++) peak = mag[i] > peak ? mag[i] : peak;
+    if (!(peak > 0.0f)) return TTS_ERR_INVALID_ARG;
+    double e = 1e-4 * peak, sum = 0.0;
+    for (size_t t = 0; t < nt; t++) {
+        analyze_frame(f, audio, n_samples, t);
+        const float *m = mag + t * nb;
+        double acc = 0.0;
+        for (size_t k = 0; k < nb; k++) {
+            double y = sqrt((double)f->fc[k][0] * f->fc[k][0] + (double)f->fc[k][1] * f->fc[k][1]);
+            double d = 20.0 * log10((m[k] + e) / (y + e));
+            acc += d * d;
+        }
+        sum += sqrt(acc / (double)nb);
+    }
+    *lsd_db = sum / (double)nt;
+    return TTS_OK;
+}
+
 /* ---- resampling ---- */
 
 #define RS_ZC 32       /* zero crossings on each side of the kernel */

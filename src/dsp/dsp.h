@@ -109,6 +109,14 @@ tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frame
 tts_status dsp_spectral_convergence(dsp_features *f, const float *mag, size_t n_frames,
                                     const float *audio, size_t n_samples, double *sc_db);
 
+/* Log-spectral distance of audio against a target magnitude (n_frames, n_bins),
+ * in dB, over the same frames: the mean over frames of
+ *   sqrt( mean over bins (20 log10((S_target + e) / (|STFT(audio)| + e)))^2 )
+ * with e = 1e-4 times the target's largest value (a -80 dB floor, so silence
+ * does not dominate).  Lower is better. */
+tts_status dsp_log_spectral_distance(dsp_features *f, const float *mag, size_t n_frames,
+                                     const float *audio, size_t n_samples, double *lsd_db);
+
 /* Band-limited resampling (Kaiser-windowed sinc, about 90 dB stop band).
  * *out (malloc'd, owned by the caller) holds *n_out = ceil(n_in*sr_out/sr_in)
  * samples.  sr_in == sr_out copies. */
