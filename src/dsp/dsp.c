@@ -42,6 +42,7 @@ struct dsp_features {
     int *mel_lo, *mel_hi;/* (n_mels) nonzero bins of each band: [lo, hi) */
     size_t mel_kmax;     /* bins at and above this one are in no band */
     float *pinv;         /* (n_mels, n_bins): the pseudo-inverse of mel, transposed */
+    int *pinv_lo, *pinv_hi; /* (n_mels) the bins of each pinv row kept: [lo, hi) */
     /* FFT buffers, owned by the plans */
     float *fr;           /* (n_fft) real frame */
     fftwf_complex *fc;   /* (n_bins) complex frame */
@@ -152,6 +153,29 @@ static int build_pinv(const float *mel, size_t nm, size_t nb, float *pinv)
     return 0;
 }
 
+/* The pseudo-inverse of a banded matrix decays exponentially away from the
+ * band: far entries fall to subnormal floats, which cost a hundred times a
+ * normal one in every product.  Entries below 1e-6 of their row's largest
+ * are set to zero, and each row's [lo, hi) range of the rest is kept. */
+static void trim_pinv(float *pinv, size_t nm, size_t nb, int *lo, int *hi)
+{
+    for (size_t m = 0; m < nm; m++) {
+        float *row = pinv + m * nb, big = 0.0f;
+        for (size_t k = 0; k < nb; k++) big = fabsf(row[k]) > big ? fabsf(row[k]) : big;
+        lo[m] = (int)nb;
+        hi[m] = 0;
+        for (size_t k = 0; k < nb; k++) {
+            if (fabsf(row[k]) < 1e-6f * big) {
+                row[k] = 0.0f;
+                continue;
+            }
+            if ((int)k < lo[m]) lo[m] = (int)k;
+            hi[m] = (int)k + 1;
+        }
+        if (hi[m] == 0) lo[m] = 0;
+    }
+}
+
 /* ---- create / free ---- */
 
 tts_status dsp_features_create(const dsp_params *p, dsp_features **out)
@@ -176,9 +200,12 @@ tts_status dsp_features_create(const dsp_params *p, dsp_features **out)
     f->mel_lo = malloc(nm * sizeof *f->mel_lo);
     f->mel_hi = malloc(nm * sizeof *f->mel_hi);
     f->pinv = malloc(nb * nm * sizeof *f->pinv);
+    f->pinv_lo = malloc(nm * sizeof *f->pinv_lo);
+    f->pinv_hi = malloc(nm * sizeof *f->pinv_hi);
     f->fr = fftwf_alloc_real(n);
     f->fc = fftwf_alloc_complex(nb);
-    if (!f->window || !f->swindow || !f->mel || !f->mel_lo || !f->mel_hi || !f->pinv || !f->fr || !f->fc) {
+    if (!f->window || !f->swindow || !f->mel || !f->mel_lo || !f->mel_hi || !f->pinv || !f->pinv_lo ||
+        !f->pinv_hi || !f->fr || !f->fc) {
         dsp_features_free(f);
         return TTS_ERR_NOMEM;
     }
@@ -207,6 +234,7 @@ tts_status dsp_features_create(const dsp_params *p, dsp_features **out)
         dsp_features_free(f);
         return TTS_ERR_INVALID_ARG;
     }
+    trim_pinv(f->pinv, nm, nb, f->pinv_lo, f->pinv_hi);
 
     pthread_mutex_lock(&planner_lock);
     f->r2c = fftwf_plan_dft_r2c_1d(d.n_fft, f->fr, f->fc, FFTW_ESTIMATE);
@@ -247,6 +275,8 @@ void dsp_features_free(dsp_features *f)
     free(f->mel_lo);
     free(f->mel_hi);
     free(f->pinv);
+    free(f->pinv_lo);
+    free(f->pinv_hi);
     ws_free(f);
     free(f);
 }
@@ -445,7 +475,8 @@ tts_status dsp_mel_to_linear(dsp_features *f, const float *logmel, size_t n_fram
         memset(s, 0, nb * sizeof *s);
         memset(num, 0, kmax * sizeof *num);
         for (size_t m = 0; m < nm; m++) {
-            axpy(s, y[m], f->pinv + m * nb, kmax);
+            int plo = f->pinv_lo[m];
+            axpy(s + plo, y[m], f->pinv + m * nb + plo, (size_t)(f->pinv_hi[m] - plo));
             int lo = f->mel_lo[m];
             axpy(num + lo, y[m], f->mel + m * nb + lo, (size_t)(f->mel_hi[m] - lo)); /* M^T y */
         }
