@@ -113,6 +113,13 @@ struct nn_packed;
 typedef struct taco_packed {
     const struct nn_packed *arnn[4], *drnn[4];
     const struct nn_packed *query[2];
+    /* inference only (NULL when packed for training): the attention's
+       {query, location conv, location dense}, the prenet, the projection, the
+       memory layer, the encoder convolutions (folded when there is a fold)
+       and LSTM input weights, and the postnet: every product of synthesis */
+    const struct nn_packed *att[3];
+    const struct nn_packed *pre1, *pre2, *proj, *mem;
+    const struct nn_packed *enc_conv[TACO_MAX_CONV], *post[TACO_MAX_CONV];
     void *storage;
 } taco_packed;
 

@@ -10,7 +10,42 @@
 #include "model/model.h"
 #include "nn/gemm.h"
 
-enum { N_PACKED = 10 };
+enum { N_TRAIN = 10, N_PACKED = N_TRAIN + 6 + 2 * TACO_MAX_CONV };
+
+/* The inference-only packed weights into st[0 .. 6 + 2*TACO_MAX_CONV). */
+static int pack_inference(taco_model *m, nn_packed *st)
+{
+    const taco_config *c = &m->cfg;
+    const taco_weights *w = &m->w;
+    taco_packed *p = m->packed;
+    int D = 2 * c->enc_lstm, M = c->n_mels, R = c->r * (M + 1), K2 = 2 * c->loc_k;
+    int fail = 0;
+    fail |= nn_pack_wt(&st[0], w->loc_w, c->loc_filters, K2, K2);
+    fail |= nn_pack_wt(&st[1], w->loc_dense, c->att_dim, c->loc_filters, c->loc_filters);
+    fail |= nn_pack_wt(&st[2], w->pre1_w, c->prenet1, M, M);
+    fail |= nn_pack_wt(&st[3], w->pre2_w, c->prenet2, c->prenet1, c->prenet1);
+    fail |= nn_pack_wt(&st[4], w->proj_w, R, c->dec_rnn + D, c->dec_rnn + D);
+    fail |= nn_pack_wt(&st[5], w->mem_w, c->att_dim, D, D);
+    int folded = c->enc_batchnorm && m->folded;
+    for (int i = 0; i < c->enc_convs; i++) {
+        int in = (i ? c->enc_ch : c->emb) * c->enc_k;
+        fail |= nn_pack_wt(&st[6 + i], folded ? m->fold_w[i] : w->conv_w[i], c->enc_ch, in, in);
+    }
+    for (int i = 0; i < c->post_convs; i++) {
+        int ci = i ? c->post_ch : M, co = i == c->post_convs - 1 ? M : c->post_ch;
+        fail |= nn_pack_wt(&st[6 + TACO_MAX_CONV + i], w->post_w[i], co, ci * c->post_k, ci * c->post_k);
+    }
+    if (fail) return -1;
+    p->att[1] = &st[0];
+    p->att[2] = &st[1];
+    p->pre1 = &st[2];
+    p->pre2 = &st[3];
+    p->proj = &st[4];
+    p->mem = &st[5];
+    for (int i = 0; i < c->enc_convs; i++) p->enc_conv[i] = &st[6 + i];
+    for (int i = 0; i < c->post_convs; i++) p->post[i] = &st[6 + TACO_MAX_CONV + i];
+    return 0;
+}
 
 int taco_pack(taco_model *m, int with_backward)
 {
@@ -45,6 +80,8 @@ int taco_pack(taco_model *m, int with_backward)
     }
     p->query[0] = &st[8];
     p->query[1] = with_backward ? &st[9] : NULL;
+    p->att[0] = p->query[0];
+    if (!with_backward && pack_inference(m, st + N_TRAIN) != 0) { taco_unpack(m); return -1; }
     return 0;
 }
 

@@ -150,6 +150,16 @@ NN_API void linear_forward(real *out, const real *inp, const real *w, const real
             for (int o = 0; o < O; o++) out[(size_t)n * O + o] += b[o];
 }
 
+NN_API void linear_forward_pk(real *out, const real *inp, const real *w, const real *b,
+                              int N, int NI, int O, const struct nn_packed *pk)
+{
+    if (!pk) { linear_forward(out, inp, w, b, N, NI, O); return; }
+    step_product(out, inp, w, 1, pk, N, NI, O, 0);
+    if (b)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) out[(size_t)n * O + o] += b[o];
+}
+
 NN_API void linear_backward(real *dinp, real *dw, real *db, const real *dout,
                             const real *inp, const real *w, int N, int NI, int O)
 {
@@ -177,6 +187,12 @@ NN_API void embedding_backward(real *dtable, const real *dout, const int32_t *id
 NN_API void conv1d_forward(real *out, real *col, const real *inp, const real *w, const real *b,
                            int B, int T, int Ci, int Co, int K)
 {
+    conv1d_forward_pk(out, col, inp, w, b, B, T, Ci, Co, K, NULL);
+}
+
+NN_API void conv1d_forward_pk(real *out, real *col, const real *inp, const real *w, const real *b,
+                              int B, int T, int Ci, int Co, int K, const struct nn_packed *pk)
+{
     // inp (B,T,Ci) -> col (B*T, K*Ci) -> out (B*T, Co) = col w^T + b
     int half = K / 2;
     for (int bb = 0; bb < B; bb++)
@@ -188,7 +204,7 @@ NN_API void conv1d_forward(real *out, real *col, const real *inp, const real *w,
                 else memcpy(row + k * Ci, inp + ((size_t)bb * T + ts) * Ci, sizeof(real) * Ci);
             }
         }
-    linear_forward(out, col, w, b, B * T, K * Ci, Co);
+    linear_forward_pk(out, col, w, b, B * T, K * Ci, Co, pk);
 }
 
 NN_API void conv1d_backward(real *dinp, real *dw, real *db, real *dcol, const real *dout,
@@ -539,7 +555,7 @@ NN_HOT NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real 
                               const real *q, const real *m, const real *pm,
                               const real *aprev, const real *cprev, const real *wloc,
                               const real *uloc, const real *wq, const real *v,
-                              const int *len, attn_dims d, const struct nn_packed *pwq)
+                              const int *len, attn_dims d, const struct nn_packed *const *pk)
 {
     int B = d.B, N = d.N, D = d.D, A = d.A, F = d.F, K = d.K, half = K / 2;
     real *pq = scratch;  // (B,A)
@@ -556,9 +572,9 @@ NN_HOT NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real 
         for (int n = 0; n < N; n++)
             memcpy(col + ((size_t)b * N + n) * K * 2, pad + 2 * n, sizeof(real) * 2 * K);
     }
-    linear_forward(f, col, wloc, NULL, B * N, 2 * K, F);
-    linear_forward(s, f, uloc, NULL, B * N, F, A);
-    step_product(pq, q, wq, 1, pwq, B, d.Q, A, 0);
+    linear_forward_pk(f, col, wloc, NULL, B * N, 2 * K, F, pk ? pk[1] : NULL);
+    linear_forward_pk(s, f, uloc, NULL, B * N, F, A, pk ? pk[2] : NULL);
+    step_product(pq, q, wq, 1, pk ? pk[0] : NULL, B, d.Q, A, 0);
     for (int b = 0; b < B; b++) {
         real *ab = a + (size_t)b * N;
         real mx = -INFINITY;

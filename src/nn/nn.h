@@ -46,6 +46,10 @@ NN_API void linear_forward(real *out, const real *inp, const real *w, const real
                            int N, int NI, int O);
 NN_API void linear_backward(real *dinp, real *dw, real *db, const real *dout,
                             const real *inp, const real *w, int N, int NI, int O);
+/* linear_forward with w^T packed for the AVX-512 kernel (gemm.h) when pk is
+ * not NULL (float builds; inference): the same result within rounding. */
+NN_API void linear_forward_pk(real *out, const real *inp, const real *w, const real *b,
+                              int N, int NI, int O, const struct nn_packed *pk);
 
 /* ---- embedding: out(N,C) = table(V,C)[ids(N)] ---- */
 NN_API void embedding_forward(real *out, const int32_t *ids, const real *table, int N, int C);
@@ -57,6 +61,9 @@ NN_API void embedding_backward(real *dtable, const real *dout, const int32_t *id
  * the col left by forward (cache it, do not overwrite in between). */
 NN_API void conv1d_forward(real *out, real *col, const real *inp, const real *w, const real *b,
                            int B, int T, int Ci, int Co, int K);
+/* conv1d_forward with w packed (linear_forward_pk) when pk is not NULL. */
+NN_API void conv1d_forward_pk(real *out, real *col, const real *inp, const real *w, const real *b,
+                              int B, int T, int Ci, int Co, int K, const struct nn_packed *pk);
 NN_API void conv1d_backward(real *dinp, real *dw, real *db, real *dcol, const real *dout,
                             const real *col, const real *w, int B, int T, int Ci, int Co, int K);
 
@@ -168,12 +175,13 @@ NN_API void gru_weight_grads(real *dwih, real *dwhh, real *dbih, real *dbhh,
  *   a = softmax over n < len[b], ctx = Σ a m (B,D)
  * cache: f (B,N,F), s = tanh(.) (B,N,A), col (B*N, K*2).  scratch (B*A + 2*(N+K)). */
 typedef struct attn_dims { int B, N, D, A, Q, F, K; } attn_dims;
-/* pwq: packed wq^T (forward) or NULL; pwq_b: packed wq (backward) or NULL */
+/* pk: NULL or {wq^T, wloc^T, uloc^T} packed (gemm.h), any of them NULL;
+ * pwq_b: packed wq (backward) or NULL */
 NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real *col, real *scratch,
                               const real *q, const real *m, const real *pm,
                               const real *aprev, const real *cprev, const real *wloc,
                               const real *uloc, const real *wq, const real *v,
-                              const int *len, attn_dims d, const struct nn_packed *pwq);
+                              const int *len, attn_dims d, const struct nn_packed *const *pk);
 /* da (B,N) is the upstream gradient of a (from losses and later steps);
  * dscratch (B*N*A + B*N*F + B*N*2*K + B*N*2 + B*A). */
 NN_API void attention_backward(real *dq, real *dm, real *dpm, real *daprev, real *dcprev,
