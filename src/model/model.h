@@ -178,6 +178,12 @@ tts_status taco_model_read_extra(const taco_model *m, const char *name, real *ds
  * allocation failure (the model then runs unpacked). */
 int taco_pack(taco_model *m, int with_backward);
 void taco_unpack(taco_model *m);
+/* Weights mapped from the file (a model loaded without copy) that will not be
+ * read again, such as the sources of packed copies: their whole pages leave
+ * the process's resident memory (madvise MADV_DONTNEED).  The mapping is
+ * private and read-only, so a later read still sees the file's values, faulted
+ * in again.  Anything else (copied weights, NULL) is left alone. */
+void taco_release_weights(const taco_model *m, const real *p, size_t n_floats);
 /* Fold batch norm into the encoder convolutions for inference (m->folded;
  * nothing to do without batch norm).  Call after the weights last change:
  * taco_infer uses the folded copy whenever there is one.  Returns 0, -1 on

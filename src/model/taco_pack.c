@@ -12,6 +12,15 @@
 
 enum { N_TRAIN = 10, N_PACKED = N_TRAIN + 6 + 2 * TACO_MAX_CONV };
 
+/* pack_wt (nn_pack_wt of w (N, K)), then, for inference, the mapped source's
+ * pages released (taco_release_weights): synthesis reads only the copy. */
+static int pack_wt(const taco_model *m, int release, nn_packed *p, const real *w, int N, int K)
+{
+    if (nn_pack_wt(p, w, N, K, K)) return -1;
+    if (release) taco_release_weights(m, w, (size_t)N * K);
+    return 0;
+}
+
 /* The inference-only packed weights into st[0 .. 6 + 2*TACO_MAX_CONV). */
 static int pack_inference(taco_model *m, nn_packed *st)
 {
@@ -20,20 +29,20 @@ static int pack_inference(taco_model *m, nn_packed *st)
     taco_packed *p = m->packed;
     int D = 2 * c->enc_lstm, M = c->n_mels, R = c->r * (M + 1), K2 = 2 * c->loc_k;
     int fail = 0;
-    fail |= nn_pack_wt(&st[0], w->loc_w, c->loc_filters, K2, K2);
-    fail |= nn_pack_wt(&st[1], w->loc_dense, c->att_dim, c->loc_filters, c->loc_filters);
-    fail |= nn_pack_wt(&st[2], w->pre1_w, c->prenet1, M, M);
-    fail |= nn_pack_wt(&st[3], w->pre2_w, c->prenet2, c->prenet1, c->prenet1);
-    fail |= nn_pack_wt(&st[4], w->proj_w, R, c->dec_rnn + D, c->dec_rnn + D);
-    fail |= nn_pack_wt(&st[5], w->mem_w, c->att_dim, D, D);
+    fail |= pack_wt(m, 1, &st[0], w->loc_w, c->loc_filters, K2);
+    fail |= pack_wt(m, 1, &st[1], w->loc_dense, c->att_dim, c->loc_filters);
+    fail |= pack_wt(m, 1, &st[2], w->pre1_w, c->prenet1, M);
+    fail |= pack_wt(m, 1, &st[3], w->pre2_w, c->prenet2, c->prenet1);
+    fail |= pack_wt(m, 1, &st[4], w->proj_w, R, c->dec_rnn + D);
+    fail |= pack_wt(m, 1, &st[5], w->mem_w, c->att_dim, D);
     int folded = c->enc_batchnorm && m->folded;
     for (int i = 0; i < c->enc_convs; i++) {
         int in = (i ? c->enc_ch : c->emb) * c->enc_k;
-        fail |= nn_pack_wt(&st[6 + i], folded ? m->fold_w[i] : w->conv_w[i], c->enc_ch, in, in);
+        fail |= pack_wt(m, 1, &st[6 + i], folded ? m->fold_w[i] : w->conv_w[i], c->enc_ch, in);
     }
     for (int i = 0; i < c->post_convs; i++) {
         int ci = i ? c->post_ch : M, co = i == c->post_convs - 1 ? M : c->post_ch;
-        fail |= nn_pack_wt(&st[6 + TACO_MAX_CONV + i], w->post_w[i], co, ci * c->post_k, ci * c->post_k);
+        fail |= pack_wt(m, 1, &st[6 + TACO_MAX_CONV + i], w->post_w[i], co, ci * c->post_k);
     }
     if (fail) return -1;
     p->att[1] = &st[0];
@@ -60,11 +69,12 @@ int taco_pack(taco_model *m, int with_backward)
     const taco_weights *w = &m->w;
     int D = 2 * c->enc_lstm, Ha = c->att_rnn, Hd = c->dec_rnn, ia = c->prenet2 + D, id = Ha + D;
     int fail = 0;
-    fail |= nn_pack_wt(&st[0], w->arnn_wih, 3 * Ha, ia, ia);
-    fail |= nn_pack_wt(&st[1], w->arnn_whh, 3 * Ha, Ha, Ha);
-    fail |= nn_pack_wt(&st[4], w->drnn_wih, 3 * Hd, id, id);
-    fail |= nn_pack_wt(&st[5], w->drnn_whh, 3 * Hd, Hd, Hd);
-    fail |= nn_pack_wt(&st[8], w->query_w, c->att_dim, Ha, Ha);
+    int rel = !with_backward;  /* inference reads only the packed copies */
+    fail |= pack_wt(m, rel, &st[0], w->arnn_wih, 3 * Ha, ia);
+    fail |= pack_wt(m, rel, &st[1], w->arnn_whh, 3 * Ha, Ha);
+    fail |= pack_wt(m, rel, &st[4], w->drnn_wih, 3 * Hd, id);
+    fail |= pack_wt(m, rel, &st[5], w->drnn_whh, 3 * Hd, Hd);
+    fail |= pack_wt(m, rel, &st[8], w->query_w, c->att_dim, Ha);
     if (with_backward) {
         fail |= nn_pack_b(&st[2], w->arnn_wih, 3 * Ha, ia, ia);
         fail |= nn_pack_b(&st[3], w->arnn_whh, 3 * Ha, Ha, Ha);
@@ -120,6 +130,7 @@ int taco_fold(taco_model *m)
                 m->fold_w[i][(size_t)o * row + j] = (real)(w->conv_w[i][(size_t)o * row + j] * s);
             m->fold_b[i][o] = (real)(((double)w->conv_b[i][o] - w->bn_mean[i][o]) * s + w->bn_beta[i][o]);
         }
+        taco_release_weights(m, w->conv_w[i], (size_t)c->enc_ch * row);  /* read-only models: the fold is used */
         p = m->fold_b[i] + c->enc_ch;
     }
     return 0;
