@@ -52,7 +52,7 @@ struct dsp_features {
     float *ws_ola;       /* ((T-1)*hop + n_fft) overlap-add buffer */
     float *ws_iwsum;     /* ((T-1)*hop + n_fft) 1 / window-square sum */
     float *ws_audio;     /* (T*hop) */
-    float *ws_spec[3];   /* (T, n_bins, 2) */
+    float *ws_spec[2];   /* (T, n_bins, 2): Griffin-Lim's angles and previous rebuilt spectrum */
     float *ws_mag;       /* (T, n_bins) */
 };
 
@@ -253,10 +253,10 @@ static void ws_free(dsp_features *f)
     free(f->ws_ola);
     free(f->ws_iwsum);
     free(f->ws_audio);
-    for (int i = 0; i < 3; i++) free(f->ws_spec[i]);
+    for (int i = 0; i < 2; i++) free(f->ws_spec[i]);
     free(f->ws_mag);
     f->ws_ola = f->ws_iwsum = f->ws_audio = f->ws_mag = NULL;
-    for (int i = 0; i < 3; i++) f->ws_spec[i] = NULL;
+    for (int i = 0; i < 2; i++) f->ws_spec[i] = NULL;
     f->ws_frames = 0;
 }
 
@@ -291,10 +291,10 @@ static tts_status ws_reserve(dsp_features *f, size_t n_frames)
     f->ws_ola = malloc(((cap - 1) * hop + n) * sizeof(float));
     f->ws_iwsum = malloc(((cap - 1) * hop + n) * sizeof(float));
     f->ws_audio = malloc(cap * hop * sizeof(float));
-    for (int i = 0; i < 3; i++) f->ws_spec[i] = malloc(cap * f->n_bins * 2 * sizeof(float));
+    for (int i = 0; i < 2; i++) f->ws_spec[i] = malloc(cap * f->n_bins * 2 * sizeof(float));
     f->ws_mag = malloc(cap * f->n_bins * sizeof(float));
     if (!f->ws_ola || !f->ws_iwsum || !f->ws_audio || !f->ws_spec[0] || !f->ws_spec[1] ||
-        !f->ws_spec[2] || !f->ws_mag) {
+        !f->ws_mag) {
         ws_free(f);
         return TTS_ERR_NOMEM;
     }
@@ -518,23 +518,31 @@ static uint32_t xorshift32(uint32_t *s)
     return *s = x;
 }
 
-/* angles = mag * c / |c| with c = rebuilt - beta * tprev (tprev may be NULL):
- * the projection onto the spectrograms with the target magnitude, applied to
- * the momentum-extrapolated consistent spectrogram.  Half of Griffin-Lim's
- * time is here, so it has an SSE path (sqrt and divide 4 cells at a time;
- * the compiler will not vectorize sqrtf at -O2 because of errno). */
+/* One frame of the Griffin-Lim projection: angles = mag * c / |c| with
+ * c = rebuilt - beta * tprev (momentum != 0) or c = rebuilt, then
+ * tprev = rebuilt for the next iteration.  That is the projection onto the
+ * spectrograms with the target magnitude, applied to the momentum-
+ * extrapolated consistent spectrogram.  Half of Griffin-Lim's time is here,
+ * so it has an SSE path (sqrt and divide 4 cells at a time; the compiler will
+ * not vectorize sqrtf at -O2 because of errno). */
 static void project_magnitude(const float *restrict mag, const float *restrict rebuilt,
-                              const float *restrict tprev, float beta, size_t n_cells,
+                              float *restrict tprev, int momentum, float beta, size_t n_cells,
                               float *restrict angles)
 {
     size_t i = 0;
 #ifdef __SSE2__
-    const __m128 vb = _mm_set1_ps(tprev ? beta : 0.0f), eps = _mm_set1_ps(1e-16f);
+    const __m128 vb = _mm_set1_ps(beta), eps = _mm_set1_ps(1e-16f);
     for (; i + 4 <= n_cells; i += 4) {
         __m128 a = _mm_loadu_ps(rebuilt + 2 * i), b = _mm_loadu_ps(rebuilt + 2 * i + 4);
-        if (tprev) {
-            a = _mm_sub_ps(a, _mm_mul_ps(vb, _mm_loadu_ps(tprev + 2 * i)));
-            b = _mm_sub_ps(b, _mm_mul_ps(vb, _mm_loadu_ps(tprev + 2 * i + 4)));
+        if (momentum) { /* (the first iteration's tprev is not yet written) */
+            __m128 pa = _mm_loadu_ps(tprev + 2 * i), pb = _mm_loadu_ps(tprev + 2 * i + 4);
+            _mm_storeu_ps(tprev + 2 * i, a);
+            _mm_storeu_ps(tprev + 2 * i + 4, b);
+            a = _mm_sub_ps(a, _mm_mul_ps(vb, pa));
+            b = _mm_sub_ps(b, _mm_mul_ps(vb, pb));
+        } else {
+            _mm_storeu_ps(tprev + 2 * i, a);
+            _mm_storeu_ps(tprev + 2 * i + 4, b);
         }
         __m128 re = _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
         __m128 im = _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
@@ -546,9 +554,12 @@ static void project_magnitude(const float *restrict mag, const float *restrict r
 #endif
     for (; i < n_cells; i++) {
         float re = rebuilt[2 * i], im = rebuilt[2 * i + 1];
-        if (tprev) {
-            re -= beta * tprev[2 * i];
-            im -= beta * tprev[2 * i + 1];
+        float pre = tprev[2 * i], pim = tprev[2 * i + 1];
+        tprev[2 * i] = re;
+        tprev[2 * i + 1] = im;
+        if (momentum) {
+            re -= beta * pre;
+            im -= beta * pim;
         }
         float g = mag[i] / (sqrtf(re * re + im * im) + 1e-16f);
         angles[2 * i] = re * g;
@@ -584,7 +595,7 @@ tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frame
     if (st != TTS_OK) return st;
     size_t nb = f->n_bins, hop = (size_t)f->p.hop, n_cells = n_frames * nb;
     size_t n_samples = n_frames * hop;
-    float *angles = f->ws_spec[0], *rebuilt = f->ws_spec[1], *tprev = f->ws_spec[2];
+    float *angles = f->ws_spec[0], *tprev = f->ws_spec[1];
     float *x = f->ws_audio;
     const float beta = GL_MOMENTUM / (1.0f + GL_MOMENTUM);
 
@@ -600,11 +611,13 @@ tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frame
     for (int it = 0; it < n_iters; it++) {
         if (f->cancel && atomic_load_explicit(f->cancel, memory_order_relaxed)) break;
         istft_frames(f, angles, n_frames, f->ws_iwsum, x);
-        stft_frames(f, x, n_samples, n_frames, rebuilt);
-        project_magnitude(mag, rebuilt, it > 0 ? tprev : NULL, beta, n_cells, angles);
-        float *tmp = rebuilt;
-        rebuilt = tprev;
-        tprev = tmp;
+        /* analysis and projection frame by frame: the frame's spectrum is
+           used while it is in cache, and no third spectrogram is kept */
+        for (size_t t = 0; t < n_frames; t++) {
+            analyze_frame(f, x, n_samples, t);
+            project_magnitude(mag + t * nb, (const float *)f->fc, tprev + t * nb * 2, it > 0, beta, nb,
+                              angles + t * nb * 2);
+        }
     }
     istft_frames(f, angles, n_frames, f->ws_iwsum, audio);
     for (size_t i = 0; i < n_samples; i++) {
