@@ -31,6 +31,7 @@ static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define GL_MOMENTUM 0.99f
 #define NNLS_ITERS 24
+#define NNLS_LANES 16  /* frames inverted at once, one per SIMD lane */
 
 struct dsp_features {
     dsp_params p;
@@ -43,6 +44,9 @@ struct dsp_features {
     size_t mel_kmax;     /* bins at and above this one are in no band */
     float *pinv;         /* (n_mels, n_bins): the pseudo-inverse of mel, transposed */
     int *pinv_lo, *pinv_hi; /* (n_mels) the bins of each pinv row kept: [lo, hi) */
+    /* mel inversion scratch, NNLS_LANES frames lane-major: y (n_mels, L),
+       s, num, den (n_bins, L) */
+    float *nnls_y, *nnls_s, *nnls_num, *nnls_den;
     /* FFT buffers, owned by the plans */
     float *fr;           /* (n_fft) real frame */
     fftwf_complex *fc;   /* (n_bins) complex frame */
@@ -202,10 +206,14 @@ tts_status dsp_features_create(const dsp_params *p, dsp_features **out)
     f->pinv = malloc(nb * nm * sizeof *f->pinv);
     f->pinv_lo = malloc(nm * sizeof *f->pinv_lo);
     f->pinv_hi = malloc(nm * sizeof *f->pinv_hi);
+    f->nnls_y = malloc(nm * NNLS_LANES * sizeof(float));
+    f->nnls_s = malloc(nb * NNLS_LANES * sizeof(float));
+    f->nnls_num = malloc(nb * NNLS_LANES * sizeof(float));
+    f->nnls_den = malloc(nb * NNLS_LANES * sizeof(float));
     f->fr = fftwf_alloc_real(n);
     f->fc = fftwf_alloc_complex(nb);
     if (!f->window || !f->swindow || !f->mel || !f->mel_lo || !f->mel_hi || !f->pinv || !f->pinv_lo ||
-        !f->pinv_hi || !f->fr || !f->fc) {
+        !f->pinv_hi || !f->nnls_y || !f->nnls_s || !f->nnls_num || !f->nnls_den || !f->fr || !f->fc) {
         dsp_features_free(f);
         return TTS_ERR_NOMEM;
     }
@@ -277,6 +285,10 @@ void dsp_features_free(dsp_features *f)
     free(f->pinv);
     free(f->pinv_lo);
     free(f->pinv_hi);
+    free(f->nnls_y);
+    free(f->nnls_s);
+    free(f->nnls_num);
+    free(f->nnls_den);
     ws_free(f);
     free(f);
 }
@@ -457,51 +469,85 @@ static void axpy(float *restrict y, float alpha, const float *restrict x, size_t
     for (; i < n; i++) y[i] += alpha * x[i];
 }
 
+/* The hot loops get AVX2 and AVX-512 clones picked at load time (GCC's
+ * function multiversioning); other compilers build the baseline only. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define DSP_HOT __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
+#else
+#define DSP_HOT
+#endif
+
+/* Mel inversion of up to NNLS_LANES frames at once, lane-major (element
+ * [k][l] is bin or band k of frame l), so every loop below runs over the
+ * frames in SIMD lanes: y (n_mels, L) is exp(logmel); out: s (kmax, L).
+ * num and den are (kmax, L) scratch. */
+DSP_HOT static void nnls_lanes(const dsp_features *f, const float *restrict y, float *restrict s,
+                               float *restrict num, float *restrict den)
+{
+    enum { L = NNLS_LANES };
+    size_t nb = f->n_bins, nm = (size_t)f->p.n_mels, kmax = f->mel_kmax;
+    float ymax[L] = {0}, tiny[L];
+    for (size_t m = 0; m < nm; m++)
+        for (int l = 0; l < L; l++) ymax[l] = y[m * L + l] > ymax[l] ? y[m * L + l] : ymax[l];
+    /* start: the pseudo-inverse, raised to a small positive value so that the
+       multiplicative updates can still move every bin; num = M^T y */
+    memset(s, 0, kmax * L * sizeof *s);
+    memset(num, 0, kmax * L * sizeof *num);
+    for (size_t m = 0; m < nm; m++) {
+        const float *ym = y + m * L, *pr = f->pinv + m * nb, *w = f->mel + m * nb;
+        for (int k = f->pinv_lo[m]; k < f->pinv_hi[m]; k++)
+            for (int l = 0; l < L; l++) s[(size_t)k * L + l] += pr[k] * ym[l];
+        for (int k = f->mel_lo[m]; k < f->mel_hi[m]; k++)
+            for (int l = 0; l < L; l++) num[(size_t)k * L + l] += w[k] * ym[l];
+    }
+    for (int l = 0; l < L; l++) tiny[l] = 1e-6f * ymax[l] + 1e-30f;
+    for (size_t k = 0; k < kmax; k++)
+        for (int l = 0; l < L; l++) s[k * L + l] = s[k * L + l] > tiny[l] ? s[k * L + l] : tiny[l];
+    /* NNLS by multiplicative updates (Lee & Seung): s <- s * (M^T y) / (M^T M s) */
+    for (int it = 0; it < NNLS_ITERS; it++) {
+        memset(den, 0, kmax * L * sizeof *den);
+        for (size_t m = 0; m < nm; m++) {
+            const float *w = f->mel + m * nb;
+            float d[L] = {0};
+            for (int k = f->mel_lo[m]; k < f->mel_hi[m]; k++)
+                for (int l = 0; l < L; l++) d[l] += w[k] * s[(size_t)k * L + l];
+            for (int k = f->mel_lo[m]; k < f->mel_hi[m]; k++)
+                for (int l = 0; l < L; l++) den[(size_t)k * L + l] += w[k] * d[l];
+        }
+        for (size_t i = 0; i < kmax * L; i++) s[i] = den[i] > 0.0f ? s[i] * num[i] / den[i] : 0.0f;
+    }
+}
+
+/* s^power, keeping the frame's energy (kmax bins). */
+static void sharpen_frame(float *s, size_t kmax, float power)
+{
+    double e0 = 0.0, e1 = 0.0;
+    for (size_t k = 0; k < kmax; k++) {
+        e0 += (double)s[k] * s[k];
+        s[k] = powf(s[k], power);
+        e1 += (double)s[k] * s[k];
+    }
+    float g = e1 > 0.0 ? (float)sqrt(e0 / e1) : 0.0f;
+    for (size_t k = 0; k < kmax; k++) s[k] *= g;
+}
+
 tts_status dsp_mel_to_linear(dsp_features *f, const float *logmel, size_t n_frames,
                              float power, float *mag)
 {
     if (!f || !logmel || !mag || n_frames == 0 || !(power > 0.0f)) return TTS_ERR_INVALID_ARG;
+    enum { L = NNLS_LANES };
     size_t nb = f->n_bins, nm = (size_t)f->p.n_mels, kmax = f->mel_kmax;
-    float y[nm], num[nb], den[nb];
-    for (size_t t = 0; t < n_frames; t++) {
-        float *s = mag + t * nb;
-        float ymax = 0.0f;
-        for (size_t m = 0; m < nm; m++) {
-            y[m] = expf(logmel[t * nm + m]);
-            ymax = y[m] > ymax ? y[m] : ymax;
-        }
-        /* start: the pseudo-inverse, raised to a small positive value so that
-         * the multiplicative updates can still move every bin */
-        memset(s, 0, nb * sizeof *s);
-        memset(num, 0, kmax * sizeof *num);
-        for (size_t m = 0; m < nm; m++) {
-            int plo = f->pinv_lo[m];
-            axpy(s + plo, y[m], f->pinv + m * nb + plo, (size_t)(f->pinv_hi[m] - plo));
-            int lo = f->mel_lo[m];
-            axpy(num + lo, y[m], f->mel + m * nb + lo, (size_t)(f->mel_hi[m] - lo)); /* M^T y */
-        }
-        float tiny = 1e-6f * ymax + 1e-30f;
-        for (size_t k = 0; k < kmax; k++) s[k] = s[k] > tiny ? s[k] : tiny;
-        /* NNLS by multiplicative updates (Lee & Seung): s <- s * (M^T y) / (M^T M s) */
-        for (int it = 0; it < NNLS_ITERS; it++) {
-            memset(den, 0, kmax * sizeof *den);
-            for (size_t m = 0; m < nm; m++) {
-                int lo = f->mel_lo[m];
-                const float *w = f->mel + m * nb + lo;
-                size_t len = (size_t)(f->mel_hi[m] - lo);
-                axpy(den + lo, dot(w, s + lo, len), w, len);
-            }
-            for (size_t k = 0; k < kmax; k++) s[k] = den[k] > 0.0f ? s[k] * num[k] / den[k] : 0.0f;
-        }
-        if (power != 1.0f) { /* sharpen, keeping the frame's energy */
-            double e0 = 0.0, e1 = 0.0;
-            for (size_t k = 0; k < kmax; k++) {
-                e0 += (double)s[k] * s[k];
-                s[k] = powf(s[k], power);
-                e1 += (double)s[k] * s[k];
-            }
-            float g = e1 > 0.0 ? (float)sqrt(e0 / e1) : 0.0f;
-            for (size_t k = 0; k < kmax; k++) s[k] *= g;
+    float *y = f->nnls_y, *s = f->nnls_s, *num = f->nnls_num, *den = f->nnls_den;
+    for (size_t t0 = 0; t0 < n_frames; t0 += L) {
+        size_t nl = n_frames - t0 < L ? n_frames - t0 : L;
+        for (size_t m = 0; m < nm; m++)  /* lanes past the last frame are silent */
+            for (size_t l = 0; l < L; l++) y[m * L + l] = l < nl ? expf(logmel[(t0 + l) * nm + m]) : 0.0f;
+        nnls_lanes(f, y, s, num, den);
+        for (size_t l = 0; l < nl; l++) {
+            float *out = mag + (t0 + l) * nb;
+            for (size_t k = 0; k < kmax; k++) out[k] = s[k * L + l];
+            memset(out + kmax, 0, (nb - kmax) * sizeof *out);
+            if (power != 1.0f) sharpen_frame(out, kmax, power);
         }
     }
     return TTS_OK;
