@@ -144,6 +144,18 @@ const real *taco_infer_alignment(const taco_infer_state *s, int *steps, int *n)
     return s->align;
 }
 
+/* ctx (D) = sum of a[i] enc[i] over the window [lo, hi), the only nonzero weights */
+static void window_context(real *ctx, const real *a, const real *enc, int lo, int hi, int D)
+{
+    memset(ctx, 0, sizeof(real) * D);
+    for (int i = lo; i < hi; i++) {
+        const real *e = enc + (size_t)i * D;
+        real w = a[i];
+        if (w != 0)
+            for (int j = 0; j < D; j++) ctx[j] += w * e[j];
+    }
+}
+
 static int argmax(const real *a, int n)
 {
     int k = 0;
@@ -233,7 +245,7 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
         gru_cell_forward(s->hatt2, s->gcache, s->gx, s->gh, s->xatt, s->hatt, W->arnn_wih, W->arnn_whh,
                          W->arnn_bih, W->arnn_bhh, 1, P2 + D, Ha, m->packed ? m->packed->arnn : NULL);
         memcpy(s->hatt, s->hatt2, sizeof(real) * Ha);
-        attention_forward(s->a, s->ctx, s->f, s->s, s->acol, s->ascr, s->hatt, s->enc, s->pm, s->aprev,
+        attention_forward(s->a, NULL, s->f, s->s, s->acol, s->ascr, s->hatt, s->enc, s->pm, s->aprev,
                           s->cum, W->loc_w, W->loc_dense, W->query_w, W->att_v, len, ad,
                           pk ? pk->att : NULL);
         /* monotonic window around the previous focus */
@@ -248,7 +260,7 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
         } else {
             s->a[lo] = 1;  /* the window lost all mass: stay put */
         }
-        nn_gemm(0, 0, 1, D, n, s->a, n, s->enc, D, 0, s->ctx, D);
+        window_context(s->ctx, s->a, s->enc, lo, hi, D);
         focus = argmax(s->a, n);
         for (int i = 0; i < n; i++) { s->cum[i] += s->a[i]; s->aprev[i] = s->a[i]; }
         memcpy(s->align + (size_t)step * n, s->a, sizeof(real) * n);

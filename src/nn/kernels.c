@@ -593,7 +593,7 @@ NN_HOT NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real 
             sum += ab[n];
         }
         for (int n = 0; n < N; n++) ab[n] /= sum;
-        nn_gemm(0, 0, 1, D, N, ab, N, m + (size_t)b * N * D, D, 0, ctx + (size_t)b * D, D);
+        if (ctx) nn_gemm(0, 0, 1, D, N, ab, N, m + (size_t)b * N * D, D, 0, ctx + (size_t)b * D, D);
     }
 }
 

@@ -173,7 +173,8 @@ NN_API void gru_weight_grads(real *dwih, real *dwhh, real *dbih, real *dbhh,
  * query proj wq (A,Q), energy vector v (A).
  *   f = conv([aprev,cprev]) (B,N,F), e = v·tanh(q wq^T + pm + f uloc^T)
  *   a = softmax over n < len[b], ctx = Σ a m (B,D)
- * cache: f (B,N,F), s = tanh(.) (B,N,A), col (B*N, K*2).  scratch (B*A + 2*(N+K)). */
+ * cache: f (B,N,F), s = tanh(.) (B,N,A), col (B*N, K*2).  scratch (B*A + 2*(N+K)).
+ * ctx may be NULL: the weights only (inference windows them first). */
 typedef struct attn_dims { int B, N, D, A, Q, F, K; } attn_dims;
 /* pk: NULL or {wq^T, wloc^T, uloc^T} packed (gemm.h), any of them NULL;
  * pwq_b: packed wq (backward) or NULL */
