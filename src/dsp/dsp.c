@@ -32,6 +32,8 @@ static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 #define GL_MOMENTUM 0.99f
 #define NNLS_ITERS 24
 #define NNLS_LANES 16  /* frames inverted at once, one per SIMD lane */
+#define PG_BUCKETS 256  /* PGHI's priority queue: steps of log magnitude */
+#define PG_RANGE 11.5f  /* PGHI: log units kept under the peak, 1e-5 (100 dB) */
 
 struct dsp_features {
     dsp_params p;
@@ -47,6 +49,12 @@ struct dsp_features {
     /* mel inversion scratch, NNLS_LANES frames lane-major: y (n_mels, L),
        s, num, den (n_bins, L) */
     float *nnls_y, *nnls_s, *nnls_num, *nnls_den;
+    dsp_phase_init init; /* Griffin-Lim's initial phase */
+    /* PGHI scratch (n_bins each unless said): log magnitudes of three frames
+       (3), time gradients of two (2), frequency gradient, phase, previous
+       phase, heap keys (2), done flags, heap (2) */
+    float *pg_ls, *pg_tg, *pg_fg, *pg_phase, *pg_prev, *pg_key;
+    int *pg_done, *pg_heap; /* pg_heap: the queue's PG_BUCKETS heads and 2 n_bins links */
     /* FFT buffers, owned by the plans */
     float *fr;           /* (n_fft) real frame */
     fftwf_complex *fc;   /* (n_bins) complex frame */
@@ -196,6 +204,7 @@ tts_status dsp_features_create(const dsp_params *p, dsp_features **out)
     dsp_features *f = calloc(1, sizeof *f);
     if (!f) return TTS_ERR_NOMEM;
     f->p = d;
+    f->init = DSP_PHASE_PGHI;
     size_t n = (size_t)d.n_fft, nb = n / 2 + 1, nm = (size_t)d.n_mels;
     f->n_bins = nb;
     f->window = calloc(n, sizeof *f->window);
@@ -210,10 +219,20 @@ tts_status dsp_features_create(const dsp_params *p, dsp_features **out)
     f->nnls_s = malloc(nb * NNLS_LANES * sizeof(float));
     f->nnls_num = malloc(nb * NNLS_LANES * sizeof(float));
     f->nnls_den = malloc(nb * NNLS_LANES * sizeof(float));
+    f->pg_ls = malloc(3 * nb * sizeof(float));
+    f->pg_tg = malloc(2 * nb * sizeof(float));
+    f->pg_fg = malloc(nb * sizeof(float));
+    f->pg_phase = malloc(nb * sizeof(float));
+    f->pg_prev = malloc(nb * sizeof(float));
+    f->pg_key = malloc(2 * nb * sizeof(float));
+    f->pg_done = malloc(nb * sizeof(int));
+    f->pg_heap = malloc((PG_BUCKETS + 2 * nb) * sizeof(int));
     f->fr = fftwf_alloc_real(n);
     f->fc = fftwf_alloc_complex(nb);
     if (!f->window || !f->swindow || !f->mel || !f->mel_lo || !f->mel_hi || !f->pinv || !f->pinv_lo ||
-        !f->pinv_hi || !f->nnls_y || !f->nnls_s || !f->nnls_num || !f->nnls_den || !f->fr || !f->fc) {
+        !f->pinv_hi || !f->nnls_y || !f->nnls_s || !f->nnls_num || !f->nnls_den ||
+        !f->pg_ls || !f->pg_tg || !f->pg_fg || !f->pg_phase || !f->pg_prev || !f->pg_key || !f->pg_done ||
+        !f->pg_heap || !f->fr || !f->fc) {
         dsp_features_free(f);
         return TTS_ERR_NOMEM;
     }
@@ -289,6 +308,14 @@ void dsp_features_free(dsp_features *f)
     free(f->nnls_s);
     free(f->nnls_num);
     free(f->nnls_den);
+    free(f->pg_ls);
+    free(f->pg_tg);
+    free(f->pg_fg);
+    free(f->pg_phase);
+    free(f->pg_prev);
+    free(f->pg_key);
+    free(f->pg_done);
+    free(f->pg_heap);
     ws_free(f);
     free(f);
 }
@@ -440,33 +467,6 @@ tts_status dsp_logmel(dsp_features *f, const float *audio, size_t n_samples, flo
         }
     }
     return TTS_OK;
-}
-
-static float dot(const float *restrict a, const float *restrict b, size_t n)
-{
-    size_t i = 0;
-    float acc = 0.0f;
-#ifdef __SSE2__
-    __m128 v = _mm_setzero_ps();
-    for (; i + 4 <= n; i += 4) v = _mm_add_ps(v, _mm_mul_ps(_mm_loadu_ps(a + i), _mm_loadu_ps(b + i)));
-    float t[4];
-    _mm_storeu_ps(t, v);
-    acc = (t[0] + t[1]) + (t[2] + t[3]);
-#endif
-    for (; i < n; i++) acc += a[i] * b[i];
-    return acc;
-}
-
-/* y += alpha * x */
-static void axpy(float *restrict y, float alpha, const float *restrict x, size_t n)
-{
-    size_t i = 0;
-#ifdef __SSE2__
-    __m128 va = _mm_set1_ps(alpha);
-    for (; i + 4 <= n; i += 4)
-        _mm_storeu_ps(y + i, _mm_add_ps(_mm_loadu_ps(y + i), _mm_mul_ps(va, _mm_loadu_ps(x + i))));
-#endif
-    for (; i < n; i++) y[i] += alpha * x[i];
 }
 
 /* The hot loops get AVX2 and AVX-512 clones picked at load time (GCC's
@@ -633,6 +633,157 @@ static void mul_into(float *restrict y, const float *restrict a, const float *re
         for (; i < n; i++) y[i] = a[i] * b[i];
 }
 
+/* ---- phase-gradient heuristic integration (PGHI) ----
+ *
+ * An initial phase for Griffin-Lim from the magnitude alone (Prusa, Balazs
+ * and Sondergaard 2017, in its frame-by-frame form): for a Gaussian-like
+ * window of length L (Hann: gamma = 0.25645 L^2), the phase's advance from
+ * one frame to the next at bin m is about
+ *     (hop n_fft / (2 gamma)) (ls[m+1] - ls[m-1]) + 2 pi hop m / n_fft
+ * (ls = log magnitude) and its step from bin to bin within a frame about
+ *     -(gamma / (2 hop n_fft)) (ls_next[m] - ls_prev[m]).
+ * The phase is integrated from the loudest cells outwards (a priority queue
+ * over the previous and the current frame), so errors gather where the magnitude
+ * is small.  Cells more than 100 dB under the frame pair's peak keep the
+ * plain frame-to-frame advance.  The formulas hold for frames whose time
+ * origin is the window's centre; ours start n_fft/2 earlier, a factor
+ * (-1)^m, added when the phase is applied. */
+
+/* The integration order: a bucket queue of cells by log magnitude, quantized
+ * to PG_BUCKETS steps over the 100 dB kept (a binary heap's pops, with their
+ * unpredictable branches, cost more than all of Griffin-Lim's other work on
+ * a frame).  Each cell enters at most once; cells of one bucket leave last in
+ * first out.  head (PG_BUCKETS) and next (2 n_bins) are -1 terminated stacks. */
+typedef struct pg_queue { int *head, *next; int top; float lo, scale; } pg_queue;
+
+static void queue_push(pg_queue *q, int cell, float key)
+{
+    int b = (int)((key - q->lo) * q->scale);
+    b = b < 0 ? 0 : b >= PG_BUCKETS ? PG_BUCKETS - 1 : b;
+    q->next[cell] = q->head[b];
+    q->head[b] = cell;
+    if (b > q->top) q->top = b;
+}
+
+/* The loudest cell queued, or -1 when none is. */
+static int queue_pop(pg_queue *q)
+{
+    while (q->top >= 0 && q->head[q->top] < 0) q->top--;
+    if (q->top < 0) return -1;
+    int c = q->head[q->top];
+    q->head[q->top] = q->next[c];
+    return c;
+}
+
+/* log magnitude of one frame (nb bins), floored */
+static void log_frame(const float *mag, size_t nb, float *ls)
+{
+    for (size_t k = 0; k < nb; k++) ls[k] = logf(mag[k] + 1e-30f);
+}
+
+/* The phase of frame t (phase[nb], in: frame t-1's) by integration from the
+ * previous frame's phase; key (2 nb): log magnitudes of frames t-1 and t. */
+static void pghi_frame(dsp_features *f, const float *tg_prev, const float *tg, const float *fg,
+                       float *phase)
+{
+    size_t nb = f->n_bins;
+    const float *key = f->pg_key;
+    float *prev = f->pg_prev;
+    int *done = f->pg_done;
+    float peak = key[0];
+    for (size_t i = 1; i < 2 * nb; i++) peak = key[i] > peak ? key[i] : peak;
+    float floor_ = peak - PG_RANGE;
+    pg_queue q = {f->pg_heap, f->pg_heap + PG_BUCKETS, -1, floor_, PG_BUCKETS / PG_RANGE};
+    for (int b = 0; b < PG_BUCKETS; b++) q.head[b] = -1;
+    memcpy(prev, phase, nb * sizeof *prev);
+    size_t left = 0;
+    for (size_t m = 0; m < nb; m++) {
+        done[m] = key[nb + m] <= floor_;
+        if (done[m]) phase[m] = prev[m] + tg[m];  /* too quiet to matter: plain advance */
+        else left++;
+        if (key[m] > floor_) queue_push(&q, (int)m, key[m]);
+    }
+    while (left > 0) {
+        int c = queue_pop(&q);
+        if (c < 0) {  /* nothing loud before: start at the loudest cell left */
+            int best = -1;
+            for (size_t m = 0; m < nb; m++)
+                if (!done[m] && (best < 0 || key[nb + m] > key[nb + best])) best = (int)m;
+            phase[best] = prev[best] + tg[best];
+            done[best] = 1;
+            left--;
+            queue_push(&q, (int)nb + best, key[nb + best]);
+        } else if (c < (int)nb) {  /* previous frame: advance in time */
+            if (done[c]) continue;
+            phase[c] = prev[c] + 0.5f * (tg_prev[c] + tg[c]);
+            done[c] = 1;
+            left--;
+            queue_push(&q, (int)nb + c, key[nb + c]);
+        } else {  /* this frame: step to the neighbouring bins */
+            int m = c - (int)nb;
+            for (int d = -1; d <= 1; d += 2) {
+                int r = m + d;
+                if (r < 0 || r >= (int)nb || done[r]) continue;
+                phase[r] = phase[m] + (float)d * 0.5f * (fg[m] + fg[r]);
+                done[r] = 1;
+                left--;
+                queue_push(&q, (int)nb + r, key[nb + r]);
+            }
+        }
+    }
+}
+
+/* time-direction gradient of one frame from its log magnitude ls */
+static void pghi_tgrad(const dsp_features *f, const float *ls, float *tg)
+{
+    size_t nb = f->n_bins;
+    double a = f->p.hop, M = f->p.n_fft, gamma = 0.25645 * (double)f->p.win * f->p.win;
+    float mul = (float)(a * M / (2.0 * gamma)), plus = (float)(2.0 * M_PI * a / M);
+    tg[0] = 0.0f;
+    tg[nb - 1] = 0.0f;
+    for (size_t m = 1; m + 1 < nb; m++) tg[m] = mul * (ls[m + 1] - ls[m - 1]) + plus * (float)m;
+}
+
+static void pghi_phase(dsp_features *f, const float *mag, size_t n_frames, float *angles)
+{
+    size_t nb = f->n_bins;
+    double a = f->p.hop, M = f->p.n_fft, gamma = 0.25645 * (double)f->p.win * f->p.win;
+    float fmul = (float)(-gamma / (2.0 * a * M));
+    float *ls[3] = {f->pg_ls, f->pg_ls + nb, f->pg_ls + 2 * nb};   /* frames t-1, t, t+1 */
+    float *tgp = f->pg_tg, *tg = f->pg_tg + nb, *fg = f->pg_fg, *phase = f->pg_phase;
+    memset(phase, 0, nb * sizeof *phase);
+    log_frame(mag, nb, ls[1]);
+    memcpy(ls[0], ls[1], nb * sizeof(float));
+    pghi_tgrad(f, ls[1], tg);
+    memcpy(tgp, tg, nb * sizeof(float));
+    for (size_t t = 0; t < n_frames; t++) {
+        if (t + 1 < n_frames) log_frame(mag + (t + 1) * nb, nb, ls[2]);
+        else memcpy(ls[2], ls[1], nb * sizeof(float));
+        for (size_t m = 0; m < nb; m++) fg[m] = fmul * (ls[2][m] - ls[0][m]);
+        memcpy(f->pg_key, ls[0], nb * sizeof(float));
+        memcpy(f->pg_key + nb, ls[1], nb * sizeof(float));
+        if (t == 0)  /* no previous frame */
+            for (size_t m = 0; m < nb; m++) f->pg_key[m] = -INFINITY;
+        pghi_frame(f, tgp, tg, fg, phase);
+        for (size_t m = 0; m < nb; m++) {
+            float ph = phase[m] + (m & 1 ? (float)M_PI : 0.0f);
+            angles[2 * (t * nb + m)] = mag[t * nb + m] * cosf(ph);
+            angles[2 * (t * nb + m) + 1] = mag[t * nb + m] * sinf(ph);
+        }
+        /* slide the window of frames */
+        float *tmp = ls[0];
+        ls[0] = ls[1];
+        ls[1] = ls[2];
+        ls[2] = tmp;
+        tmp = tgp;
+        tgp = tg;
+        tg = tmp;
+        pghi_tgrad(f, ls[1], tg);
+        for (size_t m = 0; m < nb; m++)  /* wrapped, so float keeps its precision */
+            phase[m] -= (float)(2.0 * M_PI) * floorf(phase[m] * (float)(0.5 / M_PI));
+    }
+}
+
 tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frames,
                                int n_iters, float *audio)
 {
@@ -646,11 +797,15 @@ tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frame
     const float beta = GL_MOMENTUM / (1.0f + GL_MOMENTUM);
 
     inverse_window_sum(f, n_frames, f->ws_iwsum);
-    uint32_t seed = 0x9e3779b9u;
-    for (size_t i = 0; i < n_cells; i++) {
-        float ph = (float)(2.0 * M_PI) * (float)(xorshift32(&seed) >> 8) * (1.0f / 16777216.0f);
-        angles[2 * i] = mag[i] * cosf(ph);
-        angles[2 * i + 1] = mag[i] * sinf(ph);
+    if (f->init == DSP_PHASE_PGHI) {
+        pghi_phase(f, mag, n_frames, angles);
+    } else {
+        uint32_t seed = 0x9e3779b9u;
+        for (size_t i = 0; i < n_cells; i++) {
+            float ph = (float)(2.0 * M_PI) * (float)(xorshift32(&seed) >> 8) * (1.0f / 16777216.0f);
+            angles[2 * i] = mag[i] * cosf(ph);
+            angles[2 * i + 1] = mag[i] * sinf(ph);
+        }
     }
     /* The form of librosa's griffinlim(): with beta = a/(1+a) this is
      * Perraudin's fast Griffin-Lim with momentum a. */
@@ -676,6 +831,11 @@ tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frame
 void dsp_features_set_cancel(dsp_features *f, const atomic_int *flag)
 {
     f->cancel = flag;
+}
+
+void dsp_features_set_phase_init(dsp_features *f, dsp_phase_init init)
+{
+    if (f) f->init = init;
 }
 
 tts_status dsp_griffin_lim(dsp_features *f, const float *logmel, size_t n_frames,
