@@ -120,6 +120,7 @@ typedef struct taco_packed {
     const struct nn_packed *att[3];
     const struct nn_packed *pre1, *pre2, *proj, *mem;
     const struct nn_packed *enc_conv[TACO_MAX_CONV], *post[TACO_MAX_CONV];
+    const struct nn_packed *lstm_f[2], *lstm_b[2];  /* {wih^T, whh^T} of each direction */
     void *storage;
 } taco_packed;
 

@@ -194,8 +194,10 @@ const real *taco_infer_encode(taco_infer_state *s, const int32_t *ids_in, int n)
     }
     lstm_cache lc;
     lstm_cache_point(&lc, s->lcache, 1, n, H);
-    lstm_forward(s->hf, &lc, s->lscr, in, W->lf_wih, W->lf_whh, W->lf_bih, W->lf_bhh, len, 1, n, C, H, 0);
-    lstm_forward(s->hb, &lc, s->lscr, in, W->lb_wih, W->lb_whh, W->lb_bih, W->lb_bhh, len, 1, n, C, H, 1);
+    lstm_forward_pk(s->hf, &lc, s->lscr, in, W->lf_wih, W->lf_whh, W->lf_bih, W->lf_bhh, len, 1, n, C, H, 0,
+                    pk ? pk->lstm_f : NULL);
+    lstm_forward_pk(s->hb, &lc, s->lscr, in, W->lb_wih, W->lb_whh, W->lb_bih, W->lb_bhh, len, 1, n, C, H, 1,
+                    pk ? pk->lstm_b : NULL);
     for (int i = 0; i < n; i++) {
         memcpy(s->enc + (size_t)i * D, s->hf + (size_t)i * H, sizeof(real) * H);
         memcpy(s->enc + (size_t)i * D + H, s->hb + (size_t)i * H, sizeof(real) * H);

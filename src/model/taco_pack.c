@@ -10,7 +10,7 @@
 #include "model/model.h"
 #include "nn/gemm.h"
 
-enum { N_TRAIN = 10, N_PACKED = N_TRAIN + 6 + 2 * TACO_MAX_CONV };
+enum { N_TRAIN = 10, N_PACKED = N_TRAIN + 10 + 2 * TACO_MAX_CONV };
 
 /* pack_wt (nn_pack_wt of w (N, K)), then, for inference, the mapped source's
  * pages released (taco_release_weights): synthesis reads only the copy. */
@@ -21,7 +21,7 @@ static int pack_wt(const taco_model *m, int release, nn_packed *p, const real *w
     return 0;
 }
 
-/* The inference-only packed weights into st[0 .. 6 + 2*TACO_MAX_CONV). */
+/* The inference-only packed weights into st[0 .. 10 + 2*TACO_MAX_CONV). */
 static int pack_inference(taco_model *m, nn_packed *st)
 {
     const taco_config *c = &m->cfg;
@@ -44,7 +44,17 @@ static int pack_inference(taco_model *m, nn_packed *st)
         int ci = i ? c->post_ch : M, co = i == c->post_convs - 1 ? M : c->post_ch;
         fail |= pack_wt(m, 1, &st[6 + TACO_MAX_CONV + i], w->post_w[i], co, ci * c->post_k);
     }
+    nn_packed *lstm = st + 6 + 2 * TACO_MAX_CONV;
+    int G = 4 * c->enc_lstm, H = c->enc_lstm;
+    fail |= pack_wt(m, 1, &lstm[0], w->lf_wih, G, c->enc_ch);
+    fail |= pack_wt(m, 1, &lstm[1], w->lf_whh, G, H);
+    fail |= pack_wt(m, 1, &lstm[2], w->lb_wih, G, c->enc_ch);
+    fail |= pack_wt(m, 1, &lstm[3], w->lb_whh, G, H);
     if (fail) return -1;
+    p->lstm_f[0] = &lstm[0];
+    p->lstm_f[1] = &lstm[1];
+    p->lstm_b[0] = &lstm[2];
+    p->lstm_b[1] = &lstm[3];
     p->att[1] = &st[0];
     p->att[2] = &st[1];
     p->pre1 = &st[2];

@@ -403,18 +403,30 @@ NN_API void lstm_cache_point(lstm_cache *c, real *mem, int B, int T, int H)
     c->cprev = mem + 6 * n;    // (B,T,H)
 }
 
-NN_HOT NN_API void lstm_forward(real *h_out, lstm_cache *cache, real *scratch, const real *x,
+NN_API void lstm_forward(real *h_out, lstm_cache *cache, real *scratch, const real *x,
                          const real *wih, const real *whh, const real *bih, const real *bhh,
                          const int *len, int B, int T, int NI, int H, int reverse)
+{
+    lstm_forward_pk(h_out, cache, scratch, x, wih, whh, bih, bhh, len, B, T, NI, H, reverse, NULL);
+}
+
+NN_HOT NN_API void lstm_forward_pk(real *h_out, lstm_cache *cache, real *scratch, const real *x,
+                                   const real *wih, const real *whh, const real *bih, const real *bhh,
+                                   const int *len, int B, int T, int NI, int H, int reverse,
+                                   const struct nn_packed *const *pk)
 {
     // x (B,T,NI) -> h_out (B,T,H).  cache->gates first receives x wih^T for all steps.
     int G = 4 * H;
     real *h = scratch, *c = scratch + (size_t)B * H;  // state (B,H) each
     memset(scratch, 0, sizeof(real) * 2 * B * H);
-    linear_forward(cache->gates, x, wih, NULL, B * T, NI, G);
+    linear_forward_pk(cache->gates, x, wih, NULL, B * T, NI, G, pk ? pk[0] : NULL);
     for (int s = 0; s < T; s++) {
         int t = reverse ? T - 1 - s : s;
         real *gt = cache->gates + (size_t)t * G;  // rows (b,t), stride T*G
+#ifndef NN_DOUBLE
+        if (pk && pk[1]) nn_gemm_packed(B, h, H, pk[1], 1, gt, T * G);
+        else
+#endif
         nn_gemm(0, 1, B, G, H, h, H, whh, H, 1, gt, T * G);
         for (int b = 0; b < B; b++) {
             size_t bt = (size_t)b * T + t;

@@ -137,6 +137,11 @@ NN_API void lstm_cache_point(lstm_cache *c, real *mem, int B, int T, int H);
 NN_API void lstm_forward(real *h_out, lstm_cache *cache, real *scratch, const real *x,
                          const real *wih, const real *whh, const real *bih, const real *bhh,
                          const int *len, int B, int T, int NI, int H, int reverse);
+/* lstm_forward with pk = {wih^T, whh^T} packed (gemm.h; either NULL) */
+NN_API void lstm_forward_pk(real *h_out, lstm_cache *cache, real *scratch, const real *x,
+                            const real *wih, const real *whh, const real *bih, const real *bhh,
+                            const int *len, int B, int T, int NI, int H, int reverse,
+                            const struct nn_packed *const *pk);
 /* scratch: (B,8H) floats, dscratch: (B*T*4H + 3*B*H) floats */
 NN_API void lstm_backward(real *dx, real *dwih, real *dwhh, real *dbih, real *dbhh,
                           real *dscratch, const real *dh_out, const lstm_cache *cache,
