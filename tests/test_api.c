@@ -91,7 +91,7 @@ static void test_voice_by_path(void **state)
     assert_int_equal(tts_voice_sample_rate(voice), RATE);
     tts_options o;
     tts_options_default(voice, &o);
-    assert_true(o.speed == 1.0f && o.volume == 1.0f && o.gl_iters == 8);
+    assert_true(o.speed == 1.0f && o.volume == 1.0f && o.gl_iters == 32);
     assert_true(fabsf(o.sentence_silence - 0.2f) < 1e-6f);
 }
 
