@@ -132,7 +132,7 @@ typedef struct tts_options {
     float sentence_silence; /* seconds of silence between sentences, 0.2; 0..10 (none after
                                the last sentence of a text; SSML <break>s and paragraph
                                ends are kept wherever they are) */
-    int gl_iters;           /* Griffin-Lim iterations, 32; 1..1000 (quality vs speed) */
+    int gl_iters;           /* Griffin-Lim iterations, 8 (from PGHI's phase); 1..1000 (quality vs speed) */
     uint64_t seed;          /* prenet-dropout seed, 0 = fixed default: same text, same audio */
     float sharpen;          /* Griffin-Lim magnitude sharpening, 1.0 = none; 0.5..3
                                (values above 1 emphasize spectral peaks) */

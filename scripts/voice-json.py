@@ -79,7 +79,7 @@ def main(argv):
         "sex": r.get("sex", ""),
         "model": "../models/%s.safetensors" % name,
         "sample_rate": cfg.get("sample_rate", 22050),
-        "defaults": {"speed": 1, "gl_iters": 32, "sharpen": 1, "sentence_silence": 0.2, "volume": 1},
+        "defaults": {"speed": 1, "gl_iters": 8, "sharpen": 1, "sentence_silence": 0.2, "volume": 1},
         "license": "GPL-3.0-or-later (weights); training audio distilled from %s (%s); text: %s"
         % (r.get("teacher_name", r.get("teacher", "?")), r.get("teacher_license", "licence unknown"),
            r.get("text_license", "licence unknown")),

@@ -335,7 +335,7 @@ static void test_options(void **state)
     o.gl_iters = 1;
     run(&o, "Hello.");
     tts_options_default(NULL, &o); /* the library's defaults without a voice */
-    assert_true(o.speed == 1.0f && o.gl_iters == 32 && o.sharpen == 1.0f);
+    assert_true(o.speed == 1.0f && o.gl_iters == 8 && o.sharpen == 1.0f);
 }
 
 static void test_bad_options(void **state)

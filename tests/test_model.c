@@ -24,6 +24,7 @@
 #include "model/model.h"
 #include "model/safetensors.h"
 #include "nn/adam.h"
+#include "nn/gemm.h"
 
 static char dir[] = "/tmp/tts-test-model-XXXXXX";
 
@@ -165,6 +166,52 @@ static long file_size(const char *p)
     long n = ftell(f);
     fclose(f);
     return n;
+}
+
+/* The packed weights of synthesis (taco_pack for inference: every product
+ * through the AVX-512 kernel where the CPU has it, else the portable one)
+ * give the unpacked model's frames within rounding, with either kernel. */
+static void test_packed_inference(void **state)
+{
+    (void)state;
+    taco_model *m = make_model();
+    assert_int_equal(taco_fold(m), 0);
+    int32_t ids[12] = {1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 2};
+    const real *mel;
+    int nf0, nf;
+    taco_stop_reason why0, why;
+    taco_infer_state *s = NULL;
+    assert_int_equal(taco_infer_create(m, 16, &s), 0);
+    assert_int_equal(taco_infer(s, ids, 12, 5, 42, &mel, &nf0, &why0), 0);
+    int M = m->cfg.n_mels;
+    float *ref = malloc(sizeof(float) * nf0 * M);
+    memcpy(ref, mel, sizeof(float) * nf0 * M);
+    assert_int_equal(taco_pack(m, 0), 0);
+    const taco_packed *pk = m->packed;
+    assert_non_null(pk->pre1);
+    assert_non_null(pk->proj);
+    assert_non_null(pk->att[1]);
+    assert_non_null(pk->enc_conv[0]);
+    assert_non_null(pk->post[0]);
+    assert_non_null(pk->lstm_f[1]);
+    for (int kernel = -1; kernel <= 0; kernel++) {  /* automatic, then portable */
+        nn_gemm_force(kernel);
+        assert_int_equal(taco_infer(s, ids, 12, 5, 42, &mel, &nf, &why), 0);
+        assert_int_equal(nf, nf0);
+        assert_int_equal(why, why0);
+        double worst = 0;
+        for (int i = 0; i < nf * M; i++) {
+            double d = fabs((double)mel[i] - ref[i]) / (1.0 + fabs((double)ref[i]));
+            worst = d > worst ? d : worst;
+        }
+        print_message("packed inference, kernel %s: largest difference %.2g\n",
+                      kernel < 0 ? (nn_gemm_kernel() ? "AVX-512" : "portable") : "portable", worst);
+        assert_true(worst < 1e-4);
+    }
+    nn_gemm_force(-1);
+    free(ref);
+    taco_infer_free(s);
+    taco_model_free(m);
 }
 
 static void test_broken_files(void **state)
@@ -515,6 +562,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_inference),
+        cmocka_unit_test(test_packed_inference),
         cmocka_unit_test(test_broken_files),
         cmocka_unit_test(test_batchnorm_folded),
         cmocka_unit_test(test_batchnorm_files),

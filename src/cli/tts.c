@@ -1564,7 +1564,7 @@ int main(int argc, char **argv)
     const char *format = NULL;      /* --format: wav */
     int raw = 0, phonemes = 0, list_devices = 0, list_voices = 0, lines = 0;
     int jobs = 1;                   /* -j */
-    int gl_iters = 32;              /* Griffin-Lim iterations (--vocode) */
+    int gl_iters = 8;               /* Griffin-Lim iterations (--vocode) */
     int vocode_mels = 128;          /* mel bands (--vocode --mels): the bundled voice's */
     int have_mels = 0;
     float power = 1.0f;             /* magnitude sharpening (--sharpen) */

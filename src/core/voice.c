@@ -167,7 +167,7 @@ static void defaults_init(tts_options *o)
     o->speed = 1.0f;
     o->volume = 1.0f;
     o->sentence_silence = 0.2f;
-    o->gl_iters = 32;
+    o->gl_iters = 8;
     o->seed = 0;
     o->sharpen = 1.0f;
 }
@@ -219,7 +219,7 @@ static tts_status load_voice_file(tts_voice *v, const char *path)
         v->defaults.speed = num_in(defs, "speed", 1.0f, 0.25f, 4.0f, &bad);
         v->defaults.volume = num_in(defs, "volume", 1.0f, 0.0f, 4.0f, &bad);
         v->defaults.sentence_silence = num_in(defs, "sentence_silence", 0.2f, 0.0f, 10.0f, &bad);
-        v->defaults.gl_iters = (int)num_in(defs, "gl_iters", 32, 1, 1000, &bad);
+        v->defaults.gl_iters = (int)num_in(defs, "gl_iters", 8, 1, 1000, &bad);
         v->defaults.sharpen = num_in(defs, "sharpen", 1.0f, 0.5f, 3.0f, &bad);
     }
     if (bad) {

@@ -31,6 +31,9 @@ static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define GL_MOMENTUM 0.99f
 #define NNLS_ITERS 24
+#define NNLS_LANES 16  /* frames inverted at once, one per SIMD lane */
+#define PG_BUCKETS 256  /* PGHI's priority queue: steps of log magnitude */
+#define PG_RANGE 11.5f  /* PGHI: log units kept under the peak, 1e-5 (100 dB) */
 
 struct dsp_features {
     dsp_params p;
@@ -42,6 +45,16 @@ struct dsp_features {
     int *mel_lo, *mel_hi;/* (n_mels) nonzero bins of each band: [lo, hi) */
     size_t mel_kmax;     /* bins at and above this one are in no band */
     float *pinv;         /* (n_mels, n_bins): the pseudo-inverse of mel, transposed */
+    int *pinv_lo, *pinv_hi; /* (n_mels) the bins of each pinv row kept: [lo, hi) */
+    /* mel inversion scratch, NNLS_LANES frames lane-major: y (n_mels, L),
+       s, num, den (n_bins, L) */
+    float *nnls_y, *nnls_s, *nnls_num, *nnls_den;
+    dsp_phase_init init; /* Griffin-Lim's initial phase */
+    /* PGHI scratch (n_bins each unless said): log magnitudes of three frames
+       (3), time gradients of two (2), frequency gradient, phase, previous
+       phase, heap keys (2), done flags, heap (2) */
+    float *pg_ls, *pg_tg, *pg_fg, *pg_phase, *pg_prev, *pg_key;
+    int *pg_done, *pg_heap; /* pg_heap: the queue's PG_BUCKETS heads and 2 n_bins links */
     /* FFT buffers, owned by the plans */
     float *fr;           /* (n_fft) real frame */
     fftwf_complex *fc;   /* (n_bins) complex frame */
@@ -51,7 +64,7 @@ struct dsp_features {
     float *ws_ola;       /* ((T-1)*hop + n_fft) overlap-add buffer */
     float *ws_iwsum;     /* ((T-1)*hop + n_fft) 1 / window-square sum */
     float *ws_audio;     /* (T*hop) */
-    float *ws_spec[3];   /* (T, n_bins, 2) */
+    float *ws_spec[2];   /* (T, n_bins, 2): Griffin-Lim's angles and previous rebuilt spectrum */
     float *ws_mag;       /* (T, n_bins) */
 };
 
@@ -152,6 +165,29 @@ static int build_pinv(const float *mel, size_t nm, size_t nb, float *pinv)
     return 0;
 }
 
+/* The pseudo-inverse of a banded matrix decays exponentially away from the
+ * band: far entries fall to subnormal floats, which cost a hundred times a
+ * normal one in every product.  Entries below 1e-6 of their row's largest
+ * are set to zero, and each row's [lo, hi) range of the rest is kept. */
+static void trim_pinv(float *pinv, size_t nm, size_t nb, int *lo, int *hi)
+{
+    for (size_t m = 0; m < nm; m++) {
+        float *row = pinv + m * nb, big = 0.0f;
+        for (size_t k = 0; k < nb; k++) big = fabsf(row[k]) > big ? fabsf(row[k]) : big;
+        lo[m] = (int)nb;
+        hi[m] = 0;
+        for (size_t k = 0; k < nb; k++) {
+            if (fabsf(row[k]) < 1e-6f * big) {
+                row[k] = 0.0f;
+                continue;
+            }
+            if ((int)k < lo[m]) lo[m] = (int)k;
+            hi[m] = (int)k + 1;
+        }
+        if (hi[m] == 0) lo[m] = 0;
+    }
+}
+
 /* ---- create / free ---- */
 
 tts_status dsp_features_create(const dsp_params *p, dsp_features **out)
@@ -168,6 +204,7 @@ tts_status dsp_features_create(const dsp_params *p, dsp_features **out)
     dsp_features *f = calloc(1, sizeof *f);
     if (!f) return TTS_ERR_NOMEM;
     f->p = d;
+    f->init = DSP_PHASE_PGHI;
     size_t n = (size_t)d.n_fft, nb = n / 2 + 1, nm = (size_t)d.n_mels;
     f->n_bins = nb;
     f->window = calloc(n, sizeof *f->window);
@@ -176,9 +213,26 @@ tts_status dsp_features_create(const dsp_params *p, dsp_features **out)
     f->mel_lo = malloc(nm * sizeof *f->mel_lo);
     f->mel_hi = malloc(nm * sizeof *f->mel_hi);
     f->pinv = malloc(nb * nm * sizeof *f->pinv);
+    f->pinv_lo = malloc(nm * sizeof *f->pinv_lo);
+    f->pinv_hi = malloc(nm * sizeof *f->pinv_hi);
+    f->nnls_y = malloc(nm * NNLS_LANES * sizeof(float));
+    f->nnls_s = malloc(nb * NNLS_LANES * sizeof(float));
+    f->nnls_num = malloc(nb * NNLS_LANES * sizeof(float));
+    f->nnls_den = malloc(nb * NNLS_LANES * sizeof(float));
+    f->pg_ls = malloc(3 * nb * sizeof(float));
+    f->pg_tg = malloc(2 * nb * sizeof(float));
+    f->pg_fg = malloc(nb * sizeof(float));
+    f->pg_phase = malloc(nb * sizeof(float));
+    f->pg_prev = malloc(nb * sizeof(float));
+    f->pg_key = malloc(2 * nb * sizeof(float));
+    f->pg_done = malloc(nb * sizeof(int));
+    f->pg_heap = malloc((PG_BUCKETS + 2 * nb) * sizeof(int));
     f->fr = fftwf_alloc_real(n);
     f->fc = fftwf_alloc_complex(nb);
-    if (!f->window || !f->swindow || !f->mel || !f->mel_lo || !f->mel_hi || !f->pinv || !f->fr || !f->fc) {
+    if (!f->window || !f->swindow || !f->mel || !f->mel_lo || !f->mel_hi || !f->pinv || !f->pinv_lo ||
+        !f->pinv_hi || !f->nnls_y || !f->nnls_s || !f->nnls_num || !f->nnls_den ||
+        !f->pg_ls || !f->pg_tg || !f->pg_fg || !f->pg_phase || !f->pg_prev || !f->pg_key || !f->pg_done ||
+        !f->pg_heap || !f->fr || !f->fc) {
         dsp_features_free(f);
         return TTS_ERR_NOMEM;
     }
@@ -207,6 +261,7 @@ tts_status dsp_features_create(const dsp_params *p, dsp_features **out)
         dsp_features_free(f);
         return TTS_ERR_INVALID_ARG;
     }
+    trim_pinv(f->pinv, nm, nb, f->pinv_lo, f->pinv_hi);
 
     pthread_mutex_lock(&planner_lock);
     f->r2c = fftwf_plan_dft_r2c_1d(d.n_fft, f->fr, f->fc, FFTW_ESTIMATE);
@@ -225,10 +280,10 @@ static void ws_free(dsp_features *f)
     free(f->ws_ola);
     free(f->ws_iwsum);
     free(f->ws_audio);
-    for (int i = 0; i < 3; i++) free(f->ws_spec[i]);
+    for (int i = 0; i < 2; i++) free(f->ws_spec[i]);
     free(f->ws_mag);
     f->ws_ola = f->ws_iwsum = f->ws_audio = f->ws_mag = NULL;
-    for (int i = 0; i < 3; i++) f->ws_spec[i] = NULL;
+    for (int i = 0; i < 2; i++) f->ws_spec[i] = NULL;
     f->ws_frames = 0;
 }
 
@@ -247,6 +302,20 @@ void dsp_features_free(dsp_features *f)
     free(f->mel_lo);
     free(f->mel_hi);
     free(f->pinv);
+    free(f->pinv_lo);
+    free(f->pinv_hi);
+    free(f->nnls_y);
+    free(f->nnls_s);
+    free(f->nnls_num);
+    free(f->nnls_den);
+    free(f->pg_ls);
+    free(f->pg_tg);
+    free(f->pg_fg);
+    free(f->pg_phase);
+    free(f->pg_prev);
+    free(f->pg_key);
+    free(f->pg_done);
+    free(f->pg_heap);
     ws_free(f);
     free(f);
 }
@@ -261,10 +330,10 @@ static tts_status ws_reserve(dsp_features *f, size_t n_frames)
     f->ws_ola = malloc(((cap - 1) * hop + n) * sizeof(float));
     f->ws_iwsum = malloc(((cap - 1) * hop + n) * sizeof(float));
     f->ws_audio = malloc(cap * hop * sizeof(float));
-    for (int i = 0; i < 3; i++) f->ws_spec[i] = malloc(cap * f->n_bins * 2 * sizeof(float));
+    for (int i = 0; i < 2; i++) f->ws_spec[i] = malloc(cap * f->n_bins * 2 * sizeof(float));
     f->ws_mag = malloc(cap * f->n_bins * sizeof(float));
     if (!f->ws_ola || !f->ws_iwsum || !f->ws_audio || !f->ws_spec[0] || !f->ws_spec[1] ||
-        !f->ws_spec[2] || !f->ws_mag) {
+        !f->ws_mag) {
         ws_free(f);
         return TTS_ERR_NOMEM;
     }
@@ -400,77 +469,85 @@ tts_status dsp_logmel(dsp_features *f, const float *audio, size_t n_samples, flo
     return TTS_OK;
 }
 
-static float dot(const float *restrict a, const float *restrict b, size_t n)
-{
-    size_t i = 0;
-    float acc = 0.0f;
-#ifdef __SSE2__
-    __m128 v = _mm_setzero_ps();
-    for (; i + 4 <= n; i += 4) v = _mm_add_ps(v, _mm_mul_ps(_mm_loadu_ps(a + i), _mm_loadu_ps(b + i)));
-    float t[4];
-    _mm_storeu_ps(t, v);
-    acc = (t[0] + t[1]) + (t[2] + t[3]);
+/* The hot loops get AVX2 and AVX-512 clones picked at load time (GCC's
+ * function multiversioning); other compilers build the baseline only. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define DSP_HOT __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
+#else
+#define DSP_HOT
 #endif
-    for (; i < n; i++) acc += a[i] * b[i];
-    return acc;
+
+/* Mel inversion of up to NNLS_LANES frames at once, lane-major (element
+ * [k][l] is bin or band k of frame l), so every loop below runs over the
+ * frames in SIMD lanes: y (n_mels, L) is exp(logmel); out: s (kmax, L).
+ * num and den are (kmax, L) scratch. */
+DSP_HOT static void nnls_lanes(const dsp_features *f, const float *restrict y, float *restrict s,
+                               float *restrict num, float *restrict den)
+{
+    enum { L = NNLS_LANES };
+    size_t nb = f->n_bins, nm = (size_t)f->p.n_mels, kmax = f->mel_kmax;
+    float ymax[L] = {0}, tiny[L];
+    for (size_t m = 0; m < nm; m++)
+        for (int l = 0; l < L; l++) ymax[l] = y[m * L + l] > ymax[l] ? y[m * L + l] : ymax[l];
+    /* start: the pseudo-inverse, raised to a small positive value so that the
+       multiplicative updates can still move every bin; num = M^T y */
+    memset(s, 0, kmax * L * sizeof *s);
+    memset(num, 0, kmax * L * sizeof *num);
+    for (size_t m = 0; m < nm; m++) {
+        const float *ym = y + m * L, *pr = f->pinv + m * nb, *w = f->mel + m * nb;
+        for (int k = f->pinv_lo[m]; k < f->pinv_hi[m]; k++)
+            for (int l = 0; l < L; l++) s[(size_t)k * L + l] += pr[k] * ym[l];
+        for (int k = f->mel_lo[m]; k < f->mel_hi[m]; k++)
+            for (int l = 0; l < L; l++) num[(size_t)k * L + l] += w[k] * ym[l];
+    }
+    for (int l = 0; l < L; l++) tiny[l] = 1e-6f * ymax[l] + 1e-30f;
+    for (size_t k = 0; k < kmax; k++)
+        for (int l = 0; l < L; l++) s[k * L + l] = s[k * L + l] > tiny[l] ? s[k * L + l] : tiny[l];
+    /* NNLS by multiplicative updates (Lee & Seung): s <- s * (M^T y) / (M^T M s) */
+    for (int it = 0; it < NNLS_ITERS; it++) {
+        memset(den, 0, kmax * L * sizeof *den);
+        for (size_t m = 0; m < nm; m++) {
+            const float *w = f->mel + m * nb;
+            float d[L] = {0};
+            for (int k = f->mel_lo[m]; k < f->mel_hi[m]; k++)
+                for (int l = 0; l < L; l++) d[l] += w[k] * s[(size_t)k * L + l];
+            for (int k = f->mel_lo[m]; k < f->mel_hi[m]; k++)
+                for (int l = 0; l < L; l++) den[(size_t)k * L + l] += w[k] * d[l];
+        }
+        for (size_t i = 0; i < kmax * L; i++) s[i] = den[i] > 0.0f ? s[i] * num[i] / den[i] : 0.0f;
+    }
 }
 
-/* y += alpha * x */
-static void axpy(float *restrict y, float alpha, const float *restrict x, size_t n)
+/* s^power, keeping the frame's energy (kmax bins). */
+static void sharpen_frame(float *s, size_t kmax, float power)
 {
-    size_t i = 0;
-#ifdef __SSE2__
-    __m128 va = _mm_set1_ps(alpha);
-    for (; i + 4 <= n; i += 4)
-        _mm_storeu_ps(y + i, _mm_add_ps(_mm_loadu_ps(y + i), _mm_mul_ps(va, _mm_loadu_ps(x + i))));
-#endif
-    for (; i < n; i++) y[i] += alpha * x[i];
+    double e0 = 0.0, e1 = 0.0;
+    for (size_t k = 0; k < kmax; k++) {
+        e0 += (double)s[k] * s[k];
+        s[k] = powf(s[k], power);
+        e1 += (double)s[k] * s[k];
+    }
+    float g = e1 > 0.0 ? (float)sqrt(e0 / e1) : 0.0f;
+    for (size_t k = 0; k < kmax; k++) s[k] *= g;
 }
 
 tts_status dsp_mel_to_linear(dsp_features *f, const float *logmel, size_t n_frames,
                              float power, float *mag)
 {
     if (!f || !logmel || !mag || n_frames == 0 || !(power > 0.0f)) return TTS_ERR_INVALID_ARG;
+    enum { L = NNLS_LANES };
     size_t nb = f->n_bins, nm = (size_t)f->p.n_mels, kmax = f->mel_kmax;
-    float y[nm], num[nb], den[nb];
-    for (size_t t = 0; t < n_frames; t++) {
-        float *s = mag + t * nb;
-        float ymax = 0.0f;
-        for (size_t m = 0; m < nm; m++) {
-            y[m] = expf(logmel[t * nm + m]);
-            ymax = y[m] > ymax ? y[m] : ymax;
-        }
-        /* start: the pseudo-inverse, raised to a small positive value so that
-         * the multiplicative updates can still move every bin */
-        memset(s, 0, nb * sizeof *s);
-        memset(num, 0, kmax * sizeof *num);
-        for (size_t m = 0; m < nm; m++) {
-            axpy(s, y[m], f->pinv + m * nb, kmax);
-            int lo = f->mel_lo[m];
-            axpy(num + lo, y[m], f->mel + m * nb + lo, (size_t)(f->mel_hi[m] - lo)); /* M^T y */
-        }
-        float tiny = 1e-6f * ymax + 1e-30f;
-        for (size_t k = 0; k < kmax; k++) s[k] = s[k] > tiny ? s[k] : tiny;
-        /* NNLS by multiplicative updates (Lee & Seung): s <- s * (M^T y) / (M^T M s) */
-        for (int it = 0; it < NNLS_ITERS; it++) {
-            memset(den, 0, kmax * sizeof *den);
-            for (size_t m = 0; m < nm; m++) {
-                int lo = f->mel_lo[m];
-                const float *w = f->mel + m * nb + lo;
-                size_t len = (size_t)(f->mel_hi[m] - lo);
-                axpy(den + lo, dot(w, s + lo, len), w, len);
-            }
-            for (size_t k = 0; k < kmax; k++) s[k] = den[k] > 0.0f ? s[k] * num[k] / den[k] : 0.0f;
-        }
-        if (power != 1.0f) { /* sharpen, keeping the frame's energy */
-            double e0 = 0.0, e1 = 0.0;
-            for (size_t k = 0; k < kmax; k++) {
-                e0 += (double)s[k] * s[k];
-                s[k] = powf(s[k], power);
-                e1 += (double)s[k] * s[k];
-            }
-            float g = e1 > 0.0 ? (float)sqrt(e0 / e1) : 0.0f;
-            for (size_t k = 0; k < kmax; k++) s[k] *= g;
+    float *y = f->nnls_y, *s = f->nnls_s, *num = f->nnls_num, *den = f->nnls_den;
+    for (size_t t0 = 0; t0 < n_frames; t0 += L) {
+        size_t nl = n_frames - t0 < L ? n_frames - t0 : L;
+        for (size_t m = 0; m < nm; m++)  /* lanes past the last frame are silent */
+            for (size_t l = 0; l < L; l++) y[m * L + l] = l < nl ? expf(logmel[(t0 + l) * nm + m]) : 0.0f;
+        nnls_lanes(f, y, s, num, den);
+        for (size_t l = 0; l < nl; l++) {
+            float *out = mag + (t0 + l) * nb;
+            for (size_t k = 0; k < kmax; k++) out[k] = s[k * L + l];
+            memset(out + kmax, 0, (nb - kmax) * sizeof *out);
+            if (power != 1.0f) sharpen_frame(out, kmax, power);
         }
     }
     return TTS_OK;
@@ -487,23 +564,31 @@ static uint32_t xorshift32(uint32_t *s)
     return *s = x;
 }
 
-/* angles = mag * c / |c| with c = rebuilt - beta * tprev (tprev may be NULL):
- * the projection onto the spectrograms with the target magnitude, applied to
- * the momentum-extrapolated consistent spectrogram.  Half of Griffin-Lim's
- * time is here, so it has an SSE path (sqrt and divide 4 cells at a time;
- * the compiler will not vectorize sqrtf at -O2 because of errno). */
+/* One frame of the Griffin-Lim projection: angles = mag * c / |c| with
+ * c = rebuilt - beta * tprev (momentum != 0) or c = rebuilt, then
+ * tprev = rebuilt for the next iteration.  That is the projection onto the
+ * spectrograms with the target magnitude, applied to the momentum-
+ * extrapolated consistent spectrogram.  Half of Griffin-Lim's time is here,
+ * so it has an SSE path (sqrt and divide 4 cells at a time; the compiler will
+ * not vectorize sqrtf at -O2 because of errno). */
 static void project_magnitude(const float *restrict mag, const float *restrict rebuilt,
-                              const float *restrict tprev, float beta, size_t n_cells,
+                              float *restrict tprev, int momentum, float beta, size_t n_cells,
                               float *restrict angles)
 {
     size_t i = 0;
 #ifdef __SSE2__
-    const __m128 vb = _mm_set1_ps(tprev ? beta : 0.0f), eps = _mm_set1_ps(1e-16f);
+    const __m128 vb = _mm_set1_ps(beta), eps = _mm_set1_ps(1e-16f);
     for (; i + 4 <= n_cells; i += 4) {
         __m128 a = _mm_loadu_ps(rebuilt + 2 * i), b = _mm_loadu_ps(rebuilt + 2 * i + 4);
-        if (tprev) {
-            a = _mm_sub_ps(a, _mm_mul_ps(vb, _mm_loadu_ps(tprev + 2 * i)));
-            b = _mm_sub_ps(b, _mm_mul_ps(vb, _mm_loadu_ps(tprev + 2 * i + 4)));
+        if (momentum) { /* (the first iteration's tprev is not yet written) */
+            __m128 pa = _mm_loadu_ps(tprev + 2 * i), pb = _mm_loadu_ps(tprev + 2 * i + 4);
+            _mm_storeu_ps(tprev + 2 * i, a);
+            _mm_storeu_ps(tprev + 2 * i + 4, b);
+            a = _mm_sub_ps(a, _mm_mul_ps(vb, pa));
+            b = _mm_sub_ps(b, _mm_mul_ps(vb, pb));
+        } else {
+            _mm_storeu_ps(tprev + 2 * i, a);
+            _mm_storeu_ps(tprev + 2 * i + 4, b);
         }
         __m128 re = _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
         __m128 im = _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
@@ -515,9 +600,12 @@ static void project_magnitude(const float *restrict mag, const float *restrict r
 #endif
     for (; i < n_cells; i++) {
         float re = rebuilt[2 * i], im = rebuilt[2 * i + 1];
-        if (tprev) {
-            re -= beta * tprev[2 * i];
-            im -= beta * tprev[2 * i + 1];
+        float pre = tprev[2 * i], pim = tprev[2 * i + 1];
+        tprev[2 * i] = re;
+        tprev[2 * i + 1] = im;
+        if (momentum) {
+            re -= beta * pre;
+            im -= beta * pim;
         }
         float g = mag[i] / (sqrtf(re * re + im * im) + 1e-16f);
         angles[2 * i] = re * g;
@@ -545,6 +633,157 @@ static void mul_into(float *restrict y, const float *restrict a, const float *re
         for (; i < n; i++) y[i] = a[i] * b[i];
 }
 
+/* ---- phase-gradient heuristic integration (PGHI) ----
+ *
+ * An initial phase for Griffin-Lim from the magnitude alone (Prusa, Balazs
+ * and Sondergaard 2017, in its frame-by-frame form): for a Gaussian-like
+ * window of length L (Hann: gamma = 0.25645 L^2), the phase's advance from
+ * one frame to the next at bin m is about
+ *     (hop n_fft / (2 gamma)) (ls[m+1] - ls[m-1]) + 2 pi hop m / n_fft
+ * (ls = log magnitude) and its step from bin to bin within a frame about
+ *     -(gamma / (2 hop n_fft)) (ls_next[m] - ls_prev[m]).
+ * The phase is integrated from the loudest cells outwards (a priority queue
+ * over the previous and the current frame), so errors gather where the magnitude
+ * is small.  Cells more than 100 dB under the frame pair's peak keep the
+ * plain frame-to-frame advance.  The formulas hold for frames whose time
+ * origin is the window's centre; ours start n_fft/2 earlier, a factor
+ * (-1)^m, added when the phase is applied. */
+
+/* The integration order: a bucket queue of cells by log magnitude, quantized
+ * to PG_BUCKETS steps over the 100 dB kept (a binary heap's pops, with their
+ * unpredictable branches, cost more than all of Griffin-Lim's other work on
+ * a frame).  Each cell enters at most once; cells of one bucket leave last in
+ * first out.  head (PG_BUCKETS) and next (2 n_bins) are -1 terminated stacks. */
+typedef struct pg_queue { int *head, *next; int top; float lo, scale; } pg_queue;
+
+static void queue_push(pg_queue *q, int cell, float key)
+{
+    int b = (int)((key - q->lo) * q->scale);
+    b = b < 0 ? 0 : b >= PG_BUCKETS ? PG_BUCKETS - 1 : b;
+    q->next[cell] = q->head[b];
+    q->head[b] = cell;
+    if (b > q->top) q->top = b;
+}
+
+/* The loudest cell queued, or -1 when none is. */
+static int queue_pop(pg_queue *q)
+{
+    while (q->top >= 0 && q->head[q->top] < 0) q->top--;
+    if (q->top < 0) return -1;
+    int c = q->head[q->top];
+    q->head[q->top] = q->next[c];
+    return c;
+}
+
+/* log magnitude of one frame (nb bins), floored */
+static void log_frame(const float *mag, size_t nb, float *ls)
+{
+    for (size_t k = 0; k < nb; k++) ls[k] = logf(mag[k] + 1e-30f);
+}
+
+/* The phase of frame t (phase[nb], in: frame t-1's) by integration from the
+ * previous frame's phase; key (2 nb): log magnitudes of frames t-1 and t. */
+static void pghi_frame(dsp_features *f, const float *tg_prev, const float *tg, const float *fg,
+                       float *phase)
+{
+    size_t nb = f->n_bins;
+    const float *key = f->pg_key;
+    float *prev = f->pg_prev;
+    int *done = f->pg_done;
+    float peak = key[0];
+    for (size_t i = 1; i < 2 * nb; i++) peak = key[i] > peak ? key[i] : peak;
+    float floor_ = peak - PG_RANGE;
+    pg_queue q = {f->pg_heap, f->pg_heap + PG_BUCKETS, -1, floor_, PG_BUCKETS / PG_RANGE};
+    for (int b = 0; b < PG_BUCKETS; b++) q.head[b] = -1;
+    memcpy(prev, phase, nb * sizeof *prev);
+    size_t left = 0;
+    for (size_t m = 0; m < nb; m++) {
+        done[m] = key[nb + m] <= floor_;
+        if (done[m]) phase[m] = prev[m] + tg[m];  /* too quiet to matter: plain advance */
+        else left++;
+        if (key[m] > floor_) queue_push(&q, (int)m, key[m]);
+    }
+    while (left > 0) {
+        int c = queue_pop(&q);
+        if (c < 0) {  /* nothing loud before: start at the loudest cell left */
+            int best = -1;
+            for (size_t m = 0; m < nb; m++)
+                if (!done[m] && (best < 0 || key[nb + m] > key[nb + best])) best = (int)m;
+            phase[best] = prev[best] + tg[best];
+            done[best] = 1;
+            left--;
+            queue_push(&q, (int)nb + best, key[nb + best]);
+        } else if (c < (int)nb) {  /* previous frame: advance in time */
+            if (done[c]) continue;
+            phase[c] = prev[c] + 0.5f * (tg_prev[c] + tg[c]);
+            done[c] = 1;
+            left--;
+            queue_push(&q, (int)nb + c, key[nb + c]);
+        } else {  /* this frame: step to the neighbouring bins */
+            int m = c - (int)nb;
+            for (int d = -1; d <= 1; d += 2) {
+                int r = m + d;
+                if (r < 0 || r >= (int)nb || done[r]) continue;
+                phase[r] = phase[m] + (float)d * 0.5f * (fg[m] + fg[r]);
+                done[r] = 1;
+                left--;
+                queue_push(&q, (int)nb + r, key[nb + r]);
+            }
+        }
+    }
+}
+
+/* time-direction gradient of one frame from its log magnitude ls */
+static void pghi_tgrad(const dsp_features *f, const float *ls, float *tg)
+{
+    size_t nb = f->n_bins;
+    double a = f->p.hop, M = f->p.n_fft, gamma = 0.25645 * (double)f->p.win * f->p.win;
+    float mul = (float)(a * M / (2.0 * gamma)), plus = (float)(2.0 * M_PI * a / M);
+    tg[0] = 0.0f;
+    tg[nb - 1] = 0.0f;
+    for (size_t m = 1; m + 1 < nb; m++) tg[m] = mul * (ls[m + 1] - ls[m - 1]) + plus * (float)m;
+}
+
+static void pghi_phase(dsp_features *f, const float *mag, size_t n_frames, float *angles)
+{
+    size_t nb = f->n_bins;
+    double a = f->p.hop, M = f->p.n_fft, gamma = 0.25645 * (double)f->p.win * f->p.win;
+    float fmul = (float)(-gamma / (2.0 * a * M));
+    float *ls[3] = {f->pg_ls, f->pg_ls + nb, f->pg_ls + 2 * nb};   /* frames t-1, t, t+1 */
+    float *tgp = f->pg_tg, *tg = f->pg_tg + nb, *fg = f->pg_fg, *phase = f->pg_phase;
+    memset(phase, 0, nb * sizeof *phase);
+    log_frame(mag, nb, ls[1]);
+    memcpy(ls[0], ls[1], nb * sizeof(float));
+    pghi_tgrad(f, ls[1], tg);
+    memcpy(tgp, tg, nb * sizeof(float));
+    for (size_t t = 0; t < n_frames; t++) {
+        if (t + 1 < n_frames) log_frame(mag + (t + 1) * nb, nb, ls[2]);
+        else memcpy(ls[2], ls[1], nb * sizeof(float));
+        for (size_t m = 0; m < nb; m++) fg[m] = fmul * (ls[2][m] - ls[0][m]);
+        memcpy(f->pg_key, ls[0], nb * sizeof(float));
+        memcpy(f->pg_key + nb, ls[1], nb * sizeof(float));
+        if (t == 0)  /* no previous frame */
+            for (size_t m = 0; m < nb; m++) f->pg_key[m] = -INFINITY;
+        pghi_frame(f, tgp, tg, fg, phase);
+        for (size_t m = 0; m < nb; m++) {
+            float ph = phase[m] + (m & 1 ? (float)M_PI : 0.0f);
+            angles[2 * (t * nb + m)] = mag[t * nb + m] * cosf(ph);
+            angles[2 * (t * nb + m) + 1] = mag[t * nb + m] * sinf(ph);
+        }
+        /* slide the window of frames */
+        float *tmp = ls[0];
+        ls[0] = ls[1];
+        ls[1] = ls[2];
+        ls[2] = tmp;
+        tmp = tgp;
+        tgp = tg;
+        tg = tmp;
+        pghi_tgrad(f, ls[1], tg);
+        for (size_t m = 0; m < nb; m++)  /* wrapped, so float keeps its precision */
+            phase[m] -= (float)(2.0 * M_PI) * floorf(phase[m] * (float)(0.5 / M_PI));
+    }
+}
+
 tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frames,
                                int n_iters, float *audio)
 {
@@ -553,27 +792,33 @@ tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frame
     if (st != TTS_OK) return st;
     size_t nb = f->n_bins, hop = (size_t)f->p.hop, n_cells = n_frames * nb;
     size_t n_samples = n_frames * hop;
-    float *angles = f->ws_spec[0], *rebuilt = f->ws_spec[1], *tprev = f->ws_spec[2];
+    float *angles = f->ws_spec[0], *tprev = f->ws_spec[1];
     float *x = f->ws_audio;
     const float beta = GL_MOMENTUM / (1.0f + GL_MOMENTUM);
 
     inverse_window_sum(f, n_frames, f->ws_iwsum);
-    uint32_t seed = 0x9e3779b9u;
-    for (size_t i = 0; i < n_cells; i++) {
-        float ph = (float)(2.0 * M_PI) * (float)(xorshift32(&seed) >> 8) * (1.0f / 16777216.0f);
-        angles[2 * i] = mag[i] * cosf(ph);
-        angles[2 * i + 1] = mag[i] * sinf(ph);
+    if (f->init == DSP_PHASE_PGHI) {
+        pghi_phase(f, mag, n_frames, angles);
+    } else {
+        uint32_t seed = 0x9e3779b9u;
+        for (size_t i = 0; i < n_cells; i++) {
+            float ph = (float)(2.0 * M_PI) * (float)(xorshift32(&seed) >> 8) * (1.0f / 16777216.0f);
+            angles[2 * i] = mag[i] * cosf(ph);
+            angles[2 * i + 1] = mag[i] * sinf(ph);
+        }
     }
     /* The form of librosa's griffinlim(): with beta = a/(1+a) this is
      * Perraudin's fast Griffin-Lim with momentum a. */
     for (int it = 0; it < n_iters; it++) {
         if (f->cancel && atomic_load_explicit(f->cancel, memory_order_relaxed)) break;
         istft_frames(f, angles, n_frames, f->ws_iwsum, x);
-        stft_frames(f, x, n_samples, n_frames, rebuilt);
-        project_magnitude(mag, rebuilt, it > 0 ? tprev : NULL, beta, n_cells, angles);
-        float *tmp = rebuilt;
-        rebuilt = tprev;
-        tprev = tmp;
+        /* analysis and projection frame by frame: the frame's spectrum is
+           used while it is in cache, and no third spectrogram is kept */
+        for (size_t t = 0; t < n_frames; t++) {
+            analyze_frame(f, x, n_samples, t);
+            project_magnitude(mag + t * nb, (const float *)f->fc, tprev + t * nb * 2, it > 0, beta, nb,
+                              angles + t * nb * 2);
+        }
     }
     istft_frames(f, angles, n_frames, f->ws_iwsum, audio);
     for (size_t i = 0; i < n_samples; i++) {
@@ -586,6 +831,11 @@ tts_status dsp_griffin_lim_mag(dsp_features *f, const float *mag, size_t n_frame
 void dsp_features_set_cancel(dsp_features *f, const atomic_int *flag)
 {
     f->cancel = flag;
+}
+
+void dsp_features_set_phase_init(dsp_features *f, dsp_phase_init init)
+{
+    if (f) f->init = init;
 }
 
 tts_status dsp_griffin_lim(dsp_features *f, const float *logmel, size_t n_frames,
@@ -618,6 +868,32 @@ tts_status dsp_spectral_convergence(dsp_features *f, const float *mag, size_t n_
     }
     if (!(den > 0.0)) return TTS_ERR_INVALID_ARG;
     *sc_db = num > 0.0 ? 10.0 * log10(num / den) : -INFINITY;
+    return TTS_OK;
+}
+
+tts_status dsp_log_spectral_distance(dsp_features *f, const float *mag, size_t n_frames,
+                                     const float *audio, size_t n_samples, double *lsd_db)
+{
+    if (!f || !mag || !audio || !lsd_db || n_frames == 0 || n_samples == 0)
+        return TTS_ERR_INVALID_ARG;
+    size_t nb = f->n_bins, nt = dsp_n_frames(f, n_samples);
+    if (nt > n_frames) nt = n_frames;
+    float peak = 0.0f;
+    for (size_t i = 0; i < nt * nb; i++) peak = mag[i] > peak ? mag[i] : peak;
+    if (!(peak > 0.0f)) return TTS_ERR_INVALID_ARG;
+    double e = 1e-4 * peak, sum = 0.0;
+    for (size_t t = 0; t < nt; t++) {
+        analyze_frame(f, audio, n_samples, t);
+        const float *m = mag + t * nb;
+        double acc = 0.0;
+        for (size_t k = 0; k < nb; k++) {
+            double y = sqrt((double)f->fc[k][0] * f->fc[k][0] + (double)f->fc[k][1] * f->fc[k][1]);
+            double d = 20.0 * log10((m[k] + e) / (y + e));
+            acc += d * d;
+        }
+        sum += sqrt(acc / (double)nb);
+    }
+    *lsd_db = sum / (double)nt;
     return TTS_OK;
 }
 

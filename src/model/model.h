@@ -113,6 +113,14 @@ struct nn_packed;
 typedef struct taco_packed {
     const struct nn_packed *arnn[4], *drnn[4];
     const struct nn_packed *query[2];
+    /* inference only (NULL when packed for training): the attention's
+       {query, location conv, location dense}, the prenet, the projection, the
+       memory layer, the encoder convolutions (folded when there is a fold)
+       and LSTM input weights, and the postnet: every product of synthesis */
+    const struct nn_packed *att[3];
+    const struct nn_packed *pre1, *pre2, *proj, *mem;
+    const struct nn_packed *enc_conv[TACO_MAX_CONV], *post[TACO_MAX_CONV];
+    const struct nn_packed *lstm_f[2], *lstm_b[2];  /* {wih^T, whh^T} of each direction */
     void *storage;
 } taco_packed;
 
@@ -171,6 +179,12 @@ tts_status taco_model_read_extra(const taco_model *m, const char *name, real *ds
  * allocation failure (the model then runs unpacked). */
 int taco_pack(taco_model *m, int with_backward);
 void taco_unpack(taco_model *m);
+/* Weights mapped from the file (a model loaded without copy) that will not be
+ * read again, such as the sources of packed copies: their whole pages leave
+ * the process's resident memory (madvise MADV_DONTNEED).  The mapping is
+ * private and read-only, so a later read still sees the file's values, faulted
+ * in again.  Anything else (copied weights, NULL) is left alone. */
+void taco_release_weights(const taco_model *m, const real *p, size_t n_floats);
 /* Fold batch norm into the encoder convolutions for inference (m->folded;
  * nothing to do without batch norm).  Call after the weights last change:
  * taco_infer uses the folded copy whenever there is one.  Returns 0, -1 on

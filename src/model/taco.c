@@ -545,7 +545,7 @@ NN_API int taco_train_step(const taco_model *m, real *grad, const taco_batch *bt
         attention_forward(a, ctx, w->af + (size_t)s * BN * ad.F, w->as + (size_t)s * BN * A,
                           w->acol + (size_t)s * BN * 2 * ad.K, w->ascr, ha, w->enc, w->pm, aprev,
                           w->cum, W->loc_w, W->loc_dense, W->query_w, W->att_v, bt->nlen, ad,
-                          m->packed ? m->packed->query[0] : NULL);
+                          m->packed ? m->packed->att : NULL);
         for (size_t j = 0; j < BN; j++) w->cum[j] += a[j];
         real *xd = w->xdec + (size_t)s * B * (Ha + D);
         real *xo = w->xout + (size_t)s * B * (Hd + D);

@@ -144,6 +144,18 @@ const real *taco_infer_alignment(const taco_infer_state *s, int *steps, int *n)
     return s->align;
 }
 
+/* ctx (D) = sum of a[i] enc[i] over the window [lo, hi), the only nonzero weights */
+static void window_context(real *ctx, const real *a, const real *enc, int lo, int hi, int D)
+{
+    memset(ctx, 0, sizeof(real) * D);
+    for (int i = lo; i < hi; i++) {
+        const real *e = enc + (size_t)i * D;
+        real w = a[i];
+        if (w != 0)
+            for (int j = 0; j < D; j++) ctx[j] += w * e[j];
+    }
+}
+
 static int argmax(const real *a, int n)
 {
     int k = 0;
@@ -168,10 +180,12 @@ const real *taco_infer_encode(taco_infer_state *s, const int32_t *ids_in, int n)
     embedding_forward(s->emb, s->ids, W->emb, n, E);
     const real *in = s->emb;
     int folded = c->enc_batchnorm && m->folded;
+    const taco_packed *pk = m->packed;
     for (int i = 0; i < c->enc_convs; i++) {
         real *o = s->act[i & 1];
-        conv1d_forward(o, s->col, in, folded ? m->fold_w[i] : W->conv_w[i],
-                       folded ? m->fold_b[i] : W->conv_b[i], 1, n, i ? C : E, C, c->enc_k);
+        conv1d_forward_pk(o, s->col, in, folded ? m->fold_w[i] : W->conv_w[i],
+                          folded ? m->fold_b[i] : W->conv_b[i], 1, n, i ? C : E, C, c->enc_k,
+                          pk ? pk->enc_conv[i] : NULL);
         if (c->enc_batchnorm && !folded)
             batchnorm_forward(o, o, W->bn_mean[i], W->bn_var[i], W->bn_gamma[i], W->bn_beta[i],
                               len, 1, n, C);
@@ -180,13 +194,15 @@ const real *taco_infer_encode(taco_infer_state *s, const int32_t *ids_in, int n)
     }
     lstm_cache lc;
     lstm_cache_point(&lc, s->lcache, 1, n, H);
-    lstm_forward(s->hf, &lc, s->lscr, in, W->lf_wih, W->lf_whh, W->lf_bih, W->lf_bhh, len, 1, n, C, H, 0);
-    lstm_forward(s->hb, &lc, s->lscr, in, W->lb_wih, W->lb_whh, W->lb_bih, W->lb_bhh, len, 1, n, C, H, 1);
+    lstm_forward_pk(s->hf, &lc, s->lscr, in, W->lf_wih, W->lf_whh, W->lf_bih, W->lf_bhh, len, 1, n, C, H, 0,
+                    pk ? pk->lstm_f : NULL);
+    lstm_forward_pk(s->hb, &lc, s->lscr, in, W->lb_wih, W->lb_whh, W->lb_bih, W->lb_bhh, len, 1, n, C, H, 1,
+                    pk ? pk->lstm_b : NULL);
     for (int i = 0; i < n; i++) {
         memcpy(s->enc + (size_t)i * D, s->hf + (size_t)i * H, sizeof(real) * H);
         memcpy(s->enc + (size_t)i * D + H, s->hb + (size_t)i * H, sizeof(real) * H);
     }
-    linear_forward(s->pm, s->enc, W->mem_w, W->mem_b, n, D, A);
+    linear_forward_pk(s->pm, s->enc, W->mem_w, W->mem_b, n, D, A, pk ? pk->mem : NULL);
     return s->enc;
 }
 
@@ -201,6 +217,7 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
     int H = c->enc_lstm, D = 2 * H, A = c->att_dim, M = c->n_mels, r = c->r;
     int Ha = c->att_rnn, Hd = c->dec_rnn, P1 = c->prenet1, P2 = c->prenet2, R = r * (M + 1);
     int len[1] = {n};
+    const taco_packed *pk = m->packed;
 
     /* ---- decoder ---- */
     attn_dims ad = {.B = 1, .N = n, .D = D, .A = A, .Q = Ha, .F = c->loc_filters, .K = c->loc_k};
@@ -218,11 +235,11 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
     for (step = 0; step < cap_steps; step++) {
         if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed)) break;
         /* prenet with dropout */
-        linear_forward(s->p1, s->x, W->pre1_w, W->pre1_b, 1, M, P1);
+        linear_forward_pk(s->p1, s->x, W->pre1_w, W->pre1_b, 1, M, P1, pk ? pk->pre1 : NULL);
         relu_forward(s->p1, s->p1, P1);
         dropout_mask(s->mask1, P1, c->prenet_dropout, &rng);
         dropout_forward(s->p1, s->p1, s->mask1, P1);
-        linear_forward(s->p2, s->p1, W->pre2_w, W->pre2_b, 1, P1, P2);
+        linear_forward_pk(s->p2, s->p1, W->pre2_w, W->pre2_b, 1, P1, P2, pk ? pk->pre2 : NULL);
         relu_forward(s->p2, s->p2, P2);
         dropout_mask(s->mask2, P2, c->prenet_dropout, &rng);
         dropout_forward(s->xatt, s->p2, s->mask2, P2);
@@ -230,9 +247,9 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
         gru_cell_forward(s->hatt2, s->gcache, s->gx, s->gh, s->xatt, s->hatt, W->arnn_wih, W->arnn_whh,
                          W->arnn_bih, W->arnn_bhh, 1, P2 + D, Ha, m->packed ? m->packed->arnn : NULL);
         memcpy(s->hatt, s->hatt2, sizeof(real) * Ha);
-        attention_forward(s->a, s->ctx, s->f, s->s, s->acol, s->ascr, s->hatt, s->enc, s->pm, s->aprev,
+        attention_forward(s->a, NULL, s->f, s->s, s->acol, s->ascr, s->hatt, s->enc, s->pm, s->aprev,
                           s->cum, W->loc_w, W->loc_dense, W->query_w, W->att_v, len, ad,
-                          m->packed ? m->packed->query[0] : NULL);
+                          pk ? pk->att : NULL);
         /* monotonic window around the previous focus */
         int lo = focus - 1 < 0 ? 0 : focus - 1, hi = focus + 4 < n ? focus + 4 : n;
         real sum = 0;
@@ -245,7 +262,7 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
         } else {
             s->a[lo] = 1;  /* the window lost all mass: stay put */
         }
-        nn_gemm(0, 0, 1, D, n, s->a, n, s->enc, D, 0, s->ctx, D);
+        window_context(s->ctx, s->a, s->enc, lo, hi, D);
         focus = argmax(s->a, n);
         for (int i = 0; i < n; i++) { s->cum[i] += s->a[i]; s->aprev[i] = s->a[i]; }
         memcpy(s->align + (size_t)step * n, s->a, sizeof(real) * n);
@@ -257,7 +274,7 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
         memcpy(s->hdec, s->hdec2, sizeof(real) * Hd);
         memcpy(s->xout, s->hdec, sizeof(real) * Hd);
         memcpy(s->xout + Hd, s->ctx, sizeof(real) * D);
-        linear_forward(s->y, s->xout, W->proj_w, W->proj_b, 1, Hd + D, R);
+        linear_forward_pk(s->y, s->xout, W->proj_w, W->proj_b, 1, Hd + D, R, pk ? pk->proj : NULL);
         int stop_at = -1;
         for (int k = 0; k < r; k++) {
             memcpy(s->mel0 + (size_t)(frames + k) * M, s->y + (size_t)k * (M + 1), sizeof(real) * M);
@@ -291,7 +308,8 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
     for (int i = 0; i < c->post_convs; i++) {
         int ci = i ? PC : M, co = i == c->post_convs - 1 ? M : PC;
         real *o = s->pbuf[i & 1];
-        conv1d_forward(o, s->pcol, pin, W->post_w[i], W->post_b[i], 1, frames, ci, co, c->post_k);
+        conv1d_forward_pk(o, s->pcol, pin, W->post_w[i], W->post_b[i], 1, frames, ci, co, c->post_k,
+                          pk ? pk->post[i] : NULL);
         if (i < c->post_convs - 1) tanh_forward(o, o, (size_t)frames * co);
         pin = o;
     }

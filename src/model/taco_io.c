@@ -28,6 +28,9 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +201,33 @@ void taco_model_free(taco_model *m)
     free(m);
 }
 
+void taco_release_weights(const taco_model *m, const real *p, size_t n_floats)
+{
+    const st_file *f = m ? m->file : NULL;
+    if (!f || !f->map || !p || m->data == NULL) return;
+    const char *lo = (const char *)p, *hi = lo + n_floats * sizeof(real);
+    const char *map = f->map;
+    if (lo < map || hi > map + f->size) return;  /* not in the mapping: copied weights */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)lo + page - 1) / page * page, b = (uintptr_t)hi / page * page;
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/* Every weight finite.  Mapped weights are read once here, a megabyte at a
+ * time, and their pages released behind the scan: most are read next by the
+ * packing, tensor by tensor, so the whole file is never resident at once. */
+static int weights_finite(const taco_model *m)
+{
+    const size_t chunk = (size_t)1 << 18;
+    for (size_t i0 = 0; i0 < m->n_floats; i0 += chunk) {
+        size_t n = m->n_floats - i0 < chunk ? m->n_floats - i0 : chunk;
+        for (size_t i = i0; i < i0 + n; i++)
+            if (!(m->data[i] - m->data[i] == 0)) return 0;
+        taco_release_weights(m, m->data + i0, n);
+    }
+    return 1;
+}
+
 tts_status taco_model_load(const char *path, int copy, taco_model **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -273,12 +303,11 @@ tts_status taco_model_load(const char *path, int copy, taco_model **out, char *e
         }
     }
     taco_point(m, m->data, &m->w);
-    for (size_t i = 0; i < m->n_floats; i++)
-        if (!(m->data[i] - m->data[i] == 0)) {
-            snprintf(err, errlen, "%s: the weights contain NaN or infinite values", path);
-            taco_model_free(m);
-            return TTS_ERR_NUMERIC;
-        }
+    if (!weights_finite(m)) {
+        snprintf(err, errlen, "%s: the weights contain NaN or infinite values", path);
+        taco_model_free(m);
+        return TTS_ERR_NUMERIC;
+    }
     for (int i = 0; cfg.enc_batchnorm && i < cfg.enc_convs; i++)
         for (int j = 0; j < cfg.enc_ch; j++)
             if (m->w.bn_var[i][j] < 0) {

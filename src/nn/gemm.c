@@ -142,41 +142,74 @@ __attribute__((target("avx512f"))) static void micro_6x64(int K, const float *A,
 }
 #undef FMA_ROW
 
+/* One row times one 64-column panel, for the rows left over by the 6-row
+ * kernel (a decoder step is a single row): two sets of four accumulators
+ * over even and odd k, so the FMA latency is hidden without doing the five
+ * wasted rows' work of the 6-row kernel. */
+__attribute__((target("avx512f"))) static void micro_1x64(int K, const float *a,
+                                                            const float *panel, __m512 out[4])
+{
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+    __m512 d0 = c0, d1 = c0, d2 = c0, d3 = c0;
+    int k = 0;
+    for (; k + 2 <= K; k += 2) {
+        const float *b = panel + (size_t)k * NR;
+        __m512 x = _mm512_set1_ps(a[k]), y = _mm512_set1_ps(a[k + 1]);
+        c0 = _mm512_fmadd_ps(x, _mm512_load_ps(b), c0);
+        c1 = _mm512_fmadd_ps(x, _mm512_load_ps(b + 16), c1);
+        c2 = _mm512_fmadd_ps(x, _mm512_load_ps(b + 32), c2);
+        c3 = _mm512_fmadd_ps(x, _mm512_load_ps(b + 48), c3);
+        d0 = _mm512_fmadd_ps(y, _mm512_load_ps(b + NR), d0);
+        d1 = _mm512_fmadd_ps(y, _mm512_load_ps(b + NR + 16), d1);
+        d2 = _mm512_fmadd_ps(y, _mm512_load_ps(b + NR + 32), d2);
+        d3 = _mm512_fmadd_ps(y, _mm512_load_ps(b + NR + 48), d3);
+    }
+    if (k < K) {
+        const float *b = panel + (size_t)k * NR;
+        __m512 x = _mm512_set1_ps(a[k]);
+        c0 = _mm512_fmadd_ps(x, _mm512_load_ps(b), c0);
+        c1 = _mm512_fmadd_ps(x, _mm512_load_ps(b + 16), c1);
+        c2 = _mm512_fmadd_ps(x, _mm512_load_ps(b + 32), c2);
+        c3 = _mm512_fmadd_ps(x, _mm512_load_ps(b + 48), c3);
+    }
+    out[0] = _mm512_add_ps(c0, d0);
+    out[1] = _mm512_add_ps(c1, d1);
+    out[2] = _mm512_add_ps(c2, d2);
+    out[3] = _mm512_add_ps(c3, d3);
+}
+
+/* Row r of the accumulators into C's columns of one panel (w of them). */
+__attribute__((target("avx512f"))) static void store_row(float *c, const __m512 acc[4], int w,
+                                                           float beta)
+{
+    for (int q = 0; q < 4; q++) {
+        int left = w - 16 * q;
+        if (left <= 0) break;
+        __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        __m512 v = acc[q];
+        if (beta != 0) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c + 16 * q));
+        _mm512_mask_storeu_ps(c + 16 * q, m, v);
+    }
+}
+
 __attribute__((target("avx512f"))) static void kernel_avx512(int M, const float *A, int lda,
                                                                const nn_packed *B, float beta,
                                                                float *C, int ldc)
 {
-    int K = B->K, N = B->N;
-    float *pad = NULL;  /* the last rows, zero-padded to 6, when M is not a multiple of 6 */
-    int tail = M % MR, full = M - tail;
-    if (tail) {
-        pad = aligned_alloc(64, ((size_t)MR * K * sizeof(float) + 63) / 64 * 64);
-        if (!pad) { kernel_portable(M, A, lda, B, beta, C, ldc); return; }
-        memset(pad, 0, sizeof(float) * MR * K);
-        for (int r = 0; r < tail; r++) memcpy(pad + (size_t)r * K, A + (size_t)(full + r) * lda, sizeof(float) * K);
-    }
+    int K = B->K, N = B->N, full = M - M % MR;
     __m512 acc[MR][4];
     for (int pn = 0; pn < B->n_panels; pn++) {
         const float *panel = B->data + (size_t)pn * K * NR;
         int w = N - pn * NR < NR ? N - pn * NR : NR;
-        for (int i0 = 0; i0 < M; i0 += MR) {
-            int mr = M - i0 < MR ? M - i0 : MR;
-            if (mr == MR) micro_6x64(K, A + (size_t)i0 * lda, lda, panel, acc);
-            else micro_6x64(K, pad, K, panel, acc);
-            for (int r = 0; r < mr; r++) {
-                float *c = C + (size_t)(i0 + r) * ldc + pn * NR;
-                for (int q = 0; q < 4; q++) {
-                    int left = w - 16 * q;
-                    if (left <= 0) break;
-                    __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-                    __m512 v = acc[r][q];
-                    if (beta != 0) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c + 16 * q));
-                    _mm512_mask_storeu_ps(c + 16 * q, m, v);
-                }
-            }
+        for (int i0 = 0; i0 < full; i0 += MR) {
+            micro_6x64(K, A + (size_t)i0 * lda, lda, panel, acc);
+            for (int r = 0; r < MR; r++) store_row(C + (size_t)(i0 + r) * ldc + pn * NR, acc[r], w, beta);
+        }
+        for (int i = full; i < M; i++) {
+            micro_1x64(K, A + (size_t)i * lda, panel, acc[0]);
+            store_row(C + (size_t)i * ldc + pn * NR, acc[0], w, beta);
         }
     }
-    free(pad);
 }
 #endif
 

@@ -150,6 +150,16 @@ NN_API void linear_forward(real *out, const real *inp, const real *w, const real
             for (int o = 0; o < O; o++) out[(size_t)n * O + o] += b[o];
 }
 
+NN_API void linear_forward_pk(real *out, const real *inp, const real *w, const real *b,
+                              int N, int NI, int O, const struct nn_packed *pk)
+{
+    if (!pk) { linear_forward(out, inp, w, b, N, NI, O); return; }
+    step_product(out, inp, w, 1, pk, N, NI, O, 0);
+    if (b)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < O; o++) out[(size_t)n * O + o] += b[o];
+}
+
 NN_API void linear_backward(real *dinp, real *dw, real *db, const real *dout,
                             const real *inp, const real *w, int N, int NI, int O)
 {
@@ -177,6 +187,12 @@ NN_API void embedding_backward(real *dtable, const real *dout, const int32_t *id
 NN_API void conv1d_forward(real *out, real *col, const real *inp, const real *w, const real *b,
                            int B, int T, int Ci, int Co, int K)
 {
+    conv1d_forward_pk(out, col, inp, w, b, B, T, Ci, Co, K, NULL);
+}
+
+NN_API void conv1d_forward_pk(real *out, real *col, const real *inp, const real *w, const real *b,
+                              int B, int T, int Ci, int Co, int K, const struct nn_packed *pk)
+{
     // inp (B,T,Ci) -> col (B*T, K*Ci) -> out (B*T, Co) = col w^T + b
     int half = K / 2;
     for (int bb = 0; bb < B; bb++)
@@ -188,7 +204,7 @@ NN_API void conv1d_forward(real *out, real *col, const real *inp, const real *w,
                 else memcpy(row + k * Ci, inp + ((size_t)bb * T + ts) * Ci, sizeof(real) * Ci);
             }
         }
-    linear_forward(out, col, w, b, B * T, K * Ci, Co);
+    linear_forward_pk(out, col, w, b, B * T, K * Ci, Co, pk);
 }
 
 NN_API void conv1d_backward(real *dinp, real *dw, real *db, real *dcol, const real *dout,
@@ -387,18 +403,30 @@ NN_API void lstm_cache_point(lstm_cache *c, real *mem, int B, int T, int H)
     c->cprev = mem + 6 * n;    // (B,T,H)
 }
 
-NN_HOT NN_API void lstm_forward(real *h_out, lstm_cache *cache, real *scratch, const real *x,
+NN_API void lstm_forward(real *h_out, lstm_cache *cache, real *scratch, const real *x,
                          const real *wih, const real *whh, const real *bih, const real *bhh,
                          const int *len, int B, int T, int NI, int H, int reverse)
+{
+    lstm_forward_pk(h_out, cache, scratch, x, wih, whh, bih, bhh, len, B, T, NI, H, reverse, NULL);
+}
+
+NN_HOT NN_API void lstm_forward_pk(real *h_out, lstm_cache *cache, real *scratch, const real *x,
+                                   const real *wih, const real *whh, const real *bih, const real *bhh,
+                                   const int *len, int B, int T, int NI, int H, int reverse,
+                                   const struct nn_packed *const *pk)
 {
     // x (B,T,NI) -> h_out (B,T,H).  cache->gates first receives x wih^T for all steps.
     int G = 4 * H;
     real *h = scratch, *c = scratch + (size_t)B * H;  // state (B,H) each
     memset(scratch, 0, sizeof(real) * 2 * B * H);
-    linear_forward(cache->gates, x, wih, NULL, B * T, NI, G);
+    linear_forward_pk(cache->gates, x, wih, NULL, B * T, NI, G, pk ? pk[0] : NULL);
     for (int s = 0; s < T; s++) {
         int t = reverse ? T - 1 - s : s;
         real *gt = cache->gates + (size_t)t * G;  // rows (b,t), stride T*G
+#ifndef NN_DOUBLE
+        if (pk && pk[1]) nn_gemm_packed(B, h, H, pk[1], 1, gt, T * G);
+        else
+#endif
         nn_gemm(0, 1, B, G, H, h, H, whh, H, 1, gt, T * G);
         for (int b = 0; b < B; b++) {
             size_t bt = (size_t)b * T + t;
@@ -539,7 +567,7 @@ NN_HOT NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real 
                               const real *q, const real *m, const real *pm,
                               const real *aprev, const real *cprev, const real *wloc,
                               const real *uloc, const real *wq, const real *v,
-                              const int *len, attn_dims d, const struct nn_packed *pwq)
+                              const int *len, attn_dims d, const struct nn_packed *const *pk)
 {
     int B = d.B, N = d.N, D = d.D, A = d.A, F = d.F, K = d.K, half = K / 2;
     real *pq = scratch;  // (B,A)
@@ -556,9 +584,9 @@ NN_HOT NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real 
         for (int n = 0; n < N; n++)
             memcpy(col + ((size_t)b * N + n) * K * 2, pad + 2 * n, sizeof(real) * 2 * K);
     }
-    linear_forward(f, col, wloc, NULL, B * N, 2 * K, F);
-    linear_forward(s, f, uloc, NULL, B * N, F, A);
-    step_product(pq, q, wq, 1, pwq, B, d.Q, A, 0);
+    linear_forward_pk(f, col, wloc, NULL, B * N, 2 * K, F, pk ? pk[1] : NULL);
+    linear_forward_pk(s, f, uloc, NULL, B * N, F, A, pk ? pk[2] : NULL);
+    step_product(pq, q, wq, 1, pk ? pk[0] : NULL, B, d.Q, A, 0);
     for (int b = 0; b < B; b++) {
         real *ab = a + (size_t)b * N;
         real mx = -INFINITY;
@@ -577,7 +605,7 @@ NN_HOT NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real 
             sum += ab[n];
         }
         for (int n = 0; n < N; n++) ab[n] /= sum;
-        nn_gemm(0, 0, 1, D, N, ab, N, m + (size_t)b * N * D, D, 0, ctx + (size_t)b * D, D);
+        if (ctx) nn_gemm(0, 0, 1, D, N, ab, N, m + (size_t)b * N * D, D, 0, ctx + (size_t)b * D, D);
     }
 }
 

@@ -46,6 +46,10 @@ NN_API void linear_forward(real *out, const real *inp, const real *w, const real
                            int N, int NI, int O);
 NN_API void linear_backward(real *dinp, real *dw, real *db, const real *dout,
                             const real *inp, const real *w, int N, int NI, int O);
+/* linear_forward with w^T packed for the AVX-512 kernel (gemm.h) when pk is
+ * not NULL (float builds; inference): the same result within rounding. */
+NN_API void linear_forward_pk(real *out, const real *inp, const real *w, const real *b,
+                              int N, int NI, int O, const struct nn_packed *pk);
 
 /* ---- embedding: out(N,C) = table(V,C)[ids(N)] ---- */
 NN_API void embedding_forward(real *out, const int32_t *ids, const real *table, int N, int C);
@@ -57,6 +61,9 @@ NN_API void embedding_backward(real *dtable, const real *dout, const int32_t *id
  * the col left by forward (cache it, do not overwrite in between). */
 NN_API void conv1d_forward(real *out, real *col, const real *inp, const real *w, const real *b,
                            int B, int T, int Ci, int Co, int K);
+/* conv1d_forward with w packed (linear_forward_pk) when pk is not NULL. */
+NN_API void conv1d_forward_pk(real *out, real *col, const real *inp, const real *w, const real *b,
+                              int B, int T, int Ci, int Co, int K, const struct nn_packed *pk);
 NN_API void conv1d_backward(real *dinp, real *dw, real *db, real *dcol, const real *dout,
                             const real *col, const real *w, int B, int T, int Ci, int Co, int K);
 
@@ -130,6 +137,11 @@ NN_API void lstm_cache_point(lstm_cache *c, real *mem, int B, int T, int H);
 NN_API void lstm_forward(real *h_out, lstm_cache *cache, real *scratch, const real *x,
                          const real *wih, const real *whh, const real *bih, const real *bhh,
                          const int *len, int B, int T, int NI, int H, int reverse);
+/* lstm_forward with pk = {wih^T, whh^T} packed (gemm.h; either NULL) */
+NN_API void lstm_forward_pk(real *h_out, lstm_cache *cache, real *scratch, const real *x,
+                            const real *wih, const real *whh, const real *bih, const real *bhh,
+                            const int *len, int B, int T, int NI, int H, int reverse,
+                            const struct nn_packed *const *pk);
 /* scratch: (B,8H) floats, dscratch: (B*T*4H + 3*B*H) floats */
 NN_API void lstm_backward(real *dx, real *dwih, real *dwhh, real *dbih, real *dbhh,
                           real *dscratch, const real *dh_out, const lstm_cache *cache,
@@ -166,14 +178,16 @@ NN_API void gru_weight_grads(real *dwih, real *dwhh, real *dbih, real *dbhh,
  * query proj wq (A,Q), energy vector v (A).
  *   f = conv([aprev,cprev]) (B,N,F), e = v·tanh(q wq^T + pm + f uloc^T)
  *   a = softmax over n < len[b], ctx = Σ a m (B,D)
- * cache: f (B,N,F), s = tanh(.) (B,N,A), col (B*N, K*2).  scratch (B*A + 2*(N+K)). */
+ * cache: f (B,N,F), s = tanh(.) (B,N,A), col (B*N, K*2).  scratch (B*A + 2*(N+K)).
+ * ctx may be NULL: the weights only (inference windows them first). */
 typedef struct attn_dims { int B, N, D, A, Q, F, K; } attn_dims;
-/* pwq: packed wq^T (forward) or NULL; pwq_b: packed wq (backward) or NULL */
+/* pk: NULL or {wq^T, wloc^T, uloc^T} packed (gemm.h), any of them NULL;
+ * pwq_b: packed wq (backward) or NULL */
 NN_API void attention_forward(real *a, real *ctx, real *f, real *s, real *col, real *scratch,
                               const real *q, const real *m, const real *pm,
                               const real *aprev, const real *cprev, const real *wloc,
                               const real *uloc, const real *wq, const real *v,
-                              const int *len, attn_dims d, const struct nn_packed *pwq);
+                              const int *len, attn_dims d, const struct nn_packed *const *pk);
 /* da (B,N) is the upstream gradient of a (from losses and later steps);
  * dscratch (B*N*A + B*N*F + B*N*2*K + B*N*2 + B*A). */
 NN_API void attention_backward(real *dq, real *dm, real *dpm, real *daprev, real *dcprev,

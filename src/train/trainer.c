@@ -287,7 +287,7 @@ static tts_status write_voice_json(const trainer_opts *o, const taco_model *m, l
     cJSON_AddNumberToObject(v, "sample_rate", m->cfg.sample_rate);
     cJSON *d = cJSON_AddObjectToObject(v, "defaults");
     cJSON_AddNumberToObject(d, "speed", 1.0);
-    cJSON_AddNumberToObject(d, "gl_iters", 32);
+    cJSON_AddNumberToObject(d, "gl_iters", 8);
     cJSON_AddNumberToObject(d, "sharpen", 1.0);
     cJSON_AddNumberToObject(d, "sentence_silence", 0.2);
     cJSON_AddNumberToObject(d, "volume", 1.0);
