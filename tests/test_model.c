@@ -7,7 +7,8 @@
  * computation with the running statistics; its tensors round-trip exactly;
  * missing or mis-shaped ones are named; files from before it load without it.
  * The training pass's prenet-only dropout (teacher-forced rendering) leaves
- * the encoder's out.
+ * the encoder's out.  The training pass in inference mode gives taco_infer's
+ * frames (one forward pass).
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <setjmp.h>
@@ -446,7 +447,6 @@ static void test_batchnorm_files(void **state)
     taco_model_free(m);
 }
 
-/* Adam drives a quadratic to its minimum; clipping bounds the step. */
 /* The training pass's dropout modes: 2 (a teacher-forced rendering) draws
  * the prenet's masks as inference does and leaves the encoder's out. */
 static double pass_loss(taco_model *m, const taco_batch *b, int dropout, taco_train_ws **ws)
@@ -488,6 +488,118 @@ static void test_prenet_only_dropout(void **state)
     taco_train_ws_free(ws);
 }
 
+/* Largest |a - b| over n values, and the largest |b| into *scale. */
+static double worst_diff(const float *a, const float *b, size_t n, double *scale)
+{
+    double w = 0;
+    for (size_t i = 0; i < n; i++) {
+        w = fmax(w, fabs((double)a[i] - b[i]));
+        *scale = fmax(*scale, fabs((double)b[i]));
+    }
+    return w;
+}
+
+/* One forward pass: the training pass in inference mode (no dropout, batch
+ * norm by the running statistics, each decoder step fed what inference fed
+ * it) gives taco_infer's frames, before and after the postnet, and its
+ * alignment, for two utterances padded into one batch.  The window is off
+ * in taco_infer (the training pass has none); prenet dropout is 0 so both
+ * draw no masks.  Inference runs unfolded and folded (batch norm folded into
+ * the convolutions: equal up to rounding). */
+static void test_training_pass_is_inference(void **state)
+{
+    taco_config c = small_config();
+    c.prenet_dropout = 0;
+    taco_model *m = NULL;
+    assert_int_equal(taco_model_new(&c, &m), TTS_OK);
+    nn_rng rng = {11};
+    taco_init_random(m, &rng);
+    train_like_batchnorm(m, 12);
+    for (int i = 0; i < c.n_mels; i++) { m->mel_mean[i] = -3 + 0.1f * i; m->mel_std[i] = 1 + 0.05f * i; }
+    /* the stop gate never fires: the decoder runs to the frame cap or the end of the text */
+    for (int k = 0; k < c.r; k++) m->w.proj_b[k * (c.n_mels + 1) + c.n_mels] = -20;
+    enum { B = 2, N = 9 };
+    const int n[B] = {9, 6};
+    const int32_t text[B][N] = {{1, 5, 6, 7, 8, 9, 10, 11, 2}, {1, 12, 13, 14, 15, 2}};
+    int M = c.n_mels, r = c.r;
+    for (int folded = 0; folded < 2; folded++) {
+        if (folded) assert_int_equal(taco_fold(m), 0);
+        assert_true(!folded == !m->folded);
+        float *before[B], *after[B], *align[B];
+        int rows[B], frames[B], steps[B], T = 0;
+        for (int b = 0; b < B; b++) {
+            taco_infer_state *s = NULL;
+            assert_int_equal(taco_infer_create(m, 4, &s), 0);
+            taco_infer_set_window(s, 0);
+            const real *mel;
+            taco_stop_reason why;
+            assert_int_equal(taco_infer(s, text[b], n[b], 3, 42, &mel, &frames[b], &why), 0);
+            const real *f0 = taco_infer_frames_before(s, &rows[b]);
+            int nn;
+            const real *al = taco_infer_alignment(s, &steps[b], &nn);
+            assert_int_equal(nn, n[b]);
+            assert_int_equal(rows[b], steps[b] * r);
+            assert_true(steps[b] >= 8);  /* a real run of the decoder */
+            before[b] = malloc(sizeof(float) * rows[b] * M);
+            after[b] = malloc(sizeof(float) * frames[b] * M);
+            align[b] = malloc(sizeof(float) * steps[b] * n[b]);
+            memcpy(before[b], f0, sizeof(float) * rows[b] * M);
+            memcpy(after[b], mel, sizeof(float) * frames[b] * M);
+            memcpy(align[b], al, sizeof(float) * steps[b] * n[b]);
+            if (rows[b] > T) T = rows[b];
+            taco_infer_free(s);
+        }
+        /* the batch: each item fed the frames inference fed itself */
+        int32_t ids[B * N] = {0};
+        int nlen[B], tlen[B];
+        float *target = calloc((size_t)B * T * M, sizeof(float)), *fed = calloc((size_t)B * T * M, sizeof(float));
+        assert_true(target && fed);
+        for (int b = 0; b < B; b++) {
+            memcpy(ids + b * N, text[b], sizeof(int32_t) * n[b]);
+            nlen[b] = n[b];
+            tlen[b] = frames[b];
+            memcpy(fed + (size_t)b * T * M, before[b], sizeof(float) * rows[b] * M);
+        }
+        taco_batch bt = {.B = B, .N = N, .T = T, .ids = ids, .nlen = nlen, .mel = target, .tlen = tlen,
+                         .mel_in = fed};
+        taco_train_opts o = taco_train_opts_default();
+        o.dropout = 0;
+        o.bn_running = 1;
+        taco_train_ws *ws = NULL;
+        taco_loss l;
+        nn_rng unused = {1};
+        assert_int_equal(taco_train_step(m, NULL, &bt, &o, &unused, &ws, &l), 0);
+        const real *mel0 = taco_train_mel_before(ws), *mel1 = taco_train_mel(ws);
+        int S, bb, nn;
+        const real *tal = taco_train_alignment(ws, &S, &bb, &nn);
+        assert_int_equal(S, T / r);
+        double w0 = 0, w1 = 0, wa = 0, s0 = 0, s1 = 0, sa = 0;
+        for (int b = 0; b < B; b++) {
+            w0 = fmax(w0, worst_diff(mel0 + (size_t)b * T * M, before[b], (size_t)rows[b] * M, &s0));
+            float *den = malloc(sizeof(float) * frames[b] * M);
+            for (int t = 0; t < frames[b]; t++)
+                for (int k = 0; k < M; k++)
+                    den[t * M + k] = mel1[((size_t)b * T + t) * M + k] * m->mel_std[k] + m->mel_mean[k];
+            w1 = fmax(w1, worst_diff(den, after[b], (size_t)frames[b] * M, &s1));
+            for (int st = 0; st < steps[b]; st++)
+                wa = fmax(wa, worst_diff(tal + ((size_t)st * B + b) * N, align[b] + (size_t)st * n[b], n[b], &sa));
+            free(den);
+        }
+        printf("     %s: %d and %d frames; largest difference before the postnet %.2g (of %.2g), "
+               "after %.2g (of %.2g), alignment %.2g\n", folded ? "batch norm folded" : "unfolded",
+               frames[0], frames[1], w0, s0, w1, s1, wa);
+        assert_true(s0 > 0.1 && s1 > 0.1 && sa > 0.1);  /* not vacuous */
+        assert_true(w0 <= 1e-4 * (1 + s0));
+        assert_true(w1 <= 1e-4 * (1 + s1));
+        assert_true(wa <= 1e-4);
+        taco_train_ws_free(ws);
+        free(target); free(fed);
+        for (int b = 0; b < B; b++) { free(before[b]); free(after[b]); free(align[b]); }
+    }
+    taco_model_free(m);
+}
+
+/* Adam drives a quadratic to its minimum; clipping bounds the step. */
 static void test_adam(void **state)
 {
     adam_opts o = {.lr = 0.1f, .lr_min = 0.001f, .warmup = 0, .decay_start = 100000,
@@ -520,6 +632,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_files),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_prenet_only_dropout),
+        cmocka_unit_test(test_training_pass_is_inference),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
