@@ -69,12 +69,12 @@ static void path_of(char *buf, size_t n, const char *name) { snprintf(buf, n, "%
 static void test_round_trip(void **state)
 {
     taco_model *m = make_model();
-    char p[256], err[512];
+    char p[256];
     path_of(p, sizeof p, "a.safetensors");
     const char *k[] = {"note"}, *v[] = {"round trip"};
     assert_int_equal(taco_model_save(m, p, k, v, 1, NULL, NULL, 0), TTS_OK);
     taco_model *l = NULL;
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_OK);
     assert_int_equal(l->n_floats, m->n_floats);
     assert_int_equal(l->n_trained, m->n_trained);
     assert_memory_equal(l->data, m->data, sizeof(float) * m->n_floats);
@@ -98,14 +98,14 @@ static void test_round_trip(void **state)
     const char *names[1] = {"adam_m"};
     assert_int_equal(taco_model_save(m, p, NULL, NULL, 0, blocks, names, 1), TTS_OK);
     taco_model *l2 = NULL;
-    assert_int_equal(taco_model_load(p, 1, &l2, err, sizeof err), TTS_OK);
-    assert_int_equal(taco_model_read_extra(l2, "adam_m", back, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 1, &l2), TTS_OK);
+    assert_int_equal(taco_model_read_extra(l2, "adam_m", back), TTS_OK);
     assert_true(m->n_trained < m->n_floats);
     assert_memory_equal(back, extra, sizeof(float) * m->n_trained);
     for (size_t i = m->n_trained; i < m->n_floats; i++) assert_true(back[i] == 0);
     assert_null(taco_model_meta(l2, "nonexistent"));
     assert_memory_equal(l2->data, m->data, sizeof(float) * m->n_floats);
-    assert_int_equal(taco_model_read_extra(l2, "adam_v", back, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
+    assert_int_equal(taco_model_read_extra(l2, "adam_v", back), TTS_ERR_MODEL_MISMATCH);
     free(extra); free(back);
     taco_model_free(l2);
     taco_model_free(l);
@@ -171,7 +171,7 @@ static long file_size(const char *p)
 static void test_broken_files(void **state)
 {
     taco_model *m = make_model();
-    char good[256], p[256], err[512];
+    char good[256], p[256];
     path_of(good, sizeof good, "good.safetensors");
     assert_int_equal(taco_model_save(m, good, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
     long n = file_size(good);
@@ -183,36 +183,36 @@ static void test_broken_files(void **state)
 
     /* missing */
     path_of(p, sizeof p, "missing.safetensors");
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_IO);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_IO);
     assert_null(l);
     /* truncated data */
     path_of(p, sizeof p, "trunc.safetensors");
     f = fopen(p, "wb"); fwrite(buf, 1, n - 100, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_TRUNCATED);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_TRUNCATED);
     /* names the first tensor that runs past the new end */
     int cut = 0;
     while ((m->params[cut].offset + m->params[cut].size) * 4 <= m->n_floats * 4 - 100) cut++;
-    assert_non_null(strstr(err, m->params[cut].name));
+    assert_non_null(strstr(tts_last_error(), m->params[cut].name));
     /* truncated inside the header */
     f = fopen(p, "wb"); fwrite(buf, 1, 40, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_TRUNCATED);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_TRUNCATED);
     f = fopen(p, "wb"); fwrite(buf, 1, 5, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_TRUNCATED);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_TRUNCATED);
     /* corrupt header JSON */
     path_of(p, sizeof p, "corrupt.safetensors");
     unsigned char *c2 = malloc(n);
     memcpy(c2, buf, n);
     c2[8] = 'X';
     f = fopen(p, "wb"); fwrite(c2, 1, n, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_FORMAT);
     /* absurd header length */
     memcpy(c2, buf, n);
     c2[7] = 0x7f;
     f = fopen(p, "wb"); fwrite(c2, 1, n, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_FORMAT);
     /* not a safetensors file at all */
     f = fopen(p, "wb"); fputs("RIFF this is a wav file, not a model, honestly", f); fclose(f);
-    assert_true(taco_model_load(p, 0, &l, err, sizeof err) != TTS_OK);
+    assert_true(taco_model_load(p, 0, &l) != TTS_OK);
     /* mismatched: a tensor shape that disagrees with the config */
     taco_config c = small_config();
     c.post_ch = 9;
@@ -235,18 +235,18 @@ static void test_broken_files(void **state)
     opc[strlen("\\\"post_ch\\\":")] = '8';  /* config now says 8, tensors are 9 wide */
     path_of(p, sizeof p, "mismatch.safetensors");
     f = fopen(p, "wb"); fwrite(ob, 1, on, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
-    assert_non_null(strstr(err, "postnet.conv0"));
-    assert_non_null(strstr(err, "[8, 5, 10]"));
-    assert_non_null(strstr(err, "[9, 5, 10]"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_MISMATCH);
+    assert_non_null(strstr(tts_last_error(), "postnet.conv0"));
+    assert_non_null(strstr(tts_last_error(), "[8, 5, 10]"));
+    assert_non_null(strstr(tts_last_error(), "[9, 5, 10]"));
     /* NaN weights are refused */
     taco_model *nanm = make_model();
     nanm->data[3] = NAN;
     path_of(p, sizeof p, "nan.safetensors");
     assert_int_equal(taco_model_save(nanm, p, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_NUMERIC);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_NUMERIC);
     /* the good file still loads */
-    assert_int_equal(taco_model_load(good, 0, &l, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(good, 0, &l), TTS_OK);
     taco_model_free(l);
     taco_model_free(nanm);
     taco_model_free(other);
@@ -289,12 +289,12 @@ static void test_batchnorm_folded(void **state)
     /* larger weights, so the encoder output is not squashed near zero */
     for (int i = 0; i < m->cfg.enc_convs; i++)
         for (int j = 0; j < m->cfg.enc_ch; j++) m->w.bn_gamma[i][j] *= 3;
-    char p[256], err[512];
+    char p[256];
     path_of(p, sizeof p, "bn.safetensors");
     assert_int_equal(taco_model_save(m, p, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
     taco_model *ro = NULL, *rw = NULL;
-    assert_int_equal(taco_model_load(p, 0, &ro, err, sizeof err), TTS_OK);
-    assert_int_equal(taco_model_load(p, 1, &rw, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 0, &ro), TTS_OK);
+    assert_int_equal(taco_model_load(p, 1, &rw), TTS_OK);
     assert_non_null(ro->folded);  /* read-only: folded once at load */
     assert_null(rw->folded);      /* writable: weights may change, runs unfolded */
     assert_null(m->folded);
@@ -369,51 +369,51 @@ static char *replaced(const char *s, const char *from, const char *to)
 static void test_batchnorm_files(void **state)
 {
     taco_model *m = make_model();
-    char p[256], err[512];
+    char p[256];
     path_of(p, sizeof p, "bnsrc.safetensors");
     assert_int_equal(taco_model_save(m, p, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
     taco_model *src = NULL, *l = NULL;
-    assert_int_equal(taco_model_load(p, 1, &src, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 1, &src), TTS_OK);
     const char *cfg = taco_model_meta(src, "config");
     assert_non_null(strstr(cfg, "\"enc_batchnorm\":1"));
 
     /* a batch-norm tensor missing, trained or buffer: named */
     path_of(p, sizeof p, "bn-missing.safetensors");
     write_variant(m, p, "encoder.conv1.bn.beta", NULL, "2", cfg);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_MISMATCH);
     assert_null(l);
-    assert_non_null(strstr(err, "encoder.conv1.bn.beta"));
+    assert_non_null(strstr(tts_last_error(), "encoder.conv1.bn.beta"));
     write_variant(m, p, "encoder.conv2.bn.running_var", NULL, "2", cfg);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
-    assert_non_null(strstr(err, "encoder.conv2.bn.running_var"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_MISMATCH);
+    assert_non_null(strstr(tts_last_error(), "encoder.conv2.bn.running_var"));
     /* mis-shaped: both shapes printed */
     path_of(p, sizeof p, "bn-shape.safetensors");
     write_variant(m, p, NULL, "encoder.conv0.bn.running_mean", "2", cfg);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
-    assert_non_null(strstr(err, "encoder.conv0.bn.running_mean"));
-    assert_non_null(strstr(err, "[17]"));
-    assert_non_null(strstr(err, "[16]"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_MISMATCH);
+    assert_non_null(strstr(tts_last_error(), "encoder.conv0.bn.running_mean"));
+    assert_non_null(strstr(tts_last_error(), "[17]"));
+    assert_non_null(strstr(tts_last_error(), "[16]"));
     write_variant(m, p, NULL, "encoder.conv2.bn.gamma", "2", cfg);
-    assert_int_equal(taco_model_load(p, 1, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
-    assert_non_null(strstr(err, "encoder.conv2.bn.gamma"));
+    assert_int_equal(taco_model_load(p, 1, &l), TTS_ERR_MODEL_MISMATCH);
+    assert_non_null(strstr(tts_last_error(), "encoder.conv2.bn.gamma"));
     /* a negative running variance */
     path_of(p, sizeof p, "bn-negvar.safetensors");
     float keep = m->w.bn_var[1][3];
     m->w.bn_var[1][3] = -0.5f;
     write_variant(m, p, NULL, NULL, "2", cfg);
     m->w.bn_var[1][3] = keep;
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
-    assert_non_null(strstr(err, "encoder.conv1.bn.running_var"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_FORMAT);
+    assert_non_null(strstr(tts_last_error(), "encoder.conv1.bn.running_var"));
     /* version 1 cannot carry batch norm (a version-1 reader would ignore it) */
     path_of(p, sizeof p, "bn-v1.safetensors");
     write_variant(m, p, NULL, NULL, "1", cfg);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
-    assert_non_null(strstr(err, "version 1"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_FORMAT);
+    assert_non_null(strstr(tts_last_error(), "version 1"));
     /* enc_batchnorm other than 0 or 1 */
     char *bad = replaced(cfg, "\"enc_batchnorm\":1", "\"enc_batchnorm\":2");
     write_variant(m, p, NULL, NULL, "2", bad);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
-    assert_non_null(strstr(err, "enc_batchnorm"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_FORMAT);
+    assert_non_null(strstr(tts_last_error(), "enc_batchnorm"));
     free(bad);
 
     /* a file from before batch norm: version 1, no enc_batchnorm in its
@@ -428,14 +428,14 @@ static void test_batchnorm_files(void **state)
     path_of(p, sizeof p, "nobn.safetensors");
     assert_int_equal(taco_model_save(old, p, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
     taco_model *tmp = NULL;
-    assert_int_equal(taco_model_load(p, 1, &tmp, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 1, &tmp), TTS_OK);
     assert_string_equal(taco_model_meta(tmp, "version"), "1");
     char *oldcfg = replaced(taco_model_meta(tmp, "config"), "\"enc_batchnorm\":0,", "");
     taco_model_free(tmp);
     assert_null(strstr(oldcfg, "batchnorm"));
     path_of(p, sizeof p, "old.safetensors");
     write_variant(old, p, NULL, NULL, "1", oldcfg);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_OK);
     assert_int_equal(l->cfg.enc_batchnorm, 0);
     assert_int_equal(l->n_floats, old->n_floats);
     assert_null(l->folded);

@@ -160,8 +160,8 @@ tts_status taco_model_new(const taco_config *cfg, taco_model **out);
  * then every tensor validated by name, dtype, shape and offsets; the weights
  * are mapped read-only unless copy != 0 (training needs writable weights).
  * A read-only model never changes, so its batch norm is folded in here, once
- * (taco_fold).  err receives a message naming the file and the tensor. */
-tts_status taco_model_load(const char *path, int copy, taco_model **out, char *err, size_t errlen);
+ * (taco_fold).  On failure tts_last_error() names the file and the tensor. */
+tts_status taco_model_load(const char *path, int copy, taco_model **out);
 void taco_model_free(taco_model *m); /* accepts NULL */
 /* Save weights and config (+ extra metadata pairs) atomically.  When
  * extra_blocks != NULL, n_extra blocks of n_floats each are stored too, as
@@ -173,7 +173,7 @@ tts_status taco_model_save(const taco_model *m, const char *path, const char *co
 /* Copy the stored block "<name>.<param>" of a file opened by taco_model_load
  * (with copy != 0) into dst, for every trained param (buffers' entries of dst
  * are left alone); TTS_ERR_MODEL_MISMATCH if absent. */
-tts_status taco_model_read_extra(const taco_model *m, const char *name, real *dst, char *err, size_t errlen);
+tts_status taco_model_read_extra(const taco_model *m, const char *name, real *dst);
 /* (Re)pack the decoder-step weights after they change: forward copies, and
  * backward ones too when with_backward (training).  Returns 0, -1 on
  * allocation failure (the model then runs unpacked). */
