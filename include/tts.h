@@ -53,6 +53,11 @@
 extern "C" {
 #endif
 
+/* Status codes: one enum for the library and the programs (tts, tts-train),
+ * append-only, so a number never changes meaning.  Three are never returned
+ * by a function of this header: TTS_ERR_AUDIO_DEVICE and TTS_ERR_NO_PLAYBACK
+ * (playback is the tts program's, not the library's) and TTS_ERR_DATASET
+ * (the trainer's); tts_status_message() knows them all. */
 typedef enum tts_status {
     TTS_OK = 0,
     TTS_ERR_NOMEM = 1,            /* an allocation failed */
@@ -66,12 +71,12 @@ typedef enum tts_status {
     TTS_ERR_VOICE = 9,            /* the voice file is missing or invalid */
     TTS_ERR_PHONEMIZER = 10,      /* espeak-ng could not be initialised or failed */
     TTS_ERR_AUDIO_FORMAT = 11,    /* unsupported audio file format or sample rate */
-    TTS_ERR_AUDIO_DEVICE = 12,    /* no audio output device could be opened */
-    TTS_ERR_NO_PLAYBACK = 13,     /* built without PortAudio: cannot play aloud */
+    TTS_ERR_AUDIO_DEVICE = 12,    /* no audio output device could be opened (programs only) */
+    TTS_ERR_NO_PLAYBACK = 13,     /* built without PortAudio: cannot play aloud (programs only) */
     TTS_ERR_ATTENTION = 14,       /* the model failed to align (stop never fired, cap hit) */
     TTS_ERR_CANCELLED = 15,       /* stopped by the caller (Ctrl-C) */
     TTS_ERR_NUMERIC = 16,         /* a NaN or infinite value appeared */
-    TTS_ERR_DATASET = 17,         /* a training dataset could not be read */
+    TTS_ERR_DATASET = 17,         /* a training dataset could not be read (tts-train only) */
     TTS_ERR_NO_SPACE = 18,        /* the disk is full */
     TTS_ERR_INTERNAL = 19,        /* a bug: please report it */
     TTS_ERR_UNREADABLE = 20,      /* a warning: characters the voice's language cannot read
@@ -84,8 +89,10 @@ typedef enum tts_status {
 /* A static English message for a status code; never NULL. */
 const char *tts_status_message(tts_status status);
 
-/* Details of the last failure in the calling thread ("" when none); valid
- * until the thread's next library call. */
+/* Details of the last failure in the calling thread ("" when none): the
+ * library's one error channel, whichever part failed (text, model file,
+ * audio file); each public function that returns a tts_status clears it
+ * first.  Valid until the thread's next library call. */
 const char *tts_last_error(void);
 
 /* ------------------------------------------------------------- voices */

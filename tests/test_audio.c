@@ -119,7 +119,7 @@ static void test_unknown_extension(void **state)
     float x[16] = {0};
     snprintf(path, sizeof path, "%s/a.mp3", tmpdir);
     assert_int_equal(audio_write_file(path, x, 16, SR), TTS_ERR_AUDIO_FORMAT);
-    assert_non_null(strstr(audio_last_error(), ".wav"));
+    assert_non_null(strstr(tts_last_error(), ".wav"));
     assert_int_equal(count_entries(tmpdir), 0);
 }
 
@@ -131,9 +131,9 @@ static void test_directory_as_output(void **state)
     snprintf(path, sizeof path, "%s/sub.wav", tmpdir);
     assert_int_equal(mkdir(path, 0700), 0);
     assert_int_equal(audio_write_file(path, x, 16, SR), TTS_ERR_IO);
-    assert_non_null(strstr(audio_last_error(), "directory"));
+    assert_non_null(strstr(tts_last_error(), "directory"));
     assert_int_equal(audio_write_file(tmpdir, x, 16, SR), TTS_ERR_IO);
-    assert_non_null(strstr(audio_last_error(), "directory"));
+    assert_non_null(strstr(tts_last_error(), "directory"));
     assert_int_equal(count_entries(path), 0);
     rmdir(path);
 }
@@ -145,7 +145,7 @@ static void test_missing_folder(void **state)
     float x[16] = {0};
     snprintf(path, sizeof path, "%s/no/such/folder/a.wav", tmpdir);
     assert_int_equal(audio_write_file(path, x, 16, SR), TTS_ERR_IO);
-    assert_non_null(strstr(audio_last_error(), "does not exist"));
+    assert_non_null(strstr(tts_last_error(), "does not exist"));
 }
 
 static void test_unwritable_folder(void **state)
@@ -163,10 +163,10 @@ static void test_unwritable_folder(void **state)
         if (st == TTS_OK) unlink(path);
         st = audio_write_file("/proc/tts-test.wav", x, 16, SR);
         assert_true(st == TTS_ERR_IO);
-        assert_non_null(strstr(audio_last_error(), "tts-test.wav"));
+        assert_non_null(strstr(tts_last_error(), "tts-test.wav"));
     } else {
         assert_int_equal(st, TTS_ERR_IO);
-        assert_non_null(strstr(audio_last_error(), "Permission denied"));
+        assert_non_null(strstr(tts_last_error(), "Permission denied"));
         assert_int_equal(count_entries(dir), 0);
     }
     rmdir(dir);
@@ -220,7 +220,7 @@ static void test_full_device(void **state)
     float *x = tone(SR);
     tts_status st = audio_write_file("/dev/full", x, SR, SR);
     assert_int_equal(st, TTS_ERR_NO_SPACE);
-    assert_non_null(strstr(audio_last_error(), "/dev/full"));
+    assert_non_null(strstr(tts_last_error(), "/dev/full"));
     free(x);
 }
 
@@ -324,8 +324,8 @@ static void test_wav_size_limit(void **state)
     assert_int_equal(audio_writer_open(path, SR, &w), TTS_OK);
     assert_int_equal(audio_writer_write(w, x, 800), TTS_OK);
     assert_int_equal(audio_writer_write(w, x, 300), TTS_ERR_IO);
-    assert_non_null(strstr(audio_last_error(), "long.wav"));
-    assert_non_null(strstr(audio_last_error(), "4 GB"));
+    assert_non_null(strstr(tts_last_error(), "long.wav"));
+    assert_non_null(strstr(tts_last_error(), "4 GB"));
     audio_writer_abort(w);
     assert_int_equal(count_entries(tmpdir), 0);
     /* FLAC has no such limit */
@@ -371,7 +371,7 @@ static void test_read_errors(void **state)
     snprintf(path, sizeof path, "%s/missing.wav", tmpdir);
     assert_int_equal(audio_read_file(path, &y, &n, NULL), TTS_ERR_IO);
     assert_null(y);
-    assert_non_null(strstr(audio_last_error(), "missing.wav"));
+    assert_non_null(strstr(tts_last_error(), "missing.wav"));
     snprintf(path, sizeof path, "%s/text.wav", tmpdir);
     FILE *fp = fopen(path, "w");
     fputs("this is not audio at all, just some text that is long enough", fp);
@@ -394,8 +394,8 @@ static void test_player_without_device(void **state)
 #else
     assert_int_equal(st, TTS_ERR_NO_PLAYBACK);
 #endif
-    assert_true(strlen(audio_last_error()) > 10);
-    print_message("no such device: %s\n", audio_last_error());
+    assert_true(strlen(tts_last_error()) > 10);
+    print_message("no such device: %s\n", tts_last_error());
     st = audio_player_open(NULL, SR, &p);
     if (st == TTS_OK) {
         float z[2205] = {0};
@@ -403,7 +403,7 @@ static void test_player_without_device(void **state)
         assert_int_equal(audio_player_close(p), TTS_OK);
     } else {
         assert_true(st == TTS_ERR_AUDIO_DEVICE || st == TTS_ERR_NO_PLAYBACK);
-        print_message("default device: %s\n", audio_last_error());
+        print_message("default device: %s\n", tts_last_error());
     }
     assert_int_equal(audio_player_close(NULL), TTS_OK);
     audio_player_abort(NULL);

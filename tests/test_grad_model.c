@@ -17,6 +17,7 @@
 #define NN_API static
 #include "../src/nn/kernels.c"
 #include "../src/model/taco.c"
+#include "../src/model/taco_train.c"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -7,7 +7,8 @@
  * computation with the running statistics; its tensors round-trip exactly;
  * missing or mis-shaped ones are named; files from before it load without it.
  * The training pass's prenet-only dropout (teacher-forced rendering) leaves
- * the encoder's out.
+ * the encoder's out.  The training pass in inference mode gives taco_infer's
+ * frames (one forward pass).
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <setjmp.h>
@@ -69,12 +70,12 @@ static void path_of(char *buf, size_t n, const char *name) { snprintf(buf, n, "%
 static void test_round_trip(void **state)
 {
     taco_model *m = make_model();
-    char p[256], err[512];
+    char p[256];
     path_of(p, sizeof p, "a.safetensors");
     const char *k[] = {"note"}, *v[] = {"round trip"};
     assert_int_equal(taco_model_save(m, p, k, v, 1, NULL, NULL, 0), TTS_OK);
     taco_model *l = NULL;
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_OK);
     assert_int_equal(l->n_floats, m->n_floats);
     assert_int_equal(l->n_trained, m->n_trained);
     assert_memory_equal(l->data, m->data, sizeof(float) * m->n_floats);
@@ -98,14 +99,14 @@ static void test_round_trip(void **state)
     const char *names[1] = {"adam_m"};
     assert_int_equal(taco_model_save(m, p, NULL, NULL, 0, blocks, names, 1), TTS_OK);
     taco_model *l2 = NULL;
-    assert_int_equal(taco_model_load(p, 1, &l2, err, sizeof err), TTS_OK);
-    assert_int_equal(taco_model_read_extra(l2, "adam_m", back, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 1, &l2), TTS_OK);
+    assert_int_equal(taco_model_read_extra(l2, "adam_m", back), TTS_OK);
     assert_true(m->n_trained < m->n_floats);
     assert_memory_equal(back, extra, sizeof(float) * m->n_trained);
     for (size_t i = m->n_trained; i < m->n_floats; i++) assert_true(back[i] == 0);
     assert_null(taco_model_meta(l2, "nonexistent"));
     assert_memory_equal(l2->data, m->data, sizeof(float) * m->n_floats);
-    assert_int_equal(taco_model_read_extra(l2, "adam_v", back, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
+    assert_int_equal(taco_model_read_extra(l2, "adam_v", back), TTS_ERR_MODEL_MISMATCH);
     free(extra); free(back);
     taco_model_free(l2);
     taco_model_free(l);
@@ -217,7 +218,7 @@ static void test_packed_inference(void **state)
 static void test_broken_files(void **state)
 {
     taco_model *m = make_model();
-    char good[256], p[256], err[512];
+    char good[256], p[256];
     path_of(good, sizeof good, "good.safetensors");
     assert_int_equal(taco_model_save(m, good, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
     long n = file_size(good);
@@ -229,36 +230,36 @@ static void test_broken_files(void **state)
 
     /* missing */
     path_of(p, sizeof p, "missing.safetensors");
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_IO);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_IO);
     assert_null(l);
     /* truncated data */
     path_of(p, sizeof p, "trunc.safetensors");
     f = fopen(p, "wb"); fwrite(buf, 1, n - 100, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_TRUNCATED);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_TRUNCATED);
     /* names the first tensor that runs past the new end */
     int cut = 0;
     while ((m->params[cut].offset + m->params[cut].size) * 4 <= m->n_floats * 4 - 100) cut++;
-    assert_non_null(strstr(err, m->params[cut].name));
+    assert_non_null(strstr(tts_last_error(), m->params[cut].name));
     /* truncated inside the header */
     f = fopen(p, "wb"); fwrite(buf, 1, 40, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_TRUNCATED);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_TRUNCATED);
     f = fopen(p, "wb"); fwrite(buf, 1, 5, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_TRUNCATED);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_TRUNCATED);
     /* corrupt header JSON */
     path_of(p, sizeof p, "corrupt.safetensors");
     unsigned char *c2 = malloc(n);
     memcpy(c2, buf, n);
     c2[8] = 'X';
     f = fopen(p, "wb"); fwrite(c2, 1, n, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_FORMAT);
     /* absurd header length */
     memcpy(c2, buf, n);
     c2[7] = 0x7f;
     f = fopen(p, "wb"); fwrite(c2, 1, n, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_FORMAT);
     /* not a safetensors file at all */
     f = fopen(p, "wb"); fputs("RIFF this is a wav file, not a model, honestly", f); fclose(f);
-    assert_true(taco_model_load(p, 0, &l, err, sizeof err) != TTS_OK);
+    assert_true(taco_model_load(p, 0, &l) != TTS_OK);
     /* mismatched: a tensor shape that disagrees with the config */
     taco_config c = small_config();
     c.post_ch = 9;
@@ -281,18 +282,18 @@ static void test_broken_files(void **state)
     opc[strlen("\\\"post_ch\\\":")] = '8';  /* config now says 8, tensors are 9 wide */
     path_of(p, sizeof p, "mismatch.safetensors");
     f = fopen(p, "wb"); fwrite(ob, 1, on, f); fclose(f);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
-    assert_non_null(strstr(err, "postnet.conv0"));
-    assert_non_null(strstr(err, "[8, 5, 10]"));
-    assert_non_null(strstr(err, "[9, 5, 10]"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_MISMATCH);
+    assert_non_null(strstr(tts_last_error(), "postnet.conv0"));
+    assert_non_null(strstr(tts_last_error(), "[8, 5, 10]"));
+    assert_non_null(strstr(tts_last_error(), "[9, 5, 10]"));
     /* NaN weights are refused */
     taco_model *nanm = make_model();
     nanm->data[3] = NAN;
     path_of(p, sizeof p, "nan.safetensors");
     assert_int_equal(taco_model_save(nanm, p, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_NUMERIC);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_NUMERIC);
     /* the good file still loads */
-    assert_int_equal(taco_model_load(good, 0, &l, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(good, 0, &l), TTS_OK);
     taco_model_free(l);
     taco_model_free(nanm);
     taco_model_free(other);
@@ -335,12 +336,12 @@ static void test_batchnorm_folded(void **state)
     /* larger weights, so the encoder output is not squashed near zero */
     for (int i = 0; i < m->cfg.enc_convs; i++)
         for (int j = 0; j < m->cfg.enc_ch; j++) m->w.bn_gamma[i][j] *= 3;
-    char p[256], err[512];
+    char p[256];
     path_of(p, sizeof p, "bn.safetensors");
     assert_int_equal(taco_model_save(m, p, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
     taco_model *ro = NULL, *rw = NULL;
-    assert_int_equal(taco_model_load(p, 0, &ro, err, sizeof err), TTS_OK);
-    assert_int_equal(taco_model_load(p, 1, &rw, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 0, &ro), TTS_OK);
+    assert_int_equal(taco_model_load(p, 1, &rw), TTS_OK);
     assert_non_null(ro->folded);  /* read-only: folded once at load */
     assert_null(rw->folded);      /* writable: weights may change, runs unfolded */
     assert_null(m->folded);
@@ -415,51 +416,51 @@ static char *replaced(const char *s, const char *from, const char *to)
 static void test_batchnorm_files(void **state)
 {
     taco_model *m = make_model();
-    char p[256], err[512];
+    char p[256];
     path_of(p, sizeof p, "bnsrc.safetensors");
     assert_int_equal(taco_model_save(m, p, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
     taco_model *src = NULL, *l = NULL;
-    assert_int_equal(taco_model_load(p, 1, &src, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 1, &src), TTS_OK);
     const char *cfg = taco_model_meta(src, "config");
     assert_non_null(strstr(cfg, "\"enc_batchnorm\":1"));
 
     /* a batch-norm tensor missing, trained or buffer: named */
     path_of(p, sizeof p, "bn-missing.safetensors");
     write_variant(m, p, "encoder.conv1.bn.beta", NULL, "2", cfg);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_MISMATCH);
     assert_null(l);
-    assert_non_null(strstr(err, "encoder.conv1.bn.beta"));
+    assert_non_null(strstr(tts_last_error(), "encoder.conv1.bn.beta"));
     write_variant(m, p, "encoder.conv2.bn.running_var", NULL, "2", cfg);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
-    assert_non_null(strstr(err, "encoder.conv2.bn.running_var"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_MISMATCH);
+    assert_non_null(strstr(tts_last_error(), "encoder.conv2.bn.running_var"));
     /* mis-shaped: both shapes printed */
     path_of(p, sizeof p, "bn-shape.safetensors");
     write_variant(m, p, NULL, "encoder.conv0.bn.running_mean", "2", cfg);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
-    assert_non_null(strstr(err, "encoder.conv0.bn.running_mean"));
-    assert_non_null(strstr(err, "[17]"));
-    assert_non_null(strstr(err, "[16]"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_MISMATCH);
+    assert_non_null(strstr(tts_last_error(), "encoder.conv0.bn.running_mean"));
+    assert_non_null(strstr(tts_last_error(), "[17]"));
+    assert_non_null(strstr(tts_last_error(), "[16]"));
     write_variant(m, p, NULL, "encoder.conv2.bn.gamma", "2", cfg);
-    assert_int_equal(taco_model_load(p, 1, &l, err, sizeof err), TTS_ERR_MODEL_MISMATCH);
-    assert_non_null(strstr(err, "encoder.conv2.bn.gamma"));
+    assert_int_equal(taco_model_load(p, 1, &l), TTS_ERR_MODEL_MISMATCH);
+    assert_non_null(strstr(tts_last_error(), "encoder.conv2.bn.gamma"));
     /* a negative running variance */
     path_of(p, sizeof p, "bn-negvar.safetensors");
     float keep = m->w.bn_var[1][3];
     m->w.bn_var[1][3] = -0.5f;
     write_variant(m, p, NULL, NULL, "2", cfg);
     m->w.bn_var[1][3] = keep;
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
-    assert_non_null(strstr(err, "encoder.conv1.bn.running_var"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_FORMAT);
+    assert_non_null(strstr(tts_last_error(), "encoder.conv1.bn.running_var"));
     /* version 1 cannot carry batch norm (a version-1 reader would ignore it) */
     path_of(p, sizeof p, "bn-v1.safetensors");
     write_variant(m, p, NULL, NULL, "1", cfg);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
-    assert_non_null(strstr(err, "version 1"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_FORMAT);
+    assert_non_null(strstr(tts_last_error(), "version 1"));
     /* enc_batchnorm other than 0 or 1 */
     char *bad = replaced(cfg, "\"enc_batchnorm\":1", "\"enc_batchnorm\":2");
     write_variant(m, p, NULL, NULL, "2", bad);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_ERR_MODEL_FORMAT);
-    assert_non_null(strstr(err, "enc_batchnorm"));
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_ERR_MODEL_FORMAT);
+    assert_non_null(strstr(tts_last_error(), "enc_batchnorm"));
     free(bad);
 
     /* a file from before batch norm: version 1, no enc_batchnorm in its
@@ -474,14 +475,14 @@ static void test_batchnorm_files(void **state)
     path_of(p, sizeof p, "nobn.safetensors");
     assert_int_equal(taco_model_save(old, p, NULL, NULL, 0, NULL, NULL, 0), TTS_OK);
     taco_model *tmp = NULL;
-    assert_int_equal(taco_model_load(p, 1, &tmp, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 1, &tmp), TTS_OK);
     assert_string_equal(taco_model_meta(tmp, "version"), "1");
     char *oldcfg = replaced(taco_model_meta(tmp, "config"), "\"enc_batchnorm\":0,", "");
     taco_model_free(tmp);
     assert_null(strstr(oldcfg, "batchnorm"));
     path_of(p, sizeof p, "old.safetensors");
     write_variant(old, p, NULL, NULL, "1", oldcfg);
-    assert_int_equal(taco_model_load(p, 0, &l, err, sizeof err), TTS_OK);
+    assert_int_equal(taco_model_load(p, 0, &l), TTS_OK);
     assert_int_equal(l->cfg.enc_batchnorm, 0);
     assert_int_equal(l->n_floats, old->n_floats);
     assert_null(l->folded);
@@ -493,7 +494,6 @@ static void test_batchnorm_files(void **state)
     taco_model_free(m);
 }
 
-/* Adam drives a quadratic to its minimum; clipping bounds the step. */
 /* The training pass's dropout modes: 2 (a teacher-forced rendering) draws
  * the prenet's masks as inference does and leaves the encoder's out. */
 static double pass_loss(taco_model *m, const taco_batch *b, int dropout, taco_train_ws **ws)
@@ -535,6 +535,118 @@ static void test_prenet_only_dropout(void **state)
     taco_train_ws_free(ws);
 }
 
+/* Largest |a - b| over n values, and the largest |b| into *scale. */
+static double worst_diff(const float *a, const float *b, size_t n, double *scale)
+{
+    double w = 0;
+    for (size_t i = 0; i < n; i++) {
+        w = fmax(w, fabs((double)a[i] - b[i]));
+        *scale = fmax(*scale, fabs((double)b[i]));
+    }
+    return w;
+}
+
+/* One forward pass: the training pass in inference mode (no dropout, batch
+ * norm by the running statistics, each decoder step fed what inference fed
+ * it) gives taco_infer's frames, before and after the postnet, and its
+ * alignment, for two utterances padded into one batch.  The window is off
+ * in taco_infer (the training pass has none); prenet dropout is 0 so both
+ * draw no masks.  Inference runs unfolded and folded (batch norm folded into
+ * the convolutions: equal up to rounding). */
+static void test_training_pass_is_inference(void **state)
+{
+    taco_config c = small_config();
+    c.prenet_dropout = 0;
+    taco_model *m = NULL;
+    assert_int_equal(taco_model_new(&c, &m), TTS_OK);
+    nn_rng rng = {11};
+    taco_init_random(m, &rng);
+    train_like_batchnorm(m, 12);
+    for (int i = 0; i < c.n_mels; i++) { m->mel_mean[i] = -3 + 0.1f * i; m->mel_std[i] = 1 + 0.05f * i; }
+    /* the stop gate never fires: the decoder runs to the frame cap or the end of the text */
+    for (int k = 0; k < c.r; k++) m->w.proj_b[k * (c.n_mels + 1) + c.n_mels] = -20;
+    enum { B = 2, N = 9 };
+    const int n[B] = {9, 6};
+    const int32_t text[B][N] = {{1, 5, 6, 7, 8, 9, 10, 11, 2}, {1, 12, 13, 14, 15, 2}};
+    int M = c.n_mels, r = c.r;
+    for (int folded = 0; folded < 2; folded++) {
+        if (folded) assert_int_equal(taco_fold(m), 0);
+        assert_true(!folded == !m->folded);
+        float *before[B], *after[B], *align[B];
+        int rows[B], frames[B], steps[B], T = 0;
+        for (int b = 0; b < B; b++) {
+            taco_infer_state *s = NULL;
+            assert_int_equal(taco_infer_create(m, 4, &s), 0);
+            taco_infer_set_window(s, 0);
+            const real *mel;
+            taco_stop_reason why;
+            assert_int_equal(taco_infer(s, text[b], n[b], 3, 42, &mel, &frames[b], &why), 0);
+            const real *f0 = taco_infer_frames_before(s, &rows[b]);
+            int nn;
+            const real *al = taco_infer_alignment(s, &steps[b], &nn);
+            assert_int_equal(nn, n[b]);
+            assert_int_equal(rows[b], steps[b] * r);
+            assert_true(steps[b] >= 8);  /* a real run of the decoder */
+            before[b] = malloc(sizeof(float) * rows[b] * M);
+            after[b] = malloc(sizeof(float) * frames[b] * M);
+            align[b] = malloc(sizeof(float) * steps[b] * n[b]);
+            memcpy(before[b], f0, sizeof(float) * rows[b] * M);
+            memcpy(after[b], mel, sizeof(float) * frames[b] * M);
+            memcpy(align[b], al, sizeof(float) * steps[b] * n[b]);
+            if (rows[b] > T) T = rows[b];
+            taco_infer_free(s);
+        }
+        /* the batch: each item fed the frames inference fed itself */
+        int32_t ids[B * N] = {0};
+        int nlen[B], tlen[B];
+        float *target = calloc((size_t)B * T * M, sizeof(float)), *fed = calloc((size_t)B * T * M, sizeof(float));
+        assert_true(target && fed);
+        for (int b = 0; b < B; b++) {
+            memcpy(ids + b * N, text[b], sizeof(int32_t) * n[b]);
+            nlen[b] = n[b];
+            tlen[b] = frames[b];
+            memcpy(fed + (size_t)b * T * M, before[b], sizeof(float) * rows[b] * M);
+        }
+        taco_batch bt = {.B = B, .N = N, .T = T, .ids = ids, .nlen = nlen, .mel = target, .tlen = tlen,
+                         .mel_in = fed};
+        taco_train_opts o = taco_train_opts_default();
+        o.dropout = 0;
+        o.bn_running = 1;
+        taco_train_ws *ws = NULL;
+        taco_loss l;
+        nn_rng unused = {1};
+        assert_int_equal(taco_train_step(m, NULL, &bt, &o, &unused, &ws, &l), 0);
+        const real *mel0 = taco_train_mel_before(ws), *mel1 = taco_train_mel(ws);
+        int S, bb, nn;
+        const real *tal = taco_train_alignment(ws, &S, &bb, &nn);
+        assert_int_equal(S, T / r);
+        double w0 = 0, w1 = 0, wa = 0, s0 = 0, s1 = 0, sa = 0;
+        for (int b = 0; b < B; b++) {
+            w0 = fmax(w0, worst_diff(mel0 + (size_t)b * T * M, before[b], (size_t)rows[b] * M, &s0));
+            float *den = malloc(sizeof(float) * frames[b] * M);
+            for (int t = 0; t < frames[b]; t++)
+                for (int k = 0; k < M; k++)
+                    den[t * M + k] = mel1[((size_t)b * T + t) * M + k] * m->mel_std[k] + m->mel_mean[k];
+            w1 = fmax(w1, worst_diff(den, after[b], (size_t)frames[b] * M, &s1));
+            for (int st = 0; st < steps[b]; st++)
+                wa = fmax(wa, worst_diff(tal + ((size_t)st * B + b) * N, align[b] + (size_t)st * n[b], n[b], &sa));
+            free(den);
+        }
+        printf("     %s: %d and %d frames; largest difference before the postnet %.2g (of %.2g), "
+               "after %.2g (of %.2g), alignment %.2g\n", folded ? "batch norm folded" : "unfolded",
+               frames[0], frames[1], w0, s0, w1, s1, wa);
+        assert_true(s0 > 0.1 && s1 > 0.1 && sa > 0.1);  /* not vacuous */
+        assert_true(w0 <= 1e-4 * (1 + s0));
+        assert_true(w1 <= 1e-4 * (1 + s1));
+        assert_true(wa <= 1e-4);
+        taco_train_ws_free(ws);
+        free(target); free(fed);
+        for (int b = 0; b < B; b++) { free(before[b]); free(after[b]); free(align[b]); }
+    }
+    taco_model_free(m);
+}
+
+/* Adam drives a quadratic to its minimum; clipping bounds the step. */
 static void test_adam(void **state)
 {
     adam_opts o = {.lr = 0.1f, .lr_min = 0.001f, .warmup = 0, .decay_start = 100000,
@@ -568,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_files),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_prenet_only_dropout),
+        cmocka_unit_test(test_training_pass_is_inference),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,8 +4,10 @@
  * Audio is mono float in [-1, 1] everywhere in tts; this module turns it
  * into files, raw bytes or sound, and reads files back.  It does not
  * resample (see dsp_resample) and never exits: every function returns a
- * tts_status, and audio_last_error() tells the details of the last failure
- * (which path, which device, the system's reason) for the program to print.
+ * tts_status, and tts_last_error() (the library's one error channel,
+ * core/error.h) tells the details of the last failure (which path, which
+ * device, the system's reason, e.g. "cannot write in folder 'out':
+ * Permission denied") for the program to print.
  *
  * Files: the format comes from the extension: .wav (16-bit PCM), .flac
  * (16-bit), .ogg (Vorbis).  A regular file is written to a temporary file in
@@ -27,11 +29,6 @@
 #include <stdio.h>
 
 #include "tts.h"
-
-/* Details of the last error of this module in the calling thread, e.g.
- * "cannot write in folder 'out': Permission denied"; "" when none.  The
- * string belongs to the thread and is overwritten by the next failure. */
-const char *audio_last_error(void);
 
 /* ---- files ---- */
 

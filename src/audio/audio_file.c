@@ -29,23 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- error details ---- */
-
-static _Thread_local char last_error[768];
-
-const char *audio_last_error(void) { return last_error; }
-
-void audio_clear_error(void) { last_error[0] = '\0'; }
-
-tts_status audio_fail(tts_status status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
 static tts_status io_status(int err) { return err == ENOSPC || err == EDQUOT ? TTS_ERR_NO_SPACE : TTS_ERR_IO; }
 
 /* ---- formats ---- */
@@ -81,7 +64,7 @@ static int full_format(int major)
 
 tts_status audio_read_file(const char *path, float **pcm, size_t *n_samples, int *sample_rate)
 {
-    audio_clear_error();
+    tts_error_clear();
     if (!path || !pcm || !n_samples) return TTS_ERR_INVALID_ARG;
     *pcm = NULL;
     *n_samples = 0;
@@ -91,19 +74,19 @@ tts_status audio_read_file(const char *path, float **pcm, size_t *n_samples, int
     if (!strcmp(path, "-")) {
         sf = sf_open_fd(STDIN_FILENO, SFM_READ, &info, SF_FALSE);
         if (!sf)
-            return audio_fail(TTS_ERR_AUDIO_FORMAT, "cannot decode standard input: %s",
+            return tts_error_set(TTS_ERR_AUDIO_FORMAT, "cannot decode standard input: %s",
                               sf_strerror(NULL));
     } else {
         struct stat st;
         if (stat(path, &st) != 0)
-            return audio_fail(TTS_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+            return tts_error_set(TTS_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
         if (S_ISDIR(st.st_mode))
-            return audio_fail(TTS_ERR_IO, "cannot read '%s': it is a directory", path);
+            return tts_error_set(TTS_ERR_IO, "cannot read '%s': it is a directory", path);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return audio_fail(TTS_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+        if (fd < 0) return tts_error_set(TTS_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
         sf = sf_open_fd(fd, SFM_READ, &info, SF_TRUE);
         if (!sf) {
-            tts_status s = audio_fail(TTS_ERR_AUDIO_FORMAT, "cannot decode '%s': %s", path,
+            tts_status s = tts_error_set(TTS_ERR_AUDIO_FORMAT, "cannot decode '%s': %s", path,
                                       sf_strerror(NULL));
             close(fd);
             return s;
@@ -128,7 +111,7 @@ tts_status audio_read_file(const char *path, float **pcm, size_t *n_samples, int
         n += (size_t)got;
     }
     if (st == TTS_OK && sf_error(sf) != SF_ERR_NO_ERROR)
-        st = audio_fail(TTS_ERR_AUDIO_FORMAT, "error decoding '%s': %s", path, sf_strerror(sf));
+        st = tts_error_set(TTS_ERR_AUDIO_FORMAT, "error decoding '%s': %s", path, sf_strerror(sf));
     sf_close(sf);
     free(buf);
     if (st != TTS_OK) {
@@ -281,7 +264,7 @@ static tts_status stream_start(audio_writer *w, int rate)
     wav_header(h, rate, UINT64_MAX);
     if (write_all(w->fd, h, sizeof h) != 0) {
         int e = errno;
-        return audio_fail(e == EPIPE ? TTS_ERR_IO : io_status(e), "error writing '%s': %s", w->path, strerror(e));
+        return tts_error_set(e == EPIPE ? TTS_ERR_IO : io_status(e), "error writing '%s': %s", w->path, strerror(e));
     }
     w->stream = rate;  /* the rate, for the header at close */
     return TTS_OK;
@@ -296,18 +279,18 @@ static tts_status stream_finish(audio_writer *w)
     wav_header(h, w->stream, w->data_bytes);
     if (pwrite(w->fd, h, sizeof h, w->start) != (ssize_t)sizeof h) {
         int e = errno;
-        return audio_fail(io_status(e), "error writing the header of '%s': %s", w->path, strerror(e));
+        return tts_error_set(io_status(e), "error writing the header of '%s': %s", w->path, strerror(e));
     }
     return TTS_OK;
 }
 
 tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **out)
 {
-    audio_clear_error();
+    tts_error_clear();
     if (!out) return TTS_ERR_INVALID_ARG;
     *out = NULL;
     if (!path || !*path || sample_rate <= 0)
-        return audio_fail(TTS_ERR_INVALID_ARG, "no output path or sample rate");
+        return tts_error_set(TTS_ERR_INVALID_ARG, "no output path or sample rate");
     int major = audio_format_for_path(path);
     audio_writer *w = calloc(1, sizeof *w);
     if (!w) return TTS_ERR_NOMEM;
@@ -327,12 +310,12 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
         w->fd = fcntl(std_fd, F_DUPFD_CLOEXEC, 3);
         if (w->fd < 0) {
             int e = errno;
-            tts_status fs = audio_fail(TTS_ERR_IO, "cannot write '%s': %s", path, strerror(e));
+            tts_status fs = tts_error_set(TTS_ERR_IO, "cannot write '%s': %s", path, strerror(e));
             audio_writer_abort(w);
             return fs;
         }
     } else if (exists && S_ISDIR(st.st_mode)) {
-        tts_status fs = audio_fail(TTS_ERR_IO, "cannot write '%s': it is a directory", path);
+        tts_status fs = tts_error_set(TTS_ERR_IO, "cannot write '%s': it is a directory", path);
         audio_writer_abort(w);
         return fs;
     } else if (exists && !S_ISREG(st.st_mode)) { /* device, FIFO, socket */
@@ -341,20 +324,20 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
         w->fd = open(path, O_WRONLY | O_CLOEXEC);
         if (w->fd < 0) {
             int e = errno;
-            tts_status fs = audio_fail(TTS_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(e));
+            tts_status fs = tts_error_set(TTS_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(e));
             audio_writer_abort(w);
             return fs;
         }
     } else {
         if (!major) {
-            tts_status fs = audio_fail(TTS_ERR_AUDIO_FORMAT,
+            tts_status fs = tts_error_set(TTS_ERR_AUDIO_FORMAT,
                               "cannot tell the format of '%s': use .wav, .flac or .ogg", path);
             audio_writer_abort(w);
             return fs;
         }
         size_t plen = strlen(path);
         if (path[plen - 1] == '/') {
-            tts_status fs = audio_fail(TTS_ERR_IO, "cannot write '%s': it names a directory", path);
+            tts_status fs = tts_error_set(TTS_ERR_IO, "cannot write '%s': it names a directory", path);
             audio_writer_abort(w);
             return fs;
         }
@@ -366,9 +349,9 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
             folder_of(path, dir, sizeof dir);
             audio_writer_abort(w);
             if (e == ENOENT || e == ENOTDIR)
-                return audio_fail(TTS_ERR_IO, "cannot write '%s': folder '%s' does not exist",
+                return tts_error_set(TTS_ERR_IO, "cannot write '%s': folder '%s' does not exist",
                                   path, dir);
-            return audio_fail(io_status(e), "cannot write '%s': cannot create a file in folder '%s': %s",
+            return tts_error_set(io_status(e), "cannot write '%s': cannot create a file in folder '%s': %s",
                               path, dir, strerror(e));
         }
         w->fd = w->out.fd;
@@ -397,7 +380,7 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
         w->sf = sf_open_fd(w->fd, SFM_WRITE, &info, SF_FALSE);
     }
     if (!w->sf) {
-        tts_status s = audio_fail(TTS_ERR_AUDIO_FORMAT, "cannot encode '%s' at %d Hz: %s", path,
+        tts_status s = tts_error_set(TTS_ERR_AUDIO_FORMAT, "cannot encode '%s' at %d Hz: %s", path,
                                   sample_rate, sf_strerror(NULL));
         audio_writer_abort(w);
         return s;
@@ -409,7 +392,7 @@ tts_status audio_writer_open(const char *path, int sample_rate, audio_writer **o
 
 tts_status audio_writer_write(audio_writer *w, const float *pcm, size_t n_samples)
 {
-    audio_clear_error();
+    tts_error_clear();
     if (w && w->stream && (pcm || !n_samples)) {
         /* as libsndfile writes a WAV file with clipping on (the floor of v * 32768):
            `-o -` and `-o FILE` give the same bytes */
@@ -420,7 +403,7 @@ tts_status audio_writer_write(audio_writer *w, const float *pcm, size_t n_sample
     }
     if (!w || !w->sf || (!pcm && n_samples)) return TTS_ERR_INVALID_ARG;
     if (w->wav_limit && w->data_bytes + 2 * (uint64_t)n_samples > audio_wav_max_data_bytes)
-        return audio_fail(TTS_ERR_IO, "'%s': a WAV file cannot hold more than 4 GB (about 27 hours at 22050 Hz): "
+        return tts_error_set(TTS_ERR_IO, "'%s': a WAV file cannot hold more than 4 GB (about 27 hours at 22050 Hz): "
                           "write .flac or .ogg, or split the text", w->path);
     w->data_bytes += 2 * (uint64_t)n_samples;
     size_t done = 0;
@@ -430,7 +413,7 @@ tts_status audio_writer_write(audio_writer *w, const float *pcm, size_t n_sample
         sf_count_t got = sf_write_float(w->sf, pcm + done, (sf_count_t)chunk);
         if (got != (sf_count_t)chunk) {
             int e = errno;
-            return audio_fail(e ? io_status(e) : TTS_ERR_IO, "error writing '%s': %s", w->path,
+            return tts_error_set(e ? io_status(e) : TTS_ERR_IO, "error writing '%s': %s", w->path,
                               e ? strerror(e) : sf_strerror(w->sf));
         }
         done += chunk;
@@ -440,12 +423,12 @@ tts_status audio_writer_write(audio_writer *w, const float *pcm, size_t n_sample
 
 tts_status audio_writer_close(audio_writer *w)
 {
-    audio_clear_error();
+    tts_error_clear();
     if (!w) return TTS_ERR_INVALID_ARG;
     if (w->stream) {
         tts_status s = stream_finish(w);
         if (s == TTS_OK && w->own_fd && close(w->fd) != 0)
-            s = audio_fail(io_status(errno), "error closing '%s': %s", w->path, strerror(errno));
+            s = tts_error_set(io_status(errno), "error closing '%s': %s", w->path, strerror(errno));
         else if (s != TTS_OK && w->own_fd)
             close(w->fd);
         w->fd = -1;
@@ -457,7 +440,7 @@ tts_status audio_writer_close(audio_writer *w)
     w->sf = NULL;
     if (rc != 0) {
         int e = errno;
-        tts_status s = audio_fail(e ? io_status(e) : TTS_ERR_IO, "error finishing '%s': %s",
+        tts_status s = tts_error_set(e ? io_status(e) : TTS_ERR_IO, "error finishing '%s': %s",
                                   w->path, sf_error_number(rc));
         audio_writer_abort(w);
         return s;
@@ -465,14 +448,14 @@ tts_status audio_writer_close(audio_writer *w)
     if (w->direct) {
         if (write_all(w->fd, w->mem.data, (size_t)w->mem.len) != 0) {
             int e = errno;
-            tts_status fs = audio_fail(io_status(e), "error writing '%s': %s", w->path, strerror(e));
+            tts_status fs = tts_error_set(io_status(e), "error writing '%s': %s", w->path, strerror(e));
             audio_writer_abort(w);
             return fs;
         }
         if (w->own_fd && close(w->fd) != 0) {
             int e = errno;
             w->fd = -1;
-            tts_status fs = audio_fail(io_status(e), "error closing '%s': %s", w->path, strerror(e));
+            tts_status fs = tts_error_set(io_status(e), "error closing '%s': %s", w->path, strerror(e));
             audio_writer_abort(w);
             return fs;
         }
@@ -483,7 +466,7 @@ tts_status audio_writer_close(audio_writer *w)
     w->fd = -1;
     if (safe_file_commit(&w->out) != 0) {
         int e = errno;
-        tts_status fs = audio_fail(io_status(e), "cannot finish '%s': %s", w->path, strerror(e));
+        tts_status fs = tts_error_set(io_status(e), "cannot finish '%s': %s", w->path, strerror(e));
         audio_writer_abort(w);
         return fs;
     }
@@ -509,7 +492,7 @@ tts_status audio_write_file(const char *path, const float *pcm, size_t n_samples
 
 tts_status audio_write_raw(int fd, const float *pcm, size_t n_samples)
 {
-    audio_clear_error();
+    tts_error_clear();
     if (fd < 0 || (!pcm && n_samples)) return TTS_ERR_INVALID_ARG;
     return write_pcm16(fd, pcm, n_samples, 32767.0f);
 }
@@ -533,8 +516,8 @@ static tts_status write_pcm16(int fd, const float *pcm, size_t n_samples, float 
         }
         if (write_all(fd, buf, 2 * chunk) != 0) {
             int e = errno;
-            if (e == EPIPE) return audio_fail(TTS_ERR_IO, "the output pipe was closed");
-            return audio_fail(io_status(e), "error writing raw audio: %s", strerror(e));
+            if (e == EPIPE) return tts_error_set(TTS_ERR_IO, "the output pipe was closed");
+            return tts_error_set(io_status(e), "error writing raw audio: %s", strerror(e));
         }
         done += chunk;
     }

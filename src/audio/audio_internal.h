@@ -1,19 +1,13 @@
 /*
  * audio_internal.h - shared between the files of src/audio only: the
- * per-thread error detail behind audio_last_error().  Not for other modules.
+ * per-thread error detail behind tts_last_error().  Not for other modules.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #ifndef TTS_AUDIO_INTERNAL_H
 #define TTS_AUDIO_INTERNAL_H
 
+#include "core/error.h"
 #include "tts.h"
-
-/* Record the details of a failure (printf format) and return status. */
-tts_status audio_fail(tts_status status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Clear the detail (at the start of each public call). */
-void audio_clear_error(void);
 
 /* The most sample bytes a WAV file may hold: its 32-bit RIFF size ends at
  * 4 GB (about 27 h at 22050 Hz), less a header of up to 80 bytes.  Writing

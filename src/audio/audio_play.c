@@ -26,7 +26,7 @@
 tts_status audio_list_devices(FILE *out)
 {
     (void)out;
-    return audio_fail(TTS_ERR_NO_PLAYBACK, "this tts was built without PortAudio");
+    return tts_error_set(TTS_ERR_NO_PLAYBACK, "this tts was built without PortAudio");
 }
 
 tts_status audio_player_open(const char *device, int sample_rate, audio_player **out)
@@ -34,7 +34,7 @@ tts_status audio_player_open(const char *device, int sample_rate, audio_player *
     (void)device;
     (void)sample_rate;
     if (out) *out = NULL;
-    return audio_fail(TTS_ERR_NO_PLAYBACK,
+    return tts_error_set(TTS_ERR_NO_PLAYBACK,
                       "this tts was built without PortAudio: write a file with -o instead");
 }
 
@@ -108,7 +108,7 @@ static tts_status pa_start(void)
     quiet_backends();
     PaError e = Pa_Initialize();
     if (e != paNoError)
-        return audio_fail(TTS_ERR_AUDIO_DEVICE, "cannot initialise audio output (PortAudio): %s",
+        return tts_error_set(TTS_ERR_AUDIO_DEVICE, "cannot initialise audio output (PortAudio): %s",
                           Pa_GetErrorText(e));
     return TTS_OK;
 }
@@ -128,7 +128,7 @@ static int contains_nocase(const char *hay, const char *needle)
 
 tts_status audio_list_devices(FILE *out)
 {
-    audio_clear_error();
+    tts_error_clear();
     if (!out) return TTS_ERR_INVALID_ARG;
     tts_status st = pa_start();
     if (st != TTS_OK) return st;
@@ -143,7 +143,7 @@ tts_status audio_list_devices(FILE *out)
         shown++;
     }
     Pa_Terminate();
-    if (shown == 0) return audio_fail(TTS_ERR_AUDIO_DEVICE, "no audio output device found");
+    if (shown == 0) return tts_error_set(TTS_ERR_AUDIO_DEVICE, "no audio output device found");
     return TTS_OK;
 }
 
@@ -151,11 +151,11 @@ tts_status audio_list_devices(FILE *out)
 static tts_status pick_device(const char *spec, PaDeviceIndex *out)
 {
     int n = Pa_GetDeviceCount();
-    if (n <= 0) return audio_fail(TTS_ERR_AUDIO_DEVICE, "no audio output device found");
+    if (n <= 0) return tts_error_set(TTS_ERR_AUDIO_DEVICE, "no audio output device found");
     if (!spec || !*spec) {
         PaDeviceIndex d = Pa_GetDefaultOutputDevice();
         if (d == paNoDevice)
-            return audio_fail(TTS_ERR_AUDIO_DEVICE,
+            return tts_error_set(TTS_ERR_AUDIO_DEVICE,
                               "no default audio output device (see --list-devices)");
         *out = d;
         return TTS_OK;
@@ -165,7 +165,7 @@ static tts_status pick_device(const char *spec, PaDeviceIndex *out)
     if (*end == '\0') {
         const PaDeviceInfo *d = idx >= 0 && idx < n ? Pa_GetDeviceInfo((PaDeviceIndex)idx) : NULL;
         if (!d || d->maxOutputChannels < 1)
-            return audio_fail(TTS_ERR_AUDIO_DEVICE,
+            return tts_error_set(TTS_ERR_AUDIO_DEVICE,
                               "no audio output device number %s (see --list-devices)", spec);
         *out = (PaDeviceIndex)idx;
         return TTS_OK;
@@ -177,7 +177,7 @@ static tts_status pick_device(const char *spec, PaDeviceIndex *out)
             return TTS_OK;
         }
     }
-    return audio_fail(TTS_ERR_AUDIO_DEVICE, "no audio output device matches '%s' (see --list-devices)",
+    return tts_error_set(TTS_ERR_AUDIO_DEVICE, "no audio output device matches '%s' (see --list-devices)",
                       spec);
 }
 
@@ -208,7 +208,7 @@ static void player_free(audio_player *p)
 
 tts_status audio_player_open(const char *device, int sample_rate, audio_player **out)
 {
-    audio_clear_error();
+    tts_error_clear();
     if (!out || sample_rate <= 0) return TTS_ERR_INVALID_ARG;
     *out = NULL;
     tts_status st = pa_start();
@@ -244,7 +244,7 @@ tts_status audio_player_open(const char *device, int sample_rate, audio_player *
             Pa_CloseStream(p->stream);
             p->stream = NULL;
         }
-        st = audio_fail(TTS_ERR_AUDIO_DEVICE, "cannot open audio device '%s' at %d Hz: %s",
+        st = tts_error_set(TTS_ERR_AUDIO_DEVICE, "cannot open audio device '%s' at %d Hz: %s",
                         info->name, sample_rate, Pa_GetErrorText(e));
         player_free(p);
         return st;
@@ -263,7 +263,7 @@ tts_status audio_player_write(audio_player *p, const float *pcm, size_t n_sample
         size_t space = p->cap - (w - r);
         if (space == 0) {
             if (Pa_IsStreamActive(p->stream) != 1)
-                return audio_fail(TTS_ERR_AUDIO_DEVICE, "the audio device stopped playing");
+                return tts_error_set(TTS_ERR_AUDIO_DEVICE, "the audio device stopped playing");
             Pa_Sleep(10);
             continue;
         }
@@ -281,7 +281,7 @@ tts_status audio_player_close(audio_player *p)
     tts_status st = TTS_OK;
     while (atomic_load(&p->played) != atomic_load(&p->written)) {
         if (Pa_IsStreamActive(p->stream) != 1) {
-            st = audio_fail(TTS_ERR_AUDIO_DEVICE, "the audio device stopped playing");
+            st = tts_error_set(TTS_ERR_AUDIO_DEVICE, "the audio device stopped playing");
             break;
         }
         Pa_Sleep(10);
@@ -291,7 +291,7 @@ tts_status audio_player_close(audio_player *p)
     if (si && st == TTS_OK) Pa_Sleep((long)(si->outputLatency * 1000.0) + 20);
     PaError e = Pa_StopStream(p->stream);
     if (e != paNoError && st == TTS_OK)
-        st = audio_fail(TTS_ERR_AUDIO_DEVICE, "error stopping playback: %s", Pa_GetErrorText(e));
+        st = tts_error_set(TTS_ERR_AUDIO_DEVICE, "error stopping playback: %s", Pa_GetErrorText(e));
     player_free(p);
     return st;
 }

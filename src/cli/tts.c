@@ -438,7 +438,7 @@ static int run_vocode(const char *in_path, const char *out_path, int raw, const 
     int code = EXIT_OK, sr = 0;
     size_t n = 0;
     tts_status st = audio_read_file(in_path, &x, &n, &sr);
-    if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, in_path, audio_last_error());
+    if (st != TTS_OK) return fail(exit_code(st, EXIT_INPUT), st, in_path, tts_last_error());
     if (n == 0) {
         fprintf(stderr, "%s: '%s' holds no audio\n", progname, in_path);
         free(x);
@@ -466,7 +466,7 @@ static int run_vocode(const char *in_path, const char *out_path, int raw, const 
     st = sink_open(&out, out_path, raw, device, p.sample_rate);
     if (st != TTS_OK) {
         code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "playback",
-                    audio_last_error());
+                    tts_last_error());
         goto done;
     }
     double t0 = now_seconds();
@@ -498,7 +498,7 @@ static int run_vocode(const char *in_path, const char *out_path, int raw, const 
     st = sink_write(&out, y, n); /* trimmed to the input's length */
     if (st == TTS_OK) st = sink_close(&out);
     if (st != TTS_OK) {
-        code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
+        code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", tts_last_error());
         goto done;
     }
     if (out_path && strcmp(out_path, "-") != 0) info("%s: wrote %s\n", progname, out_path);
@@ -842,7 +842,7 @@ static int run_speak(const char *text, streamer in, const char *voice_name, cons
     /* the outputs open before any work: a bad path or no device fails at once */
     st = sink_open(&out, out_path, raw, device, tts_voice_sample_rate(voice));
     if (st != TTS_OK) {
-        code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "playback", audio_last_error());
+        code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "playback", tts_last_error());
         if (code == EXIT_DEVICE)
             fprintf(stderr, "%s: cannot play aloud: write a file with -o FILE, or raw PCM with --output-raw\n",
                     progname);
@@ -883,7 +883,7 @@ static int run_speak(const char *text, streamer in, const char *voice_name, cons
                 }
                 st = sink_write(&out, gap, n_gap);
                 if (st != TTS_OK) {
-                    code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
+                    code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", tts_last_error());
                     break;
                 }
                 audio_s += (double)n_gap / rate;
@@ -915,7 +915,7 @@ static int run_speak(const char *text, streamer in, const char *voice_name, cons
             audio_s += (double)ch.n_samples / ch.sample_rate;
             st = sink_write(&out, ch.samples, ch.n_samples);
             if (st != TTS_OK) {
-                code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
+                code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", tts_last_error());
                 free(gap);
                 goto done;
             }
@@ -937,7 +937,7 @@ static int run_speak(const char *text, streamer in, const char *voice_name, cons
     }
     st = sink_close(&out);
     if (st != TTS_OK) {
-        code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", audio_last_error());
+        code = fail(exit_code(st, EXIT_OUTPUT), st, out_path ? out_path : "output", tts_last_error());
         goto done;
     }
     if (interrupted) { code = EXIT_INTERRUPTED; goto done; }
@@ -1054,7 +1054,7 @@ static int run_job(batch *b, tts_synth *syn, job *j)
     audio_writer *w = NULL;
     st = audio_writer_open(j->out_path, tts_voice_sample_rate(b->voice), &w);
     if (st != TTS_OK) {
-        job_message(b, j, audio_last_error()[0] ? audio_last_error() : tts_status_message(st));
+        job_message(b, j, tts_last_error()[0] ? tts_last_error() : tts_status_message(st));
         return exit_code(st, EXIT_OUTPUT);
     }
     timings tm;
@@ -1096,7 +1096,7 @@ static int run_job(batch *b, tts_synth *syn, job *j)
         }
         st = audio_writer_write(w, ch.samples, ch.n_samples);
         if (st != TTS_OK) {
-            job_message(b, j, audio_last_error()[0] ? audio_last_error() : tts_status_message(st));
+            job_message(b, j, tts_last_error()[0] ? tts_last_error() : tts_status_message(st));
             code = exit_code(st, EXIT_OUTPUT);
             break;
         }
@@ -1124,7 +1124,7 @@ static int run_job(batch *b, tts_synth *syn, job *j)
         job_message(b, j, err);
         st = TTS_ERR_IO;
     } else if ((st = audio_writer_close(w)) != TTS_OK) {
-        job_message(b, j, audio_last_error()[0] ? audio_last_error() : tts_status_message(st));
+        job_message(b, j, tts_last_error()[0] ? tts_last_error() : tts_status_message(st));
     }
     free(tpath);
     if (st != TTS_OK) {
@@ -1747,7 +1747,7 @@ int main(int argc, char **argv)
     /* run */
     if (list_devices) {
         tts_status st = audio_list_devices(stdout);
-        if (st != TTS_OK) return fail(exit_code(st, EXIT_DEVICE), st, "devices", audio_last_error());
+        if (st != TTS_OK) return fail(exit_code(st, EXIT_DEVICE), st, "devices", tts_last_error());
         return EXIT_OK;
     }
     if (list_voices) return run_list_voices();

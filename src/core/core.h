@@ -1,6 +1,6 @@
 /*
  * core.h - internals shared by the library's public functions: the
- * thread-local error message behind tts_last_error() and the voice struct.
+ * voice struct; the error channel (error.h).
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #ifndef TTS_CORE_H
@@ -10,9 +10,7 @@
 #include "text/text.h"
 #include "tts.h"
 
-/* Set the calling thread's last error message (printf-style); returns st. */
-tts_status tts_error_set(tts_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void tts_error_clear(void);
+#include "core/error.h"
 
 struct tts_voice {
     char *name;

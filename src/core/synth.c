@@ -216,11 +216,12 @@ tts_status tts_synth_set_lexicon(tts_synth *s, const tts_lexicon *lex)
 tts_status tts_lexicon_add(tts_lexicon *lex, const char *word, const char *pronunciation)
 {
     tts_error_clear();
-    char err[300];
-    tts_status st = text_lexicon_add(lex, word, pronunciation, err, sizeof err);
+    tts_status st = text_lexicon_add(lex, word, pronunciation);
     if (st == TTS_ERR_INVALID_ARG)
         return tts_error_set(st, "tts_lexicon_add: want a word without spaces and a pronunciation");
-    if (st != TTS_OK) return tts_error_set(st, "lexicon entry '%.60s': %s", word, err[0] ? err : tts_status_message(st));
+    if (st != TTS_OK)
+        return tts_error_set(st, "lexicon entry '%.60s': %s", word,
+                             tts_last_error()[0] ? tts_last_error() : tts_status_message(st));
     return TTS_OK;
 }
 
@@ -251,10 +252,9 @@ tts_status tts_lexicon_load(const char *path, tts_lexicon **out)
             st = tts_error_set(TTS_ERR_MARKUP, "%s:%zu: a NUL byte (is this a text file?)", path, lineno);
             break;
         }
-        char err[300];
-        st = text_lexicon_parse_line(lex, line, err, sizeof err);
+        st = text_lexicon_parse_line(lex, line);
         if (st != TTS_OK)
-            tts_error_set(st, "%s:%zu: %s", path, lineno, err[0] ? err : tts_status_message(st));
+            tts_error_set(st, "%s:%zu: %s", path, lineno, tts_last_error()[0] ? tts_last_error() : tts_status_message(st));
     }
     if (st == TTS_OK && ferror(fp)) st = tts_error_set(TTS_ERR_IO, "cannot read the lexicon '%s'", path);
     if (st == TTS_ERR_NOMEM) tts_error_set(st, "out of memory");

@@ -22,7 +22,7 @@ tts_status tts_synth_to_file(tts_synth *synth, const char *text, const char *pat
     int rate = tts_voice_sample_rate(tts_synth_voice(synth));
     audio_writer *w = NULL;
     st = audio_writer_open(path, rate, &w);
-    if (st != TTS_OK) return tts_error_set(st, "%s", audio_last_error());
+    if (st != TTS_OK) return st;  /* tts_last_error() says why */
     tts_chunk ch;
     tts_chunk_init(&ch);
     size_t total = 0;
@@ -30,10 +30,7 @@ tts_status tts_synth_to_file(tts_synth *synth, const char *text, const char *pat
         st = tts_synth_next(synth, &ch);
         if (st != TTS_OK || ch.done) break;
         st = audio_writer_write(w, ch.samples, ch.n_samples);
-        if (st != TTS_OK) {
-            tts_error_set(st, "%s", audio_last_error());
-            break;
-        }
+        if (st != TTS_OK) break;
         total += ch.n_samples;
     }
     if (st != TTS_OK) {  /* tts_last_error() already says why */
@@ -41,7 +38,7 @@ tts_status tts_synth_to_file(tts_synth *synth, const char *text, const char *pat
         return st;
     }
     st = audio_writer_close(w);
-    if (st != TTS_OK) return tts_error_set(st, "%s", audio_last_error());
+    if (st != TTS_OK) return st;
     if (seconds) *seconds = (double)total / rate;
     return TTS_OK;
 }

@@ -174,9 +174,8 @@ static void defaults_init(tts_options *o)
 
 static tts_status load_model_into(tts_voice *v, const char *model_path)
 {
-    char err[600];
-    tts_status st = taco_model_load(model_path, 0, &v->model, err, sizeof err);
-    if (st != TTS_OK) return tts_error_set(st, "%s", err);
+    tts_status st = taco_model_load(model_path, 0, &v->model);
+    if (st != TTS_OK) return st;  /* tts_last_error() names the file and the tensor */
     st = check_symbols(v->model, model_path);
     if (st == TTS_OK) v->sample_rate = v->model->cfg.sample_rate;
     if (st != TTS_OK) return st;

@@ -13,6 +13,13 @@
  * optimizer and the gradient checks.  The model (config + weights) is
  * read-only during synthesis; per-run state lives in taco_infer_state.
  *
+ *   taco.c        the parameter table and the forward pass (encoder, prenet,
+ *                 decoder step, postnet), shared by the two below
+ *   taco_train.c  the training pass: forward over a batch, losses, backward
+ *   taco_infer.c  synthesis: the forward pass plus the attention window and
+ *                 the stop rule
+ *   taco_io.c     safetensors files; taco_pack.c packed decoder weights
+ *
  * Batch norm (cfg.enc_batchnorm; models made before it have none) trains
  * gamma and beta and keeps running statistics.  The running statistics are
  * buffers: entries of the table flagged `buffer`, laid out after every
@@ -23,7 +30,8 @@
  *   w' = w gamma / sqrt(var + eps),  b' = (b - mean) gamma / sqrt(var + eps) + beta
  *
  * Like src/nn, this file's sources are also compiled as double inside the
- * gradient tests (NN_REAL); taco_io.c (files) is float only.
+ * gradient tests (NN_REAL): taco.c and taco_train.c; taco_io.c (files) and
+ * taco_infer.c are float only.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #ifndef TTS_MODEL_H
@@ -160,8 +168,8 @@ tts_status taco_model_new(const taco_config *cfg, taco_model **out);
  * then every tensor validated by name, dtype, shape and offsets; the weights
  * are mapped read-only unless copy != 0 (training needs writable weights).
  * A read-only model never changes, so its batch norm is folded in here, once
- * (taco_fold).  err receives a message naming the file and the tensor. */
-tts_status taco_model_load(const char *path, int copy, taco_model **out, char *err, size_t errlen);
+ * (taco_fold).  On failure tts_last_error() names the file and the tensor. */
+tts_status taco_model_load(const char *path, int copy, taco_model **out);
 void taco_model_free(taco_model *m); /* accepts NULL */
 /* Save weights and config (+ extra metadata pairs) atomically.  When
  * extra_blocks != NULL, n_extra blocks of n_floats each are stored too, as
@@ -173,7 +181,7 @@ tts_status taco_model_save(const taco_model *m, const char *path, const char *co
 /* Copy the stored block "<name>.<param>" of a file opened by taco_model_load
  * (with copy != 0) into dst, for every trained param (buffers' entries of dst
  * are left alone); TTS_ERR_MODEL_MISMATCH if absent. */
-tts_status taco_model_read_extra(const taco_model *m, const char *name, real *dst, char *err, size_t errlen);
+tts_status taco_model_read_extra(const taco_model *m, const char *name, real *dst);
 /* (Re)pack the decoder-step weights after they change: forward copies, and
  * backward ones too when with_backward (training).  Returns 0, -1 on
  * allocation failure (the model then runs unpacked). */
@@ -194,7 +202,86 @@ int taco_fold(taco_model *m);
 /* A metadata string of the loaded file, or NULL. */
 const char *taco_model_meta(const taco_model *m, const char *key);
 
-/* ---------------------------------------------------------- training */
+/* ---------------------------------------------------------- the forward pass (taco.c)
+ *
+ * One forward pass, run by the training pass (taco_train.c: a padded batch,
+ * every step's activations kept for backward) and by inference
+ * (taco_infer.c: one utterance, which adds only the attention window and the
+ * stop rule).  The activations are views the caller points into its own
+ * buffers; inference lets some alias, as marked, since it keeps nothing. */
+
+struct taco_shard;
+
+typedef enum taco_bn_mode {
+    TACO_BN_BATCH,    /* by the batch's own statistics (training) */
+    TACO_BN_RUNNING,  /* by the running statistics (evaluation; inference unfolded) */
+    TACO_BN_FOLDED    /* folded into the convolutions (inference; m->folded, else as RUNNING) */
+} taco_bn_mode;
+
+/* The encoder's activations of a (B,N) batch. */
+typedef struct taco_enc_acts {
+    real *emb;                      /* (B,N,E) */
+    real *col[TACO_MAX_CONV];       /* (B,N,K*Cin) each convolution's unfolded input */
+    real *conv[TACO_MAX_CONV];      /* (B,N,C) convolution output, before batch norm (may be act) */
+    real *act[TACO_MAX_CONV];       /* (B,N,C) after batch norm and ReLU */
+    real *mask[TACO_MAX_CONV];      /* (B,N,C) dropout masks, or NULL: no dropout */
+    real *out[TACO_MAX_CONV];       /* (B,N,C) after dropout, padding zeroed (may be act) */
+    real *mean[TACO_MAX_CONV], *var[TACO_MAX_CONV]; /* (C) the statistics normalized by: written
+                                       (NULL allowed unless TACO_BN_BATCH) */
+    real *lf_cache, *lb_cache;      /* lstm_cache_floats(B,N,H) each (may be one buffer) */
+    real *lscratch;                 /* (B,8H) */
+    real *hf, *hb;                  /* (B,N,H) the two directions */
+    real *enc;                      /* (B,N,D) the memory: [hf, hb] */
+    real *pm;                       /* (B,N,A) its projection for the attention */
+} taco_enc_acts;
+
+/* ids (B,N) with nlen[b] valid each -> a (padding rows zero).  Returns the
+ * valid rows of the whole batch (every share's, with sh) for TACO_BN_BATCH,
+ * else 0. */
+NN_API size_t taco_encode(const taco_model *m, const taco_enc_acts *a, const int32_t *ids, const int *nlen,
+                          int B, int N, taco_bn_mode bn, const struct taco_shard *sh);
+
+/* The prenet of n decoder inputs x (n,M): p1 (n,P1) after ReLU, p1d (n,P1)
+ * after its dropout mask1 (n,P1), p2 (n,P2) after ReLU (layer 2's dropout is
+ * applied by the decoder step). */
+NN_API void taco_prenet(const taco_model *m, real *p1, real *p1d, real *p2, const real *x, const real *mask1,
+                        int n);
+
+/* One decoder step of B rows. */
+typedef struct taco_dec_acts {
+    const real *p2, *p2_mask;       /* (B,P2) prenet output and its dropout mask (NULL: none) */
+    const real *ctx_prev;           /* (B,D) previous context; NULL: zeros (the first step);
+                                       may be ctx */
+    const real *hatt_prev, *hdec_prev; /* (B,Ha), (B,Hd) previous GRU states */
+    const real *aprev;              /* (B,N) previous attention weights */
+    real *cum;                      /* (B,N) cumulative weights before this step; align is added */
+    real *xatt, *hatt, *catt;       /* (B,P2+D) attention GRU input, (B,Ha) state, (B,4Ha) cache */
+    real *align, *ctx;              /* (B,N) attention weights, (B,D) context */
+    real *af, *as, *acol, *ascr;    /* attention caches (B,N,F), (B,N,A), (B,N,2K), scratch */
+    real *xdec, *hdec, *cdec;       /* (B,Ha+D) decoder GRU input, (B,Hd) state, (B,4Hd) cache */
+    real *xout;                     /* (B,Hd+D) the output layer's input */
+    real *y;                        /* (B,r(M+1)) r frames, then r stop logits interleaved
+                                       (frame k at k(M+1), its logit after it); NULL: the
+                                       caller projects xout of many steps at once */
+    real *gx, *gh;                  /* GRU scratch (B,3max(Ha,Hd)) each */
+} taco_dec_acts;
+
+/* Called between the attention and the decoder GRU with the step's weights
+ * and context, which it may change (inference's monotonic window). */
+typedef void (*taco_window_fn)(real *align, real *ctx, void *user);
+
+/* enc (B,N,D) and pm (B,N,A) from taco_encode; window may be NULL. */
+NN_API void taco_decoder_step(const taco_model *m, const taco_dec_acts *d, const real *enc, const real *pm,
+                              const int *nlen, int B, int N, taco_window_fn window, void *user);
+
+/* The postnet over frames in (B,T,M), rows t >= len[b] zero: col[i] (B,T,K*Cin)
+ * and act[i] (B,T,Cout) for each conv (tanh, padding zeroed, except the last,
+ * which is the residual (B,T,M)).  Buffers may be shared between layers but
+ * act[i] must differ from act[i-1]. */
+NN_API void taco_postnet(const taco_model *m, real *const *col, real *const *act, const real *in,
+                         const int *len, int B, int T);
+
+/* ---------------------------------------------------------- training (taco_train.c) */
 
 /* A padded batch.  ids (B,N) padded with 0; mel (B,T,M) normalized with T a
  * multiple of r, rows t >= tlen[b] are padding.  mel is the target; the
@@ -275,6 +362,8 @@ NN_API const real *taco_train_alignment(const taco_train_ws *ws, int *T_dec, int
 NN_API const real *taco_train_mel(const taco_train_ws *ws);
 /* The decoder's frames before the postnet (B,T,M): what inference feeds back. */
 NN_API const real *taco_train_mel_before(const taco_train_ws *ws);
+/* The stop logits (B,T). */
+NN_API const real *taco_train_stop(const taco_train_ws *ws);
 /* The decoder's inputs of the last step (T_dec, B, M): step s reads row s,
  * the frame before its first (zeros for s = 0). */
 NN_API const real *taco_train_inputs(const taco_train_ws *ws, int *T_dec, int *B);
@@ -304,6 +393,13 @@ int taco_infer(taco_infer_state *s, const int32_t *ids, int n, float max_frames_
 /* The encoder alone (taco_infer's first stage): the memory (n, 2*enc_lstm)
  * of ids[0..n), owned by s and valid until the next call; NULL on bad ids. */
 const real *taco_infer_encode(taco_infer_state *s, const int32_t *ids, int n);
+/* The window on (1, the default) or off: off only to compare taco_infer with
+ * the training pass, which has none (tests). */
+void taco_infer_set_window(taco_infer_state *s, int on);
+/* The decoder's frames of the last taco_infer, normalized, before the
+ * postnet: *n_rows = steps * r rows (M each), what each step output, the
+ * frames beyond the stop included; row s*r - 1 was step s's input. */
+const real *taco_infer_frames_before(const taco_infer_state *s, int *n_rows);
 /* Alignment of the last taco_infer: (steps, n). */
 const real *taco_infer_alignment(const taco_infer_state *s, int *steps, int *n);
 

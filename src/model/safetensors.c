@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "model/safetensors.h"
+#include "core/error.h"
 #include "core/safe_file.h"
 
 #include <cJSON.h>
@@ -24,9 +25,10 @@
  * integer type (converting a larger double is undefined behaviour). */
 static int whole_count(double v) { return v >= 0 && v <= 9007199254740992.0 && v == (double)(int64_t)v; }
 
-static void set_err(char *err, size_t n, const char *fmt, const char *a, const char *b)
+/* The message of a failure, into the error channel (core/error.h). */
+static void set_err(const char *fmt, const char *a, const char *b)
 {
-    if (err && n) snprintf(err, n, fmt, a, b);
+    tts_error_set(TTS_OK, fmt, a, b);
 }
 
 tts_status st_write(const char *path, const st_tensor *t, size_t n, const char *const *keys,
@@ -93,20 +95,20 @@ void st_close(st_file *f)
     memset(f, 0, sizeof *f);
 }
 
-tts_status st_open(const char *path, st_file *f, char *err, size_t errlen)
+tts_status st_open(const char *path, st_file *f)
 {
     memset(f, 0, sizeof *f);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block: fstat rejects it */
-    if (fd < 0) { set_err(err, errlen, "%s: %s", path, strerror(errno)); return TTS_ERR_IO; }
+    if (fd < 0) { set_err("%s: %s", path, strerror(errno)); return TTS_ERR_IO; }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        set_err(err, errlen, "%s: %s", path, "not a regular file");
+        set_err("%s: %s", path, "not a regular file");
         return TTS_ERR_IO;
     }
     if (st.st_size < 8) {
         close(fd);
-        set_err(err, errlen, "%s: %s", path, "file too short for a safetensors header");
+        set_err("%s: %s", path, "file too short for a safetensors header");
         return TTS_ERR_MODEL_TRUNCATED;
     }
     f->size = (size_t)st.st_size;
@@ -114,25 +116,25 @@ tts_status st_open(const char *path, st_file *f, char *err, size_t errlen)
     close(fd);
     if (f->map == MAP_FAILED) {
         f->map = NULL;
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        set_err("%s: %s", path, strerror(errno));
         return TTS_ERR_IO;
     }
     const uint8_t *p = f->map;
     uint64_t hlen = 0;
     for (int i = 0; i < 8; i++) hlen |= (uint64_t)p[i] << (8 * i);
     if (hlen > ST_MAX_HEADER) {
-        set_err(err, errlen, "%s: %s", path, "header length is implausible (not a safetensors file?)");
+        set_err("%s: %s", path, "header length is implausible (not a safetensors file?)");
         st_close(f);
         return TTS_ERR_MODEL_FORMAT;
     }
     if (hlen > f->size - 8) {
-        set_err(err, errlen, "%s: %s", path, "header runs past the end of the file");
+        set_err("%s: %s", path, "header runs past the end of the file");
         st_close(f);
         return TTS_ERR_MODEL_TRUNCATED;
     }
     f->header = cJSON_ParseWithLength((const char *)p + 8, (size_t)hlen);
     if (!f->header || !cJSON_IsObject(f->header)) {
-        set_err(err, errlen, "%s: %s", path, "header is not a JSON object");
+        set_err("%s: %s", path, "header is not a JSON object");
         st_close(f);
         return TTS_ERR_MODEL_FORMAT;
     }
@@ -152,19 +154,19 @@ tts_status st_open(const char *path, st_file *f, char *err, size_t errlen)
         cJSON *of = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
         if (!cJSON_IsObject(it) || !cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(of) ||
             cJSON_GetArraySize(of) != 2) {
-            set_err(err, errlen, "tensor '%s' in %s: malformed entry", it->string, path);
+            set_err("tensor '%s' in %s: malformed entry", it->string, path);
             st_close(f);
             return TTS_ERR_MODEL_FORMAT;
         }
         double b = cJSON_GetArrayItem(of, 0)->valuedouble, e = cJSON_GetArrayItem(of, 1)->valuedouble;
         if (!cJSON_IsNumber(cJSON_GetArrayItem(of, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(of, 1)) ||
             !whole_count(b) || !whole_count(e) || !(e >= b)) {
-            set_err(err, errlen, "tensor '%s' in %s: bad data_offsets", it->string, path);
+            set_err("tensor '%s' in %s: bad data_offsets", it->string, path);
             st_close(f);
             return TTS_ERR_MODEL_FORMAT;
         }
         if (e > (double)f->data_size) {
-            set_err(err, errlen, "tensor '%s' in %s: data runs past the end of the file", it->string, path);
+            set_err("tensor '%s' in %s: data runs past the end of the file", it->string, path);
             st_close(f);
             return TTS_ERR_MODEL_TRUNCATED;
         }
@@ -172,7 +174,7 @@ tts_status st_open(const char *path, st_file *f, char *err, size_t errlen)
         cJSON *d;
         cJSON_ArrayForEach(d, sh) {
             if (!cJSON_IsNumber(d) || !whole_count(d->valuedouble)) {
-                set_err(err, errlen, "tensor '%s' in %s: bad shape", it->string, path);
+                set_err("tensor '%s' in %s: bad shape", it->string, path);
                 st_close(f);
                 return TTS_ERR_MODEL_FORMAT;
             }
@@ -183,14 +185,14 @@ tts_status st_open(const char *path, st_file *f, char *err, size_t errlen)
                        : strcmp(dt->valuestring, "F16") == 0 || strcmp(dt->valuestring, "BF16") == 0 ? 2
                        : strcmp(dt->valuestring, "F64") == 0 || strcmp(dt->valuestring, "I64") == 0 ? 8 : 1;
         if (count * width != e - b) {
-            set_err(err, errlen, "tensor '%s' in %s: shape and data_offsets disagree", it->string, path);
+            set_err("tensor '%s' in %s: shape and data_offsets disagree", it->string, path);
             st_close(f);
             return TTS_ERR_MODEL_FORMAT;
         }
     }
     return TTS_OK;
 bad_meta:
-    set_err(err, errlen, "%s: %s", path, "__metadata__ must map strings to strings");
+    set_err("%s: %s", path, "__metadata__ must map strings to strings");
     st_close(f);
     return TTS_ERR_MODEL_FORMAT;
 }
@@ -212,17 +214,17 @@ static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape)
 }
 
 tts_status st_get(const st_file *f, const char *name, int ndim, const int64_t *shape,
-                  const float **data, char *err, size_t errlen)
+                  const float **data)
 {
     *data = NULL;
     cJSON *t = cJSON_GetObjectItemCaseSensitive(f->header, name);
     if (!t) {
-        set_err(err, errlen, "tensor '%s' is missing from the model file%s", name, "");
+        set_err("tensor '%s' is missing from the model file%s", name, "");
         return TTS_ERR_MODEL_MISMATCH;
     }
     cJSON *dt = cJSON_GetObjectItemCaseSensitive(t, "dtype");
     if (strcmp(dt->valuestring, "F32") != 0) {
-        set_err(err, errlen, "tensor '%s' has dtype %s, expected F32", name, dt->valuestring);
+        set_err("tensor '%s' has dtype %s, expected F32", name, dt->valuestring);
         return TTS_ERR_MODEL_MISMATCH;
     }
     cJSON *sh = cJSON_GetObjectItemCaseSensitive(t, "shape");
@@ -238,14 +240,14 @@ tts_status st_get(const st_file *f, const char *name, int ndim, const int64_t *s
         shape_str(want, sizeof want, ndim, shape);
         shape_str(got, sizeof got, fnd < 8 ? fnd : 8, fs);
         snprintf(msg, sizeof msg, "shape %s in the file, the model config expects %s", got, want);
-        set_err(err, errlen, "tensor '%s': %s", name, msg);
+        set_err("tensor '%s': %s", name, msg);
         return TTS_ERR_MODEL_MISMATCH;
     }
     cJSON *of = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
     size_t b = (size_t)cJSON_GetArrayItem(of, 0)->valuedouble;
     const uint8_t *p = f->data + b;
     if (((uintptr_t)p & 3) != 0) {
-        set_err(err, errlen, "tensor '%s' is not 4-byte aligned in the file%s", name, "");
+        set_err("tensor '%s' is not 4-byte aligned in the file%s", name, "");
         return TTS_ERR_MODEL_FORMAT;
     }
     *data = (const float *)p;

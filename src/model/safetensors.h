@@ -42,13 +42,13 @@ typedef struct st_file {
 } st_file;
 
 /* Open and validate the framing (header length, JSON, every tensor's dtype,
- * shape and offsets within the data section).  err receives a message
- * naming the offending tensor. */
-tts_status st_open(const char *path, st_file *f, char *err, size_t errlen);
+ * shape and offsets within the data section).  On failure tts_last_error()
+ * names the offending tensor. */
+tts_status st_open(const char *path, st_file *f);
 /* Find tensor name with exactly this shape; *data points into the mapping
  * (4-byte aligned in files we write; NULL + TTS_ERR_MODEL_FORMAT if not). */
 tts_status st_get(const st_file *f, const char *name, int ndim, const int64_t *shape,
-                  const float **data, char *err, size_t errlen);
+                  const float **data);
 /* A metadata string, or NULL. Valid until st_close. */
 const char *st_meta(const st_file *f, const char *key);
 void st_close(st_file *f);

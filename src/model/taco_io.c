@@ -25,6 +25,7 @@
  */
 #include "model/model.h"
 #include "model/safetensors.h"
+#include "core/error.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -228,28 +229,25 @@ static int weights_finite(const taco_model *m)
     return 1;
 }
 
-tts_status taco_model_load(const char *path, int copy, taco_model **out, char *err, size_t errlen)
+tts_status taco_model_load(const char *path, int copy, taco_model **out)
 {
     *out = NULL;
-    char dummy[8];
-    if (!err || !errlen) { err = dummy; errlen = sizeof dummy; }
-    err[0] = 0;
     st_file *f = calloc(1, sizeof *f);
     taco_model *m = calloc(1, sizeof *m);
-    if (!f || !m) { free(f); free(m); return TTS_ERR_NOMEM; }
-    tts_status st = st_open(path, f, err, errlen);
+    if (!f || !m) { free(f); free(m); return tts_error_set(TTS_ERR_NOMEM, "%s: out of memory", path); }
+    tts_status st = st_open(path, f);
     if (st != TTS_OK) { free(f); free(m); return st; }
     m->file = f;
     const char *fmt = st_meta(f, "format");
     if (!fmt || strcmp(fmt, TACO_FORMAT) != 0) {
-        snprintf(err, errlen, "%s: not a tts model (metadata format is '%s', expected '%s')", path,
+        tts_error_set(TTS_ERR_MODEL_FORMAT, "%s: not a tts model (metadata format is '%s', expected '%s')", path,
                  fmt ? fmt : "(none)", TACO_FORMAT);
         taco_model_free(m);
         return TTS_ERR_MODEL_FORMAT;
     }
     const char *ver = st_meta(f, "version");
     if (!ver || (strcmp(ver, "1") != 0 && strcmp(ver, "2") != 0)) {
-        snprintf(err, errlen, "%s: model format version %s, this program reads versions 1 and 2; "
+        tts_error_set(TTS_ERR_MODEL_FORMAT, "%s: model format version %s, this program reads versions 1 and 2; "
                  "HINT: re-export the voice with a matching tts-train", path, ver ? ver : "(none)");
         taco_model_free(m);
         return TTS_ERR_MODEL_FORMAT;
@@ -267,7 +265,7 @@ tts_status taco_model_load(const char *path, int copy, taco_model **out, char *e
         st = TTS_ERR_MODEL_FORMAT;
     }
     if (st != TTS_OK) {
-        snprintf(err, errlen, "%s: %s", path, sub);
+        tts_error_set(st, "%s: %s", path, sub);
         taco_model_free(m);
         return st;
     }
@@ -280,9 +278,9 @@ tts_status taco_model_load(const char *path, int copy, taco_model **out, char *e
         const taco_param *p = &m->params[i];
         int64_t shape[3] = {p->shape[0], p->shape[1], p->shape[2]};
         const float *d;
-        st = st_get(f, p->name, p->ndim, shape, &d, sub, sizeof sub);
+        st = st_get(f, p->name, p->ndim, shape, &d);
         if (st != TTS_OK) {
-            snprintf(err, errlen, "%s: %s", path, sub);
+            tts_error_set(st, "%s: %s", path, tts_last_error());
             taco_model_free(m);
             return st;
         }
@@ -293,25 +291,25 @@ tts_status taco_model_load(const char *path, int copy, taco_model **out, char *e
         m->data = (real *)first;  /* read-only mapping: synthesis never writes weights */
     } else {
         m->data = malloc(sizeof(real) * m->n_floats);
-        if (!m->data) { taco_model_free(m); return TTS_ERR_NOMEM; }
+        if (!m->data) { taco_model_free(m); return tts_error_set(TTS_ERR_NOMEM, "%s: out of memory", path); }
         for (int i = 0; i < m->n_params; i++) {
             const taco_param *p = &m->params[i];
             int64_t shape[3] = {p->shape[0], p->shape[1], p->shape[2]};
             const float *d;
-            st_get(f, p->name, p->ndim, shape, &d, sub, sizeof sub);
+            st_get(f, p->name, p->ndim, shape, &d);
             memcpy(m->data + p->offset, d, sizeof(real) * p->size);
         }
     }
     taco_point(m, m->data, &m->w);
     if (!weights_finite(m)) {
-        snprintf(err, errlen, "%s: the weights contain NaN or infinite values", path);
+        tts_error_set(TTS_ERR_NUMERIC, "%s: the weights contain NaN or infinite values", path);
         taco_model_free(m);
         return TTS_ERR_NUMERIC;
     }
     for (int i = 0; cfg.enc_batchnorm && i < cfg.enc_convs; i++)
         for (int j = 0; j < cfg.enc_ch; j++)
             if (m->w.bn_var[i][j] < 0) {
-                snprintf(err, errlen, "%s: encoder.conv%d.bn.running_var[%d] is negative (%g)", path, i,
+                tts_error_set(TTS_ERR_MODEL_FORMAT, "%s: encoder.conv%d.bn.running_var[%d] is negative (%g)", path, i,
                          j, (double)m->w.bn_var[i][j]);
                 taco_model_free(m);
                 return TTS_ERR_MODEL_FORMAT;
@@ -323,18 +321,18 @@ tts_status taco_model_load(const char *path, int copy, taco_model **out, char *e
     return TTS_OK;
 }
 
-tts_status taco_model_read_extra(const taco_model *m, const char *name, real *dst, char *err, size_t errlen)
+tts_status taco_model_read_extra(const taco_model *m, const char *name, real *dst)
 {
-    if (!m->file) return TTS_ERR_INVALID_ARG;
-    char full[96], sub[200];
+    if (!m->file) return tts_error_set(TTS_ERR_INVALID_ARG, "taco_model_read_extra: the model has no file");
+    char full[96];
     for (int i = 0; i < m->n_params; i++) {
         const taco_param *p = &m->params[i];
         if (p->buffer) continue;
         int64_t shape[3] = {p->shape[0], p->shape[1], p->shape[2]};
         const float *d;
         snprintf(full, sizeof full, "%s.%s", name, p->name);
-        tts_status st = st_get(m->file, full, p->ndim, shape, &d, sub, sizeof sub);
-        if (st != TTS_OK) { snprintf(err, errlen, "%s", sub); return st; }
+        tts_status st = st_get(m->file, full, p->ndim, shape, &d);
+        if (st != TTS_OK) return st;
         memcpy(dst + p->offset, d, sizeof(real) * p->size);
     }
     return TTS_OK;

@@ -15,6 +15,8 @@
  * that entry has a capital, else the all-lower-case entry.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
+#include "core/error.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,9 +57,10 @@ static int cmp_fold_n(const char *fold, const char *word, size_t n)
 
 tts_status tts_lexicon_create(tts_lexicon **out)
 {
-    if (!out) return TTS_ERR_INVALID_ARG;
+    tts_error_clear();
+    if (!out) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_lexicon_create: NULL argument");
     *out = calloc(1, sizeof **out);
-    return *out ? TTS_OK : TTS_ERR_NOMEM;
+    return *out ? TTS_OK : tts_error_set(TTS_ERR_NOMEM, "out of memory");
 }
 
 void tts_lexicon_free(tts_lexicon *lex)
@@ -119,15 +122,15 @@ static tts_status insert(tts_lexicon *lex, char *word, char *pron, int ipa)
     return TTS_OK;
 }
 
-/* One entry from a word and a pronunciation; err gets the reason. */
+/* One entry from a word and a pronunciation; the error channel gets the reason. */
 static tts_status add_entry(tts_lexicon *lex, const char *word, size_t wn, const char *pron,
-                            size_t pn, char *err, size_t errlen)
+                            size_t pn)
 {
     const unsigned char *u = (const unsigned char *)pron;
     for (size_t i = 0; i < wn;) {
         uint32_t cp;
         size_t l = text_utf8_decode((const unsigned char *)word + i, wn - i, &cp);
-        if (!l) { snprintf(err, errlen, "the word is not valid UTF-8"); return TTS_ERR_UTF8; }
+        if (!l) { return tts_error_set(TTS_ERR_UTF8, "the word is not valid UTF-8"); }
         i += l;
     }
     if (pn >= 2 && pron[0] == '/' && pron[pn - 1] == '/') {
@@ -136,14 +139,13 @@ static tts_status add_entry(tts_lexicon *lex, const char *word, size_t wn, const
         for (size_t i = 1; i < pn - 1;) {
             uint32_t cp;
             size_t l = text_utf8_decode(u + i, pn - 1 - i, &cp);
-            if (!l) { text_buf_free(&ipa); snprintf(err, errlen, "the IPA is not valid UTF-8"); return TTS_ERR_UTF8; }
+            if (!l) { text_buf_free(&ipa); return tts_error_set(TTS_ERR_UTF8, "the IPA is not valid UTF-8"); }
             if (cp == ' ' || cp == '\t') {
                 space = 1;
             } else if (text_symbol_id(cp) < 0) {
                 text_buf_free(&ipa);
-                snprintf(err, errlen, "'%.*s' (U+%04X) is not an IPA symbol the voices know "
-                         "(write IPA as tts --phonemes prints it)", (int)l, pron + i, (unsigned)cp);
-                return TTS_ERR_MARKUP;
+                return tts_error_set(TTS_ERR_MARKUP, "'%.*s' (U+%04X) is not an IPA symbol the voices know "
+                                     "(write IPA as tts --phonemes prints it)", (int)l, pron + i, (unsigned)cp);
             } else {
                 if (space && ipa.len) text_buf_putc(&ipa, ' ');
                 space = 0;
@@ -151,7 +153,7 @@ static tts_status add_entry(tts_lexicon *lex, const char *word, size_t wn, const
             }
             i += l;
         }
-        if (!ipa.len) { text_buf_free(&ipa); snprintf(err, errlen, "empty IPA between the slashes"); return TTS_ERR_MARKUP; }
+        if (!ipa.len) { text_buf_free(&ipa); return tts_error_set(TTS_ERR_MARKUP, "empty IPA between the slashes"); }
         if (ipa.failed) { text_buf_free(&ipa); return TTS_ERR_NOMEM; }
         char *w = strndup(word, wn), *p = NULL;
         text_buf_take(&ipa, &p);
@@ -162,15 +164,14 @@ static tts_status add_entry(tts_lexicon *lex, const char *word, size_t wn, const
     if (!raw) return TTS_ERR_NOMEM;
     tts_status st = text_normalize(raw, &norm);
     free(raw);
-    if (st == TTS_ERR_UTF8) { snprintf(err, errlen, "the respelling is not valid UTF-8"); return st; }
+    if (st == TTS_ERR_UTF8) { return tts_error_set(st, "the respelling is not valid UTF-8"); }
     if (st != TTS_OK) return st;
     /* the respelling's own sentence marks would cut the sentence */
     size_t k = strlen(norm);
     while (k && strchr(".?!;:,", norm[k - 1])) norm[--k] = 0;
     if (!text_is_speakable(norm, k)) {
         free(norm);
-        snprintf(err, errlen, "nothing speakable in the respelling");
-        return TTS_ERR_MARKUP;
+        return tts_error_set(TTS_ERR_MARKUP, "nothing speakable in the respelling");
     }
     char *w = strndup(word, wn);
     if (!w) { free(norm); return TTS_ERR_NOMEM; }
@@ -198,9 +199,9 @@ long text_lexicon_read_line(FILE *fp, char **line, size_t *cap)
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-tts_status text_lexicon_parse_line(tts_lexicon *lex, const char *line, char *err, size_t errlen)
+tts_status text_lexicon_parse_line(tts_lexicon *lex, const char *line)
 {
-    err[0] = 0;
+    tts_error_clear();
     while (is_space(*line)) line++;
     if (!*line || *line == '#') return TTS_OK;
     size_t wn = 0;
@@ -210,17 +211,15 @@ tts_status text_lexicon_parse_line(tts_lexicon *lex, const char *line, char *err
     size_t pn = strlen(p);
     while (pn && is_space(p[pn - 1])) pn--;
     if (!pn) {
-        snprintf(err, errlen, "no pronunciation after '%.*s' (want: WORD /IPA/ or WORD respelling)",
-                 (int)(wn > 60 ? 60 : wn), line);
-        return TTS_ERR_MARKUP;
+        return tts_error_set(TTS_ERR_MARKUP, "no pronunciation after '%.*s' (want: WORD /IPA/ or WORD respelling)",
+                             (int)(wn > 60 ? 60 : wn), line);
     }
-    return add_entry(lex, line, wn, p, pn, err, errlen);
+    return add_entry(lex, line, wn, p, pn);
 }
 
-tts_status text_lexicon_add(tts_lexicon *lex, const char *word, const char *pronunciation,
-                            char *err, size_t errlen)
+tts_status text_lexicon_add(tts_lexicon *lex, const char *word, const char *pronunciation)
 {
-    err[0] = 0;
+    tts_error_clear();
     if (!lex || !word || !pronunciation) return TTS_ERR_INVALID_ARG;
     size_t wn = strlen(word), pn = strlen(pronunciation);
     for (size_t i = 0; i < wn; i++)
@@ -228,7 +227,7 @@ tts_status text_lexicon_add(tts_lexicon *lex, const char *word, const char *pron
     while (pn && is_space(pronunciation[pn - 1])) pn--;
     while (pn && is_space(*pronunciation)) { pronunciation++; pn--; }
     if (!wn || !pn) return TTS_ERR_INVALID_ARG;
-    return add_entry(lex, word, wn, pronunciation, pn, err, errlen);
+    return add_entry(lex, word, wn, pronunciation, pn);
 }
 
 const char *text_lexicon_lookup(const tts_lexicon *lex, const char *word, size_t n, int *ipa)

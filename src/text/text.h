@@ -166,8 +166,9 @@ tts_status text_markup_plain(const char *text, text_items *out);
 tts_status text_markup_ssml(const char *ssml, text_items *out);
 
 /* A user dictionary (lexicon.c): word -> IPA or respelling.  The public
- * tts_lexicon is this type. */
-tts_status text_lexicon_parse_line(tts_lexicon *lex, const char *line, char *err, size_t errlen);
+ * tts_lexicon is this type.  A bad entry's reason goes to the error channel
+ * (core/error.h; empty when the status says it all). */
+tts_status text_lexicon_parse_line(tts_lexicon *lex, const char *line);
 /* The longest line of a lexicon file, in bytes (a word and its
  * pronunciation; /dev/zero or a binary file must not be read whole). */
 #define TEXT_LEXICON_MAX_LINE 4096
@@ -175,8 +176,7 @@ tts_status text_lexicon_parse_line(tts_lexicon *lex, const char *line, char *err
  * TEXT_LEXICON_MAX_LINE bytes: its length, -1 at the end of the file, -2 when
  * the line is longer (the rest of it is not read), -3 when out of memory. */
 long text_lexicon_read_line(FILE *fp, char **line, size_t *cap);
-tts_status text_lexicon_add(tts_lexicon *lex, const char *word, const char *pronunciation,
-                            char *err, size_t errlen);
+tts_status text_lexicon_add(tts_lexicon *lex, const char *word, const char *pronunciation);
 /* The pronunciation of word (n bytes): *ipa 1 when it is IPA; NULL when the
  * word has no entry. */
 const char *text_lexicon_lookup(const tts_lexicon *lex, const char *word, size_t n, int *ipa);

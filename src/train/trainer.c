@@ -114,9 +114,10 @@ static void batcher_free(batcher *bt)
 }
 
 /* The utterances idx[0..count) as a padded taco_batch: ids padded with 0
- * to the longest (at least padN), frames normalized and padded with each
- * band's silence to the longest rounded up to r (at least padT); seeds (or
- * NULL) are the items' dropout seeds.  The buffers are the batcher's. */
+ * to the longest (at least padN), frames normalized and padded by repeating
+ * each item's last frame (its trailing silence) to the longest rounded up to
+ * r (at least padT); the losses skip padded rows.  seeds (or NULL) are the
+ * items' dropout seeds.  The buffers are the batcher's. */
 static int batcher_fill_pad(batcher *bt, const size_t *idx, int count, int padN, int padT,
                             const uint64_t *seeds, taco_batch *out)
 {
@@ -149,7 +150,7 @@ static int batcher_fill_pad(batcher *bt, const size_t *idx, int count, int padN,
         float *dst = bt->mel + (size_t)i * T * M;
         for (int t = 0; t < T; t++)
             for (int c = 0; c < M; c++) {
-                /* padding frames repeat silence: the normalized floor of each band */
+                /* padding frames repeat the item's last frame */
                 float v = t < it->n_frames ? it->mel[(size_t)t * M + c] : it->mel[(size_t)(it->n_frames - 1) * M + c];
                 dst[(size_t)t * M + c] = (v - bt->mean[c]) / bt->std[c];
             }
@@ -408,12 +409,12 @@ static void new_run_id(run_names *rn, uint64_t seed)
 /* Never replace a voice another run made (the bundled one, say) without --force. */
 static tts_status export_guard(const trainer_opts *o, FILE *log)
 {
-    char mp[4200], err[512];
+    char mp[4200];
     snprintf(mp, sizeof mp, "%s/%s.safetensors", o->models_dir, o->name);
     if (o->force || access(mp, F_OK) != 0) return TTS_OK;
     taco_model *m = NULL;
     const char *theirs = NULL;
-    if (taco_model_load(mp, 0, &m, err, sizeof err) == TTS_OK) theirs = taco_model_meta(m, "run");
+    if (taco_model_load(mp, 0, &m) == TTS_OK) theirs = taco_model_meta(m, "run");
     int same = theirs && o->run_id && *theirs && strcmp(theirs, o->run_id) == 0;
     taco_model_free(m);
     if (same) return TTS_OK;
@@ -448,7 +449,7 @@ static ckpt_meta read_ckpt_meta(const taco_model *m)
 
 tts_status trainer_export(const trainer_opts *o0, FILE *log)
 {
-    char ck[4200], mp[4200], err[512];
+    char ck[4200], mp[4200];
     run_names rn;
     trainer_opts os;
     if (settle_names(o0, &os, &rn, log) != TTS_OK) return TTS_ERR_INVALID_ARG;
@@ -456,9 +457,9 @@ tts_status trainer_export(const trainer_opts *o0, FILE *log)
     snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
     snprintf(mp, sizeof mp, "%s/%s.safetensors", o->models_dir, o->name);
     taco_model *m = NULL;
-    tts_status st = taco_model_load(ck, 1, &m, err, sizeof err);
+    tts_status st = taco_model_load(ck, 1, &m);
     if (st != TTS_OK) {
-        fprintf(log, "tts-train: nothing to export: %s\n", err);
+        fprintf(log, "tts-train: nothing to export: %s\n", tts_last_error());
         return st;
     }
     trainer_opts oo = *o;
@@ -651,7 +652,7 @@ static tts_status share_start(const trainer_comm *cm, taco_model *m, float *am, 
 
 tts_status trainer_run(const trainer_opts *o0, FILE *log)
 {
-    char path[4096], err[512];
+    char path[4096];
     tts_status st = TTS_OK;
     run_names rn;
     trainer_opts settled;
@@ -684,8 +685,8 @@ tts_status trainer_run(const trainer_opts *o0, FILE *log)
     snprintf(path, sizeof path, "%s/ckpt.safetensors", o->state_dir);
     int resumed = 0;
     if (access(path, R_OK) == 0) {
-        st = taco_model_load(path, 1, &m, err, sizeof err);
-        if (st != TTS_OK) { fprintf(log, "tts-train: %s\n", err); goto out; }
+        st = taco_model_load(path, 1, &m);
+        if (st != TTS_OK) { fprintf(log, "tts-train: %s\n", tts_last_error()); goto out; }
         ckpt_meta k = read_ckpt_meta(m);
         warm_from = k.warm_from;
         step = k.step;
@@ -695,8 +696,8 @@ tts_status trainer_run(const trainer_opts *o0, FILE *log)
     } else if (o->init_model) {
         /* exported weights carry their step but no optimizer moments: continue the
            schedule from that step and warm up again */
-        st = taco_model_load(o->init_model, 1, &m, err, sizeof err);
-        if (st != TTS_OK) { fprintf(log, "tts-train: %s\n", err); goto out; }
+        st = taco_model_load(o->init_model, 1, &m);
+        if (st != TTS_OK) { fprintf(log, "tts-train: %s\n", tts_last_error()); goto out; }
         const char *s = taco_model_meta(m, "step");
         step = s ? atol(s) : 0;
         if (step < 0) step = 0;
@@ -778,9 +779,9 @@ tts_status trainer_run(const trainer_opts *o0, FILE *log)
     av = calloc(m->n_floats, sizeof(float));
     if (!grad || !am || !av) { st = TTS_ERR_NOMEM; goto out; }
     if (resumed) {
-        if (taco_model_read_extra(m, "adam_m", am, err, sizeof err) != TTS_OK ||
-            taco_model_read_extra(m, "adam_v", av, err, sizeof err) != TTS_OK) {
-            fprintf(log, "tts-train: checkpoint without optimizer state (%s); moments start at zero\n", err);
+        if (taco_model_read_extra(m, "adam_m", am) != TTS_OK ||
+            taco_model_read_extra(m, "adam_v", av) != TTS_OK) {
+            fprintf(log, "tts-train: checkpoint without optimizer state (%s); moments start at zero\n", tts_last_error());
             memset(am, 0, sizeof(float) * m->n_floats);
             memset(av, 0, sizeof(float) * m->n_floats);
         }
@@ -874,13 +875,13 @@ tts_status trainer_run(const trainer_opts *o0, FILE *log)
                 char ck[4200];
                 snprintf(ck, sizeof ck, "%s/ckpt.safetensors", o->state_dir);
                 taco_model *back = NULL;
-                int back_ok = r0 && taco_model_load(ck, 1, &back, err, sizeof err) == TTS_OK;
+                int back_ok = r0 && taco_model_load(ck, 1, &back) == TTS_OK;
                 if (cm) cm->bcast(&back_ok, sizeof back_ok, cm->user);
                 if (back_ok) {
                     if (back) {  /* rank 0; the others receive its copy */
                         memcpy(m->data, back->data, sizeof(float) * m->n_floats);
-                        taco_model_read_extra(back, "adam_m", am, err, sizeof err);
-                        taco_model_read_extra(back, "adam_v", av, err, sizeof err);
+                        taco_model_read_extra(back, "adam_m", am);
+                        taco_model_read_extra(back, "adam_v", av);
                         taco_model_free(back);
                     }
                     if (cm) {
@@ -895,7 +896,7 @@ tts_status trainer_run(const trainer_opts *o0, FILE *log)
                     step = last_good_step;
                     if (cm) cm->bcast(&step, sizeof step, cm->user);
                 } else {
-                    fprintf(log, "tts-train: no checkpoint to go back to: %s\n", err);
+                    fprintf(log, "tts-train: no checkpoint to go back to: %s\n", tts_last_error());
                     st = TTS_ERR_NUMERIC;
                     break;
                 }
@@ -1019,15 +1020,15 @@ out:
 
 tts_status trainer_render_tf(const trainer_opts *o, const char *out_dir, FILE *log)
 {
-    char err[512], path[4200];
+    char path[4200];
     if (!o->init_model) {
         fprintf(log, "tts-train: --render-tf needs the weights (--init FILE)\n");
         return TTS_ERR_INVALID_ARG;
     }
     taco_model *m = NULL;
-    tts_status st = taco_model_load(o->init_model, 1, &m, err, sizeof err);
+    tts_status st = taco_model_load(o->init_model, 1, &m);
     if (st != TTS_OK) {
-        fprintf(log, "tts-train: %s\n", err);
+        fprintf(log, "tts-train: %s\n", tts_last_error());
         return st;
     }
     const char *voice = front_end_voice(o, m, log);

@@ -13,13 +13,14 @@
 #include "fuzz.h"
 #include "model/model.h"
 #include "model/safetensors.h"
+#include "core/error.h"
 
 static void exercise_st(const char *path)
 {
     st_file f;
-    char err[300];
-    if (st_open(path, &f, err, sizeof err) != TTS_OK) {
-        FUZZ_CHECK(err[0] != 0); /* a failure always says why */
+    tts_error_clear();
+    if (st_open(path, &f) != TTS_OK) {
+        FUZZ_CHECK(tts_last_error()[0] != 0); /* a failure always says why */
         return;
     }
     cJSON *it;
@@ -39,7 +40,7 @@ static void exercise_st(const char *path)
         }
         if (nd > 4) continue;
         const float *data = NULL;
-        if (st_get(&f, it->string, nd, shape, &data, err, sizeof err) == TTS_OK) {
+        if (st_get(&f, it->string, nd, shape, &data) == TTS_OK) {
             size_t count = 1;
             for (int k = 0; k < nd; k++) count *= (size_t)shape[k];
             volatile float sum = 0;
@@ -53,15 +54,15 @@ static void exercise_st(const char *path)
 static void exercise_model(const char *path, int copy)
 {
     taco_model *m = NULL;
-    char err[600];
-    tts_status st = taco_model_load(path, copy, &m, err, sizeof err);
+    tts_error_clear();
+    tts_status st = taco_model_load(path, copy, &m);
     if (st != TTS_OK) {
-        FUZZ_CHECK(m == NULL && err[0] != 0);
+        FUZZ_CHECK(m == NULL && tts_last_error()[0] != 0);
         return;
     }
     if (copy) {
         real *dst = malloc(sizeof(real) * m->n_floats);
-        if (dst) taco_model_read_extra(m, "adam_m", dst, err, sizeof err);
+        if (dst) taco_model_read_extra(m, "adam_m", dst);
         free(dst);
     }
     /* inference on a tiny input, when the model is small enough to be quick */
