@@ -1059,13 +1059,14 @@ static int run_job(batch *b, tts_synth *syn, job *j)
     }
     timings tm;
     char *tpath = batch_timings ? timings_path_for(j->out_path, batch_timings) : NULL;
-    if (batch_timings && (!tpath || timings_open(&tm, tpath, err, sizeof err))) {
-        job_message(b, j, tpath ? err : tts_status_message(TTS_ERR_NOMEM));
+    int topen = batch_timings && !tpath ? -1 : timings_open(&tm, tpath, err, sizeof err);  /* NULL: none */
+    if (topen) {
+        int no_memory = !tpath;
+        job_message(b, j, no_memory ? tts_status_message(TTS_ERR_NOMEM) : err);
         audio_writer_abort(w);
         free(tpath);
-        return tpath ? EXIT_OUTPUT : EXIT_INTERNAL;
+        return no_memory ? EXIT_INTERNAL : EXIT_OUTPUT;
     }
-    if (!batch_timings) timings_open(&tm, NULL, NULL, 0);
     tts_chunk ch = {.size = sizeof(tts_chunk)};
     int code = EXIT_OK;
     double secs = 0;
