@@ -11,6 +11,10 @@
 #   --ranks N        training processes (MPI data parallel, needs mpirun and a
 #                    build with MPI; default: 1)
 #   --steps N        train to step N instead of the recipe's
+#   --scratch        with no checkpoint in the state folder, start from random
+#                    weights (default: continue from models/NAME.safetensors
+#                    when it exists)
+#   -j N             teacher processes while rendering (default: the cores)
 #   --only STAGE     run one stage: render, train, eval, install
 #   --no-eval        skip the evaluation (install without figures)
 #
@@ -22,7 +26,7 @@
 # voice file quotes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-work=""; ranks=1; steps_over=""; only=""; do_eval=1
+work=""; ranks=1; steps_over=""; only=""; do_eval=1; scratch=0; jobs=$(nproc 2>/dev/null || echo 1)
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -31,6 +35,8 @@ while [ $# -gt 0 ]; do
     --steps) steps_over=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --no-eval) do_eval=0; shift ;;
+    --scratch) scratch=1; shift ;;
+    -j) jobs=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "make-voice: unknown option $1" >&2; exit 1 ;;
     *) args+=("$1"); shift ;;
@@ -100,7 +106,7 @@ stage_render() {
   make_text
   enc=()
   [ -n "$teacher_encoding" ] && enc=(--encoding "$teacher_encoding")
-  bash "$here/scripts/make-corpus.sh" --teacher "$teacher" "${enc[@]}" -n "$max_utts" \
+  bash "$here/scripts/make-corpus.sh" --teacher "$teacher" "${enc[@]}" -j "$jobs" -n "$max_utts" \
     --max-chars "$max_chars" --dev "$dev_regex" "$text_file" "$data"
 }
 
@@ -109,7 +115,7 @@ stage_train() {
   # a private copy of the trainer: rebuilding the tree never changes a running recipe
   cp "$here/build/tts-train" "$state/tts-train.new" && mv "$state/tts-train.new" "$state/tts-train"
   init=()
-  if [ ! -e "$state/ckpt.safetensors" ] && [ -s "$here/models/$name.safetensors" ]; then
+  if [ "$scratch" -eq 0 ] && [ ! -e "$state/ckpt.safetensors" ] && [ -s "$here/models/$name.safetensors" ]; then
     init=(--init "$here/models/$name.safetensors")
     echo "make-voice: no checkpoint in $state: continuing from models/$name.safetensors" >&2
   fi
