@@ -143,6 +143,10 @@ typedef struct tts_options {
     uint64_t seed;          /* prenet-dropout seed, 0 = fixed default: same text, same audio */
     float sharpen;          /* Griffin-Lim magnitude sharpening, 1.0 = none; 0.5..3
                                (values above 1 emphasize spectral peaks) */
+    int stream;             /* 1 (default): a sentence at the voice's own pace (speed 1)
+                               comes in several chunks, the first after about half a
+                               second of it is made, so audio starts sooner; 0: one
+                               chunk per sentence */
 } tts_options;
 
 /* The voice's defaults (from its voice file; voice NULL: the library's),
@@ -254,8 +258,13 @@ typedef struct tts_chunk {
     int done;               /* 1: no more audio (samples NULL, n_samples 0) */
     const tts_word *words;  /* the sentence's words in order (n_words of them), with their
                                times; same lifetime as samples; NULL when n_words is 0 (a
-                               pause alone) */
+                               pause alone, or a chunk with more = 1) */
     size_t n_words;
+    int more;               /* 1: the sentence goes on in the next chunk (options.stream);
+                               text and sentence are the same there, and its last chunk
+                               carries the words (timed from that chunk's first sample:
+                               words said in earlier chunks have negative times), the
+                               warning and stops */
 } tts_chunk;
 
 /* Zero *chunk and set chunk->size = sizeof(tts_chunk). */

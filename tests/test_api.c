@@ -2,7 +2,7 @@
  * test_api.c - the public API (include/tts.h) end to end, with a random
  * voice written by the test (tests/test_voice.h): loading by path and by
  * name, listing, synthesizers sharing one voice (also in two threads),
- * streaming sentence by sentence, the properties of each chunk (count,
+ * streaming sentence by sentence (a long one in pieces), the properties of each chunk (count,
  * finite samples, peak, sample rate, edges faded, no per-sentence loudness
  * normalization), options, cancellation, and each error its own status with
  * a useful tts_last_error().
@@ -39,8 +39,9 @@ static int teardown(void **state) { return test_voice_close(dir, voice); }
 /* ---- helpers ---- */
 
 typedef struct stats {
-    size_t n_chunks;
-    size_t n_samples[16];
+    size_t n_sentences;
+    size_t n_chunks;         /* a long sentence comes in pieces (options.stream) */
+    size_t n_samples[16];    /* per sentence, its pieces together */
     float peak[16];
 } stats;
 
@@ -62,8 +63,9 @@ static stats run(const tts_options *o, const char *text)
     for (;;) {
         assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
         if (ch.done) break;
-        assert_true(s.n_chunks < 16);
-        assert_int_equal(ch.sentence, s.n_chunks);
+        assert_true(s.n_sentences < 16 && s.n_chunks < 64);
+        s.n_chunks++;
+        assert_int_equal(ch.sentence, s.n_sentences);
         assert_int_equal(ch.sample_rate, RATE);
         assert_non_null(ch.samples);
         assert_non_null(ch.text);
@@ -71,8 +73,14 @@ static stats run(const tts_options *o, const char *text)
         for (size_t i = 0; i < ch.n_samples; i++) assert_true(isfinite(ch.samples[i]));
         float p = peak_of(ch.samples, ch.n_samples);
         assert_true(p <= 1.0f);
-        s.n_samples[s.n_chunks] = ch.n_samples;
-        s.peak[s.n_chunks++] = p;
+        s.n_samples[s.n_sentences] += ch.n_samples;
+        if (p > s.peak[s.n_sentences]) s.peak[s.n_sentences] = p;
+        if (ch.more) {  /* a piece: the words come with the sentence's last chunk */
+            assert_int_equal(ch.n_words, 0);
+            assert_null(ch.words);
+        } else {
+            s.n_sentences++;
+        }
     }
     assert_null(ch.samples);
     assert_int_equal(ch.n_samples, 0);
@@ -81,6 +89,15 @@ static stats run(const tts_options *o, const char *text)
     assert_true(ch.done);
     tts_synth_free(syn);
     return s;
+}
+
+/* The next sentence's last chunk (its pieces, if any, skipped). */
+static tts_status next_sentence(tts_synth *syn, tts_chunk *ch)
+{
+    tts_status st;
+    size_t k = 0;
+    while ((st = tts_synth_next(syn, ch)) == TTS_OK && !ch->done && ch->more) assert_true(++k < 64);
+    return st;
 }
 
 /* ---- voices ---- */
@@ -156,7 +173,7 @@ static void test_voice_missing(void **state)
 static void test_stream_sentences(void **state)
 {
     stats s = run(NULL, "Hello there. How are you today? I am fine, thank you!");
-    assert_int_equal(s.n_chunks, 3);
+    assert_int_equal(s.n_sentences, 3);
     for (size_t i = 0; i < 3; i++) {
         assert_true(s.n_samples[i] > (size_t)(0.2 * RATE)); /* speech plus its silence */
         assert_true(s.peak[i] > 0.001f);                   /* not silent */
@@ -169,22 +186,22 @@ static void test_chunk_fields(void **state)
     assert_int_equal(tts_synth_create(voice, NULL, &syn), TTS_OK);
     assert_int_equal(tts_synth_start(syn, "Dr. Smith paid $3.50. Then he left."), TTS_OK);
     tts_chunk ch = {.size = sizeof(tts_chunk)};
-    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_int_equal(next_sentence(syn, &ch), TTS_OK);
     assert_false(ch.done);
     /* the normalized text: the abbreviation does not end the sentence */
     assert_non_null(strstr(ch.text, "dollars"));
     assert_int_equal(ch.warning, TTS_OK);
-    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_int_equal(next_sentence(syn, &ch), TTS_OK);
     assert_non_null(strstr(ch.text, "left"));
     assert_int_equal(ch.sentence, 1);
     /* a new start abandons the rest of the previous text */
     assert_int_equal(tts_synth_start(syn, "One. Two."), TTS_OK);
-    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_int_equal(next_sentence(syn, &ch), TTS_OK);
     assert_int_equal(ch.sentence, 0);
     assert_int_equal(tts_synth_start(syn, "Three."), TTS_OK);
-    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_int_equal(next_sentence(syn, &ch), TTS_OK);
     assert_false(ch.done);
-    assert_int_equal(tts_synth_next(syn, &ch), TTS_OK);
+    assert_int_equal(next_sentence(syn, &ch), TTS_OK);
     assert_true(ch.done);
     tts_synth_free(syn);
 }
@@ -233,7 +250,7 @@ static void *thread_main(void *arg)
         tts_chunk ch = {.size = sizeof(tts_chunk)};
         j->n_chunks = j->n_samples = 0;
         while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done) {
-            j->n_chunks++;
+            j->n_chunks += !ch.more;
             j->n_samples += ch.n_samples;
         }
         j->ok = ch.done;
@@ -261,7 +278,7 @@ static void test_threads(void **state)
 static void test_loudness(void **state)
 {
     stats s = run(NULL, TWO_SAME);
-    assert_int_equal(s.n_chunks, 2);
+    assert_int_equal(s.n_sentences, 2);
     /* the same length but for the silence, which goes between sentences only */
     assert_int_equal(s.n_samples[0], s.n_samples[1] + (size_t)(0.2f * RATE));
     assert_true(fabsf(s.peak[0] - s.peak[1]) < 1e-6f);
@@ -273,13 +290,14 @@ static void test_loudness(void **state)
     assert_true(fabsf(h.peak[0] - 0.5f * s.peak[0]) < 1e-4f);
     /* a different sentence keeps its own level: not scaled to a common peak */
     stats d = run(NULL, "The birch canoe slid on the smooth planks. " TWO_SAME);
-    assert_int_equal(d.n_chunks, 3);
+    assert_int_equal(d.n_sentences, 3);
     assert_true(fabsf(d.peak[1] - s.peak[0]) < 1e-6f);
     assert_true(fabsf(d.peak[0] - d.peak[1]) > 1e-4f);
 }
 
 /* Chunk edges: every sentence fades in and out (no clicks), and the
- * silence after it is exact zeros. */
+ * silence after it is exact zeros; the pieces of a long sentence join
+ * without a fade or a gap. */
 static void test_edges(void **state)
 {
     for (int variant = 0; variant < 2; variant++) {
@@ -290,28 +308,158 @@ static void test_edges(void **state)
         size_t n_sil = (size_t)(o.sentence_silence * RATE);
         tts_synth *syn = NULL;
         assert_int_equal(tts_synth_create(voice, &o, &syn), TTS_OK);
-        assert_int_equal(tts_synth_start(syn, "Hello there. The birch canoe slid on the smooth planks."), TTS_OK);
+        assert_int_equal(tts_synth_start(syn, "Hello there. The birch canoe slid on the smooth planks, "
+                                              "and the old keeper climbed the narrow stone stairs."), TTS_OK);
         tts_chunk ch = {.size = sizeof(tts_chunk)};
-        size_t n = 0;
+        size_t n = 0, pieces = 0;
+        int first = 1;  /* this chunk begins a sentence */
         while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done) {
-            n++;
-            size_t sil = ch.sentence == 1 ? 0 : n_sil;  /* none after the last sentence */
+            size_t sil = ch.more || ch.sentence == 1 ? 0 : n_sil;  /* none after the last sentence */
             assert_true(ch.n_samples > sil + 220);
             size_t ns = ch.n_samples - sil, fade = (size_t)(0.005 * RATE);
             float p = peak_of(ch.samples, ns);
             assert_true(p > 0.01f);
-            assert_true(fabsf(ch.samples[0]) < 1e-3f);
-            assert_true(fabsf(ch.samples[ns - 1]) < 1e-3f);
-            /* within the fade the envelope rises linearly from zero */
-            for (size_t i = 0; i < fade; i++) {
+            /* within the fades the envelope rises linearly from zero; a
+               piece that begins or ends inside a sentence is not faded there */
+            float edge_in = peak_of(ch.samples, fade), edge_out = peak_of(ch.samples + ns - fade, fade);
+            for (size_t i = 0; i < fade && first; i++)
                 assert_true(fabsf(ch.samples[i]) <= p * (float)(i + 1) / (float)fade + 1e-6f);
+            for (size_t i = 0; i < fade && !ch.more; i++)
                 assert_true(fabsf(ch.samples[ns - 1 - i]) <= p * (float)(i + 1) / (float)fade + 1e-6f);
-            }
+            if (!first) assert_true(edge_in > 0.001f);
+            if (ch.more) assert_true(edge_out > 0.001f);
             for (size_t i = ns; i < ch.n_samples; i++) assert_true(ch.samples[i] == 0.0f);
+            first = !ch.more;
+            n += !ch.more;
+            pieces += ch.more;
         }
         assert_int_equal(n, 2);
+        assert_true(pieces >= 1);  /* the long sentence came in pieces */
         tts_synth_free(syn);
     }
+}
+
+/* A long sentence comes in pieces (options.stream, the default): the same
+ * sentence and text on each, more = 1 on all but the last, which carries the
+ * words; together as long as the sentence made whole (stream = 0), its words
+ * at the same times, its loudness the same in every 50 ms.  At another pace,
+ * or for a program whose tts_chunk predates `more`, sentences come whole. */
+#define LONG_SENTENCE "The birch canoe slid on the smooth planks, and the old keeper climbed " \
+                      "the narrow stone stairs every single evening to light the lamp."
+
+typedef struct sentence_audio {
+    float *x;
+    size_t n, chunks;
+    tts_word words[64];
+    size_t n_words;
+} sentence_audio;
+
+static sentence_audio synth_one(int stream, float speed)
+{
+    sentence_audio a = {0};
+    tts_options o;
+    tts_options_default(voice, &o);
+    o.stream = stream;
+    o.speed = speed;
+    tts_synth *syn = NULL;
+    assert_int_equal(tts_synth_create(voice, &o, &syn), TTS_OK);
+    assert_int_equal(tts_synth_start(syn, LONG_SENTENCE), TTS_OK);
+    tts_chunk ch = {.size = sizeof(tts_chunk)};
+    const char *text = NULL;
+    while (tts_synth_next(syn, &ch) == TTS_OK && !ch.done) {
+        assert_int_equal(ch.sentence, 0);
+        if (text) assert_ptr_equal(ch.text, text);  /* the same sentence */
+        text = ch.text;
+        a.x = realloc(a.x, (a.n + ch.n_samples) * sizeof(float));
+        assert_non_null(a.x);
+        if (ch.more) {
+            assert_int_equal(ch.n_words, 0);
+            assert_int_equal(ch.warning, TTS_OK);
+        } else {
+            assert_true(ch.n_words > 0 && ch.n_words < 64);
+            for (size_t i = 0; i < ch.n_words; i++) {  /* times from the sentence's start */
+                a.words[i] = ch.words[i];
+                a.words[i].text = strdup(ch.words[i].text);  /* the synthesizer's is freed below */
+                a.words[i].start += (double)a.n / RATE;
+                a.words[i].end += (double)a.n / RATE;
+            }
+            a.n_words = ch.n_words;
+        }
+        memcpy(a.x + a.n, ch.samples, ch.n_samples * sizeof(float));
+        a.n += ch.n_samples;
+        a.chunks++;
+    }
+    assert_true(ch.done);
+    tts_synth_free(syn);
+    return a;
+}
+
+static void sentence_audio_free(sentence_audio *a)
+{
+    for (size_t i = 0; i < a->n_words; i++) free((char *)a->words[i].text);
+    free(a->x);
+}
+
+static void test_sentence_pieces(void **state)
+{
+    sentence_audio whole = synth_one(0, 1.0f), pieces = synth_one(1, 1.0f);
+    assert_int_equal(whole.chunks, 1);
+    assert_true(pieces.chunks >= 2);
+    assert_true(whole.n > (size_t)(1.5 * RATE));
+    assert_int_equal(pieces.n, whole.n);
+    assert_int_equal(pieces.n_words, whole.n_words);
+    for (size_t i = 0; i < whole.n_words; i++) {
+        assert_string_equal(pieces.words[i].text, whole.words[i].text);
+        assert_true(fabs(pieces.words[i].start - whole.words[i].start) < 1e-6);
+        assert_true(fabs(pieces.words[i].end - whole.words[i].end) < 1e-6);
+    }
+    /* the pieces' joins: no gap, no doubling (RMS per 50 ms within 3 dB) */
+    size_t win = RATE / 20;
+    for (size_t at = 0; at + win <= whole.n; at += win) {
+        double ew = 0, ep = 0;
+        for (size_t i = at; i < at + win; i++) {
+            ew += (double)whole.x[i] * whole.x[i];
+            ep += (double)pieces.x[i] * pieces.x[i];
+        }
+        if (ew > 1e-6 * win) assert_true(ep > 0.5 * ew && ep < 2.0 * ew);
+    }
+    sentence_audio_free(&whole);
+    sentence_audio_free(&pieces);
+    /* another pace: whole sentences */
+    sentence_audio fast = synth_one(1, 1.5f);
+    assert_int_equal(fast.chunks, 1);
+    sentence_audio_free(&fast);
+}
+
+/* A program built before `more` existed: one chunk per sentence, and
+ * nothing written past the struct it knows. */
+static void test_older_structs(void **state)
+{
+    tts_synth *syn = NULL;
+    tts_options o;
+    tts_options_default(voice, &o);
+    o.size = offsetof(tts_options, stream);  /* the options before `stream` */
+    assert_int_equal(tts_synth_create(voice, &o, &syn), TTS_OK);
+    assert_int_equal(tts_synth_start(syn, LONG_SENTENCE " Hello."), TTS_OK);
+    unsigned char buf[sizeof(tts_chunk) + 16];
+    memset(buf, 0xAB, sizeof buf);
+    size_t old = offsetof(tts_chunk, more);
+    tts_chunk *ch = (tts_chunk *)buf;
+    ch->size = old;
+    size_t n = 0;
+    while (tts_synth_next(syn, ch) == TTS_OK && !ch->done) {
+        assert_int_equal(ch->sentence, n);
+        n++;
+        assert_int_equal(ch->size, old);
+        for (size_t i = old; i < sizeof buf; i++) assert_int_equal(buf[i], 0xAB);
+    }
+    assert_true(ch->done);
+    assert_int_equal(n, 2);
+    ch->size = old - 1;  /* shorter than any tts_chunk there was */
+    assert_int_equal(tts_synth_next(syn, ch), TTS_ERR_INVALID_ARG);
+    tts_synth_free(syn);
+    o.size = offsetof(tts_options, stream) - 1;
+    assert_int_equal(tts_synth_create(voice, &o, &syn), TTS_ERR_INVALID_ARG);
 }
 
 static void test_options(void **state)
@@ -321,7 +469,7 @@ static void test_options(void **state)
     stats base = run(&o, "Hello there. Good.");
     o.sentence_silence = 1.2f;
     stats sil = run(&o, "Hello there. Good.");
-    assert_int_equal(base.n_chunks, 2);
+    assert_int_equal(base.n_sentences, 2);
     assert_int_equal(sil.n_samples[0] - base.n_samples[0], (size_t)(1.0 * RATE));
     assert_int_equal(sil.n_samples[1], base.n_samples[1]);  /* no silence after the last sentence */
     tts_options_default(voice, &o);
@@ -569,6 +717,8 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_loudness),
         cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_sentence_pieces),
+        cmocka_unit_test(test_older_structs),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_bad_text),

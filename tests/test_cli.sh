@@ -62,7 +62,7 @@ for flag in --file --lines --output --output-raw --out-dir --format --jobs --dev
             --vocode --mels --gl-iters --sharpen --verbose --quiet --help --version "Exit status" \
             "-v, --voice" "-m, --model" "-w," --stdout --output_file --output_raw --length_scale \
             --sentence_silence --timings \
-            "default: 32" "default: 1)" "default: wav" "default: 0.2" "130"; do
+            --whole-sentences "default: 8" "default: 1)" "default: wav" "default: 0.2" "130"; do
   has "--help lists $flag" "$tmp/out" "$flag"
 done
 expect "--version" 0 "$TTS" --version
@@ -330,6 +330,15 @@ assert [r["sentence"] for r in rows] == [0, 0, 0, 1, 1, 1]
 ' "$o/t.jsonl" "$o/t.tsv"; then ok "--timings .jsonl: the same words and times as JSON lines"; else bad "--timings JSON lines"; fi
 expect "--timings -" 0 "$TTS" --timings - -o "$o/t3.wav" "$timed"
 cmp -s "$tmp/out" "$o/t.tsv" && ok "--timings - writes to stdout" || bad "--timings -"
+# a long sentence comes in pieces; made whole it has the same length and word times
+long="The old lighthouse keeper climbed the narrow stone stairs every single evening to light the great lamp above the bay."
+expect "a long sentence in pieces" 0 "$TTS" --verbose --timings "$o/p.tsv" -o "$o/p.wav" "$long"
+has "--verbose counts the sentence once" "$tmp/err" "1 sentences"
+expect "--whole-sentences" 0 "$TTS" --whole-sentences --timings "$o/w.tsv" -o "$o/w.wav" "$long"
+[ "$(samples "$o/p.wav")" = "$(samples "$o/w.wav")" ] && ok "pieces and whole: the same length" ||
+  bad "pieces $(samples "$o/p.wav") samples, whole $(samples "$o/w.wav")"
+cmp -s "$o/p.tsv" "$o/w.tsv" && [ "$(wc -l <"$o/p.tsv")" -eq 20 ] && ok "pieces and whole: the same 20 word times" ||
+  bad "pieces' timings differ: $(diff "$o/p.tsv" "$o/w.tsv" | head -5)"
 expect "--timings - with audio on stdout" 1 "$TTS" --timings - --output-raw "$timed"
 expect "--timings FILE with --out-dir" 1 "$TTS" --timings "$o/x.tsv" --out-dir "$o" "$tmp/in.txt"
 # batch: --timings EXT writes DIR/ID.EXT beside each DIR/ID.wav, the same as one text alone

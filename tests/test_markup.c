@@ -334,7 +334,7 @@ static void test_lexicon_file(void **state)
 /* ---- through the API, with audio ---- */
 
 typedef struct run_out {
-    size_t n_chunks, total;
+    size_t n_chunks, total;  /* n_chunks: sentences (a long one comes in pieces) */
     size_t n[16];
     float peak[16];
     tts_status warning;
@@ -363,8 +363,9 @@ static run_out run(const char *text, int ssml, const tts_lexicon *lex)
             assert_true(isfinite(ch.samples[i]));
             p = fabsf(ch.samples[i]) > p ? fabsf(ch.samples[i]) : p;
         }
-        r.n[r.n_chunks] = ch.n_samples;
-        r.peak[r.n_chunks++] = p;
+        r.n[r.n_chunks] += ch.n_samples;  /* a sentence's pieces together */
+        if (p > r.peak[r.n_chunks]) r.peak[r.n_chunks] = p;
+        r.n_chunks += !ch.more;
         r.total += ch.n_samples;
     }
     assert_true(ch.done);

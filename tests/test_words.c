@@ -134,7 +134,7 @@ static void test_times_from_positions(void **state)
     /* positions from an alignment: 2 frames per step, argmax per step */
     const float align[3 * 4] = {0.7f, 0.2f, 0.1f, 0, /* BOS */ 0.1f, 0.8f, 0.1f, 0, 0, 0.1f, 0.2f, 0.7f};
     int fpos[6];
-    words_frame_positions(align, 3, 4, 2, 5, 10, fpos);
+    words_frame_positions(align, 3, 4, 2, 0, 5, 10, fpos);
     const int want[5] = {9, 9, 10, 10, 12};
     for (int i = 0; i < 5; i++) assert_int_equal(fpos[i], want[i]);
     /* a sentence retried in halves: the second half's symbols count from

@@ -378,7 +378,7 @@ static void speak(char *text, msg_type type, double t0)
                 if (!sent_any++ && cfg.debug)
                     logf_("first audio %.1f ms after the message (%zu bytes of text)", 1e3 * (now() - t0), strlen(text));
             }
-            sentence++;
+            sentence += !ch.more;
         }
         pthread_mutex_lock(&job_lock);
         running = NULL;

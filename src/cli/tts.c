@@ -174,9 +174,11 @@ static void usage(FILE *out)
 "                          seconds of silence between sentences (not after the\n"
 "                          last), 0-10                   (default: 0.2, or the voice's)\n"
 "Vocoder:\n"
-"      --gl-iters N        Griffin-Lim iterations, 1-1000   (default: 32, or the voice's)\n"
+"      --gl-iters N        Griffin-Lim iterations, 1-1000    (default: 8, or the voice's)\n"
 "      --sharpen P         Griffin-Lim magnitude sharpening, 0.5-3, 1 = none\n"
 "                          (default: 1, or the voice's)\n"
+"      --whole-sentences   make each sentence whole before any of its audio (default:\n"
+"                          a long sentence comes in pieces, so speech starts sooner)\n"
 "General:\n"
 "      --verbose           more detail on stderr: speed, sentences (--vocode:\n"
 "                          spectral convergence)                      (default: off)\n"
@@ -570,7 +572,7 @@ static int run_list_voices(void)
 /* The options the user gave (have[i]) over the voice's defaults. */
 typedef struct user_opts {
     tts_options o;
-    int have_speed, have_volume, have_silence, have_gl, have_sharpen;
+    int have_speed, have_volume, have_silence, have_gl, have_sharpen, whole_sentences;
 } user_opts;
 
 static int load_voice(const char *name, const user_opts *u, tts_voice **voice, tts_options *o)
@@ -587,6 +589,7 @@ static int load_voice(const char *name, const user_opts *u, tts_voice **voice, t
     if (u->have_silence) o->sentence_silence = u->o.sentence_silence;
     if (u->have_gl) o->gl_iters = u->o.gl_iters;
     if (u->have_sharpen) o->sharpen = u->o.sharpen;
+    if (u->whole_sentences) o->stream = 0;
     if (verbose) fprintf(stderr, "%s: voice %s\n", progname, tts_voice_name(*voice));
     return EXIT_OK;
 }
@@ -849,8 +852,8 @@ static int run_speak(const char *text, streamer in, const char *voice_name, cons
         goto done;
     }
     if (timings_open(&tm, timings_path, NULL, 0)) { code = EXIT_OUTPUT; goto done; }
-    double t0 = now_seconds(), t_first = 0, audio_s = 0;
-    size_t n_sent = 0, n_pieces = 0, n_spoken = 0, n_failed = 0;
+    double t0 = now_seconds(), t_first = 0, audio_s = 0, sentence_s = 0;
+    size_t n_sent = 0, n_chunks = 0, n_pieces = 0, n_spoken = 0, n_failed = 0;
     int rate = tts_voice_sample_rate(voice);
     float *gap = NULL;  /* the sentence silence between two pieces of standard input */
     size_t n_gap = (size_t)(o.sentence_silence * rate);
@@ -898,20 +901,25 @@ static int run_speak(const char *text, streamer in, const char *voice_name, cons
                 continue;
             }
             if (ch.done) break;
-            if (n_sent++ == 0) t_first = now_seconds() - t0;
-            n_spoken += ch.text[0] != 0;
-            n_failed += failed_to_align(&ch);
+            if (n_chunks++ == 0) t_first = now_seconds() - t0;
+            sentence_s += (double)ch.n_samples / ch.sample_rate;
+            if (!ch.more) {  /* a sentence's last chunk */
+                n_sent++;
+                n_spoken += ch.text[0] != 0;
+                n_failed += failed_to_align(&ch);
+            }
             if (ch.warning != TTS_OK) {
                 char w[1200];
                 warning_text(&ch, w, sizeof w);
                 fprintf(stderr, "%s: %s\n", progname, w);
             }
-            if (verbose)
+            if (verbose && !ch.more)
                 fprintf(stderr, "%s: [%zu] %.2f s, stop:%s%s%s: %s\n", progname, n_sent,
-                        (double)ch.n_samples / ch.sample_rate, ch.stops & TTS_STOP_GATE ? " gate" : "",
+                        sentence_s, ch.stops & TTS_STOP_GATE ? " gate" : "",
                         ch.stops & TTS_STOP_END_OF_TEXT ? " end-of-text" : "",
                         ch.stops & TTS_STOP_FRAME_CAP ? " frame-cap" : "", ch.text);
             timings_chunk(&tm, &ch, audio_s, n_sent - 1);
+            if (!ch.more) sentence_s = 0;
             audio_s += (double)ch.n_samples / ch.sample_rate;
             st = sink_write(&out, ch.samples, ch.n_samples);
             if (st != TTS_OK) {
@@ -1089,8 +1097,10 @@ static int run_job(batch *b, tts_synth *syn, job *j)
             }
             break;
         }
-        n_spoken += ch.text[0] != 0;
-        n_failed += failed_to_align(&ch);
+        if (!ch.more) {  /* a sentence's last chunk */
+            n_spoken += ch.text[0] != 0;
+            n_failed += failed_to_align(&ch);
+        }
         if (ch.warning != TTS_OK) {
             warning_text(&ch, err, sizeof err);
             job_message(b, j, err);
@@ -1574,7 +1584,7 @@ int main(int argc, char **argv)
 
     const char *lexicon_path = NULL; /* --lexicon: none */
     const char *timings_path = NULL; /* --timings: none */
-    enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_SHARPEN, OPT_SPEED,
+    enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_SHARPEN, OPT_WHOLE, OPT_SPEED,
            OPT_VOLUME, OPT_SILENCE, OPT_LIST_VOICES, OPT_LINES, OPT_FORMAT, OPT_SSML, OPT_LEXICON,
            OPT_MELS, OPT_SHARD, OPT_SKIP, OPT_FAILED, OPT_VERBOSE, OPT_STDOUT, OPT_LENGTH, OPT_TIMINGS };
     static const struct option longopts[] = {
@@ -1604,6 +1614,7 @@ int main(int argc, char **argv)
         {"gl-iters", required_argument, 0, OPT_GL},
         {"mels", required_argument, 0, OPT_MELS},
         {"sharpen", required_argument, 0, OPT_SHARPEN},
+        {"whole-sentences", no_argument, 0, OPT_WHOLE},
         {"speed", required_argument, 0, OPT_SPEED},
         {"length_scale", required_argument, 0, OPT_LENGTH},
         {"volume", required_argument, 0, OPT_VOLUME},
@@ -1691,6 +1702,7 @@ int main(int argc, char **argv)
             user.o.sharpen = power;
             user.have_sharpen = 1;
             break;
+        case OPT_WHOLE: user.whole_sentences = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V': printf("tts %s\n", TTS_VERSION); return EXIT_OK;
         case ':':

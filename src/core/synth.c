@@ -19,7 +19,9 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,8 @@
 
 #define FRAMES_PER_SYMBOL 8.0f  /* the frame cap: far above the ~3 of normal speech */
 #define FADE_SECONDS 0.005f
+#define STREAM_FIRST 0.3    /* seconds: the first piece of a sentence ends at 0.3-0.6 s */
+#define STREAM_CONTEXT 8    /* frames vocoded past each end of a piece */
 
 struct tts_synth {
     const tts_voice *voice;
@@ -53,13 +57,24 @@ struct tts_synth {
     unsigned stops;  /* TTS_STOP_* of the sentence's pieces */
     size_t n_unreadable;  /* characters left out of the text, not yet reported */
     uint32_t first_unreadable;
-    const char *ipa;   /* the sentence's IPA while it is synthesized */
+    char *ipa;         /* the sentence's IPA while it is synthesized */
     int *fpos;         /* the symbol each frame of s->mel speaks (words.c) */
     size_t fpos_cap;
     words_plan plan;   /* the sentence's words */
     tts_word *words;
     size_t words_cap;
     atomic_int cancel; /* set by tts_synth_cancel (any thread, or a signal handler) */
+    /* the sentence in progress (a long one is given in pieces) */
+    int in_sentence;     /* a sentence has begun and its last chunk is not out */
+    int decoding;        /* the acoustic model is paused inside it */
+    size_t cur;          /* its index */
+    size_t emitted;      /* frames of s->mel already given out as audio */
+    size_t prev_emitted; /* ... before the last chunk */
+    float speed, volume, pause;
+    uint64_t seed;
+    int stream;          /* the sentence may come in pieces (options.stream, a chunk with `more`) */
+    float *tail;         /* the last piece's audio past its end: faded into the next */
+    size_t tail_cap;
 };
 
 static int cancelled(tts_synth *s)
@@ -100,12 +115,14 @@ tts_status tts_synth_create(const tts_voice *voice, const tts_options *opts, tts
     s->voice = voice;
     s->fe = voice->fe;
     tts_options_default(voice, &s->o);
-    if (opts && opts->size < sizeof(tts_options)) {  /* every tts_options so far has all fields */
+    /* a program built before `stream` existed passes the shorter struct: the
+       fields it knows, the defaults for the rest */
+    if (opts && (opts->size < offsetof(tts_options, stream) || opts->size > 65536)) {
         free(s);
         return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_create: options.size is %zu: fill the "
                              "options with tts_options_default first", opts->size);
     }
-    if (opts) s->o = *opts;  /* a newer program's longer struct: the fields known here */
+    if (opts) memcpy(&s->o, opts, opts->size < sizeof s->o ? opts->size : sizeof s->o);
     s->o.size = sizeof s->o;
     if (!options_valid(&s->o)) {
         free(s);
@@ -138,6 +155,8 @@ void tts_synth_free(tts_synth *s)
     free(s->fpos);
     words_plan_free(&s->plan);
     free(s->words);
+    free(s->ipa);
+    free(s->tail);
     free(s);
 }
 
@@ -156,6 +175,8 @@ static tts_status start_text(tts_synth *s, const char *text, int ssml)
     if (!s || !text) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_start: NULL argument");
     text_utterance_free(&s->utt);
     s->next = 0;
+    s->in_sentence = 0;
+    s->decoding = 0;
     atomic_store_explicit(&s->cancel, 0, memory_order_relaxed);
     free(s->markup_warning);
     s->markup_warning = NULL;
@@ -268,11 +289,37 @@ tts_status tts_lexicon_load(const char *path, tts_lexicon **out)
     return TTS_OK;
 }
 
-/* Synthesize the IPA of a sentence (or of a piece of one, at byte `base` of
- * s->ipa) and append its frames to s->mel, and the symbol each frame speaks
- * to s->fpos.  depth bounds the retries in halves. */
-static tts_status synth_piece(tts_synth *s, const char *text, size_t base, uint64_t seed, int depth)
+/* Append rows [from, to) of the acoustic model's last decode to the
+ * sentence's frames (s->mel from row s->n_mel on), with the symbol each
+ * speaks (offset: symbols of s->ipa before the piece). */
+static tts_status append_frames(tts_synth *s, int from, int to, int offset)
 {
+    int M = s->voice->model->cfg.n_mels;
+    size_t n = (size_t)(to - from), need = s->n_mel + n;
+    if (to <= from) return TTS_OK;
+    if (grow(&s->mel, &s->mel_cap, need * M)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+    if (need > s->fpos_cap) {
+        size_t cap = need * 2;
+        int *p = realloc(s->fpos, cap * sizeof *p);
+        if (!p) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+        s->fpos = p;
+        s->fpos_cap = cap;
+    }
+    const real *mel = taco_infer_postnet(s->inf, from, to);
+    memcpy(s->mel + s->n_mel * M, mel + (size_t)from * M, sizeof(float) * n * M);
+    /* which symbol each frame speaks, for the word timings */
+    int steps, na;
+    const real *al = taco_infer_alignment(s->inf, &steps, &na);
+    words_frame_positions(al, steps, na, s->voice->model->cfg.r, from, to, offset, s->fpos + s->n_mel);
+    s->n_mel = need;
+    return TTS_OK;
+}
+
+/* Encode a piece of the sentence's IPA and start the acoustic model on it;
+ * *started = 0 when there is nothing to say (only BOS and EOS). */
+static tts_status piece_begin(tts_synth *s, const char *text, uint64_t seed, int *started)
+{
+    *started = 0;
     if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     int32_t *ids = NULL;
     size_t n = 0, dropped = 0;
@@ -283,146 +330,286 @@ static tts_status synth_piece(tts_synth *s, const char *text, size_t base, uint6
     for (size_t i = 0; i < n; i++)
         if (ids[i] < s->voice->model->cfg.n_symbols) ids[k++] = ids[i];
     n = k;
-    if (n <= 2) { free(ids); return TTS_OK; }  /* only BOS and EOS: nothing to say */
-    const real *mel;
-    int nf;
-    taco_stop_reason why;
-    if (taco_infer(s->inf, ids, (int)n, FRAMES_PER_SYMBOL, seed, &mel, &nf, &why) != 0) {
-        free(ids);
-        return tts_error_set(TTS_ERR_NOMEM, "out of memory in the acoustic model");
+    if (n > 2) {
+        if (taco_infer_begin(s->inf, ids, (int)n, FRAMES_PER_SYMBOL, seed) != 0) {
+            free(ids);
+            return tts_error_set(TTS_ERR_NOMEM, "out of memory in the acoustic model");
+        }
+        *started = 1;
     }
     free(ids);
+    return TTS_OK;
+}
+
+static tts_status synth_piece(tts_synth *s, const char *text, size_t base, uint64_t seed, int depth);
+
+/* The acoustic model has stopped on a piece (nf frames, why): keep its
+ * frames, or, when it failed to align, say the text again in pieces.
+ * kept: frames of this decode already given out as audio (a sentence
+ * streamed in chunks); those stay, and only the words after them are said
+ * again. */
+static tts_status piece_end(tts_synth *s, const char *text, size_t base, uint64_t seed, int depth, int nf,
+                            taco_stop_reason why, int kept)
+{
     if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     s->stops |= why == TACO_STOP_GATE ? TTS_STOP_GATE : why == TACO_STOP_CAP ? TTS_STOP_FRAME_CAP
                                                                             : TTS_STOP_END_OF_TEXT;
-    if (why == TACO_STOP_CAP) {
-        s->failed = 1;
-        /* retry in two halves split at the word boundary nearest the middle */
-        size_t len = strlen(text), mid = len / 2, cut = 0;
-        for (size_t d = 0; d < mid && !cut; d++) {
-            if (text[mid + d] == ' ') cut = mid + d;
-            else if (text[mid - d] == ' ') cut = mid - d;
-        }
-        if (depth < 3 && cut > 0 && cut < len - 1) {
-            char *a = strndup(text, cut), *b = strdup(text + cut + 1);
-            if (!a || !b) { free(a); free(b); return tts_error_set(TTS_ERR_NOMEM, "out of memory"); }
-            st = synth_piece(s, a, base, seed + 1, depth + 1);
-            if (st == TTS_OK) st = synth_piece(s, b, base + cut + 1, seed + 2, depth + 1);
-            free(a);
-            free(b);
-            return st;
-        }
-        return TTS_OK;  /* a word the model cannot align: leave it out rather than emit noise */
-    }
-    int M = s->voice->model->cfg.n_mels;
-    if (grow(&s->mel, &s->mel_cap, (s->n_mel + (size_t)nf) * M)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
-    memcpy(s->mel + s->n_mel * M, mel, sizeof(float) * (size_t)nf * M);
-    /* which symbol each frame speaks, for the word timings */
-    if (s->n_mel + (size_t)nf > s->fpos_cap) {
-        size_t cap = (s->n_mel + (size_t)nf) * 2;
-        int *p = realloc(s->fpos, cap * sizeof *p);
-        if (!p) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
-        s->fpos = p;
-        s->fpos_cap = cap;
-    }
-    int steps, na;
-    const real *al = taco_infer_alignment(s->inf, &steps, &na);
     int offset = s->ipa ? words_symbol_offset(s->ipa, base, s->voice->model->cfg.n_symbols) : 0;
-    words_frame_positions(al, steps, na, s->voice->model->cfg.r, nf, offset, s->fpos + s->n_mel);
-    s->n_mel += (size_t)nf;
-    return TTS_OK;
+    if (why != TACO_STOP_CAP) return append_frames(s, kept, nf, offset);
+    s->failed = 1;
+    size_t len = strlen(text), cut = 0;
+    if (kept > 0) {
+        /* part of it is out already: go on from the first word boundary after
+           the symbol its last frame spoke */
+        int steps, na, r = s->voice->model->cfg.r;
+        const real *al = taco_infer_alignment(s->inf, &steps, &na);
+        int step = (kept - 1) / r < steps ? (kept - 1) / r : steps - 1, best = 0;
+        for (int j = 1; j < na; j++)
+            if (al[(size_t)step * na + j] > al[(size_t)step * na + best]) best = j;
+        int n_sym = s->voice->model->cfg.n_symbols;
+        for (size_t i = 0; i < len && !cut; i++)
+            if (text[i] == ' ' && words_symbol_offset(text, i, n_sym) >= best) cut = i;
+        if (!cut) return TTS_OK;  /* it was at the last word */
+        return synth_piece(s, text + cut + 1, base + cut + 1, seed + 1, depth + 1);
+    }
+    /* retry in two halves split at the word boundary nearest the middle */
+    size_t mid = len / 2;
+    for (size_t d = 0; d < mid && !cut; d++) {
+        if (text[mid + d] == ' ') cut = mid + d;
+        else if (text[mid - d] == ' ') cut = mid - d;
+    }
+    if (depth < 3 && cut > 0 && cut < len - 1) {
+        char *a = strndup(text, cut), *b = strdup(text + cut + 1);
+        if (!a || !b) { free(a); free(b); return tts_error_set(TTS_ERR_NOMEM, "out of memory"); }
+        tts_status st = synth_piece(s, a, base, seed + 1, depth + 1);
+        if (st == TTS_OK) st = synth_piece(s, b, base + cut + 1, seed + 2, depth + 1);
+        free(a);
+        free(b);
+        return st;
+    }
+    return TTS_OK;  /* a word the model cannot align: leave it out rather than emit noise */
 }
+
+/* Synthesize a piece of the sentence's IPA (at byte `base` of s->ipa) to its
+ * end and append its frames to s->mel.  depth bounds the retries. */
+static tts_status synth_piece(tts_synth *s, const char *text, size_t base, uint64_t seed, int depth)
+{
+    int started;
+    tts_status st = piece_begin(s, text, seed, &started);
+    if (st != TTS_OK || !started) return st;
+    int nf;
+    taco_stop_reason why;
+    taco_infer_decode(s->inf, INT_MAX, &nf, &why);
+    return piece_end(s, text, base, seed, depth, nf, why, 0);
+}
+
+/* Start a sentence: its prosody, words and IPA, and the acoustic model on
+ * it (decoded later, by next_piece). */
+static tts_status sentence_begin(tts_synth *s, size_t idx)
+{
+    const text_usent *u = &s->utt.v[idx];
+    s->cur = idx;
+    s->n_mel = 0;
+    s->emitted = 0;
+    s->failed = 0;
+    s->stops = 0;
+    s->decoding = 0;
+    /* the sentence's prosody on the options */
+    float speed = s->o.speed * u->rate, volume = s->o.volume * u->volume;
+    s->speed = speed < 0.25f ? 0.25f : speed > 4.0f ? 4.0f : speed;
+    s->volume = volume < 0.0f ? 0.0f : volume > 4.0f ? 4.0f : volume;
+    float pause = u->pause >= 0 ? u->pause : s->o.sentence_silence;
+    if (pause < u->min_pause) pause = u->min_pause;
+    if (idx + 1 == s->utt.n && u->pause < 0) pause = 0;  /* silence goes between sentences */
+    s->pause = pause > 60.0f ? 60.0f : pause;
+    s->seed = s->o.seed * 0x9E3779B97F4A7C15ull + idx + 1;
+    words_plan_free(&s->plan);
+    free(s->ipa);
+    s->ipa = NULL;
+    if (!u->n_segs) return TTS_OK;
+    char *ipa = NULL;
+    tts_status st = text_frontend_ipa(&s->fe, u, &ipa);
+    if (st != TTS_OK) return tts_error_set(st, "espeak-ng failed on: %.80s", u->text);
+    st = words_plan_build(u, s->fe.espeak_voice, ipa, s->voice->model->cfg.n_symbols, &s->plan);
+    if (st != TTS_OK) { free(ipa); return tts_error_set(st, "cannot find the words of: %.80s", u->text); }
+    s->ipa = ipa;
+    int started;
+    st = piece_begin(s, ipa, s->seed, &started);
+    s->decoding = st == TTS_OK && started;
+    return st;
+}
+
+/* Decode on until the next piece of audio can be given out.  A sentence
+ * at the voice's own pace comes in pieces: the first ends at the quietest
+ * frame between STREAM_FIRST and twice that, each next one is two to four
+ * times as long as the one before, so a player always has audio to play
+ * while the next is made.  Sets *seam to where this chunk's frames end (0: the whole
+ * sentence is in s->mel, n_mel frames). */
+static tts_status next_piece(tts_synth *s, size_t *seam)
+{
+    *seam = 0;
+    if (!s->decoding) return TTS_OK;
+    const taco_config *c = &s->voice->model->cfg;
+    int M = c->n_mels, reach = taco_infer_reach(s->inf);
+    size_t lo = 0, hi = 0;
+    if (s->stream && s->speed == 1.0f) {
+        double fps = (double)s->voice->sample_rate / c->hop;
+        size_t len = s->emitted ? 2 * (s->emitted - s->prev_emitted) : (size_t)(STREAM_FIRST * fps + 0.5);
+        lo = s->emitted + len;
+        hi = s->emitted + 2 * len;
+    }
+    int nf;
+    taco_stop_reason why;
+    int until = hi ? (int)hi + STREAM_CONTEXT + reach : INT_MAX;
+    if (!taco_infer_decode(s->inf, until, &nf, &why)) {
+        /* paused: the rows up to hi + context are final */
+        tts_status st = append_frames(s, (int)s->n_mel, nf - reach, 0);
+        if (st != TTS_OK) return st;
+        /* the quietest frame (mean log-mel over three frames) in [lo, hi] */
+        double best = INFINITY;
+        for (size_t t = lo; t <= hi; t++) {
+            double e = 0;
+            for (size_t k = t - 1; k <= t + 1; k++)
+                for (int b = 0; b < M; b++) e += s->mel[k * M + b];
+            if (e < best) { best = e; *seam = t; }
+        }
+        return TTS_OK;
+    }
+    s->decoding = 0;
+    /* an alignment failure after some of it is out: what is out stays, the
+       rest is said again */
+    if (why == TACO_STOP_CAP && s->emitted) s->n_mel = s->emitted;
+    return piece_end(s, s->ipa, 0, s->seed, 0, nf, why, (int)s->n_mel);
+}
+
+static tts_status make_chunk(tts_synth *s, tts_chunk *ch);
 
 tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
 {
     tts_error_clear();
     if (!s || !ch) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_next: NULL argument");
-    if (ch->size < sizeof(tts_chunk) || ch->size > 65536)  /* every tts_chunk so far has all fields */
-        return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_next: chunk.size is %zu: set it with "
-                             "tts_chunk_init first", ch->size);
+    /* a program built before `more` existed passes the shorter struct: it
+       gets one chunk per sentence, and only the fields it knows are written */
     size_t size = ch->size;
-    tts_chunk_init(ch);  /* a newer program's longer struct: the fields known here */
-    ch->size = size;
-    ch->sample_rate = s->voice->sample_rate;
-    if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
-    if (s->next >= s->utt.n) { ch->done = 1; return TTS_OK; }
-    size_t idx = s->next++;
-    const text_usent *u = &s->utt.v[idx];
-    const char *text = u->text;
-    s->n_mel = 0;
-    s->failed = 0;
-    s->stops = 0;
-    /* the sentence's prosody on the options */
-    float speed = s->o.speed * u->rate, volume = s->o.volume * u->volume;
-    speed = speed < 0.25f ? 0.25f : speed > 4.0f ? 4.0f : speed;
-    volume = volume < 0.0f ? 0.0f : volume > 4.0f ? 4.0f : volume;
-    float pause = u->pause >= 0 ? u->pause : s->o.sentence_silence;
-    if (pause < u->min_pause) pause = u->min_pause;
-    if (idx + 1 == s->utt.n && u->pause < 0) pause = 0;  /* silence goes between sentences */
-    if (pause > 60.0f) pause = 60.0f;
-    uint64_t seed = s->o.seed * 0x9E3779B97F4A7C15ull + idx + 1;
+    if (size < offsetof(tts_chunk, more) || size > 65536)
+        return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_next: chunk.size is %zu: set it with "
+                             "tts_chunk_init first", size);
+    tts_chunk full;
+    tts_chunk_init(&full);
+    full.sample_rate = s->voice->sample_rate;
     tts_status st = TTS_OK;
-    words_plan_free(&s->plan);
-    if (u->n_segs) {
-        char *ipa = NULL;
-        st = text_frontend_ipa(&s->fe, u, &ipa);
-        if (st != TTS_OK) return tts_error_set(st, "espeak-ng failed on: %.80s", text);
-        st = words_plan_build(u, s->fe.espeak_voice, ipa, s->voice->model->cfg.n_symbols, &s->plan);
-        if (st != TTS_OK) { free(ipa); return tts_error_set(st, "cannot find the words of: %.80s", text); }
-        s->ipa = ipa;
-        st = synth_piece(s, ipa, 0, seed, 0);
-        s->ipa = NULL;
-        free(ipa);
+    if (cancelled(s)) {
+        st = tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
+    } else if (!s->in_sentence && s->next >= s->utt.n) {
+        full.done = 1;
+    } else {
+        if (!s->in_sentence) {
+            s->stream = s->o.stream && size >= offsetof(tts_chunk, more) + sizeof full.more;
+            st = sentence_begin(s, s->next++);
+            s->in_sentence = st == TTS_OK;
+            s->prev_emitted = 0;
+        }
+        if (st == TTS_OK) st = make_chunk(s, &full);
+        if (st != TTS_OK) s->in_sentence = s->decoding = 0;  /* the next call goes on with the next sentence */
     }
+    memcpy(ch, &full, size < sizeof full ? size : sizeof full);
+    ch->size = size;
+    return st;
+}
+
+/* The sentence's next chunk: its next piece, or all that is left of it. */
+static tts_status make_chunk(tts_synth *s, tts_chunk *ch)
+{
+    size_t seam;
+    tts_status st = next_piece(s, &seam);
     if (st != TTS_OK) return st;
+    const text_usent *u = &s->utt.v[s->cur];
     int M = s->voice->model->cfg.n_mels, hop = s->voice->model->cfg.hop;
-    /* pace: resample the frame sequence in time (linear interpolation) */
+    int last = seam == 0;
+    /* pace: resample the frame sequence in time (linear interpolation); a
+       sentence in pieces is at the voice's pace (speed 1: none) */
     size_t nf = s->n_mel;
-    size_t nf2 = nf ? (size_t)((double)nf / speed + 0.5) : 0;
+    size_t nf2 = nf ? (size_t)((double)nf / s->speed + 0.5) : 0;
     if (nf && nf2 < 1) nf2 = 1;
-    if (grow(&s->mel2, &s->mel2_cap, nf2 * M)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
-    for (size_t t = 0; t < nf2; t++) {
-        double x = nf2 > 1 ? (double)t * (nf - 1) / (nf2 - 1) : 0;
-        size_t i0 = (size_t)x, i1 = i0 + 1 < nf ? i0 + 1 : i0;
-        float w = (float)(x - i0);
-        for (int c = 0; c < M; c++)
-            s->mel2[t * M + c] = (1 - w) * s->mel[i0 * M + c] + w * s->mel[i1 * M + c];
+    const float *mel = s->mel;
+    if (nf2 != nf) {
+        if (grow(&s->mel2, &s->mel2_cap, nf2 * M)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+        for (size_t t = 0; t < nf2; t++) {
+            double x = nf2 > 1 ? (double)t * (nf - 1) / (nf2 - 1) : 0;
+            size_t i0 = (size_t)x, i1 = i0 + 1 < nf ? i0 + 1 : i0;
+            float w = (float)(x - i0);
+            for (int k = 0; k < M; k++)
+                s->mel2[t * M + k] = (1 - w) * s->mel[i0 * M + k] + w * s->mel[i1 * M + k];
+        }
+        mel = s->mel2;
     }
-    size_t n_speech = nf2 * (size_t)hop;
-    size_t n_sil = (size_t)(pause * ch->sample_rate);
-    if (grow(&s->audio, &s->audio_cap, n_speech + n_sil + 1)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+    /* this chunk: paced frames [from, to), vocoded with context on both sides */
+    size_t from = s->emitted, to = last ? nf2 : seam;
+    size_t a = from > STREAM_CONTEXT ? from - STREAM_CONTEXT : 0;
+    size_t b = last ? nf2 : seam + STREAM_CONTEXT;
+    size_t xf = (size_t)hop;  /* half the cross-fade between pieces */
+    size_t start = from ? from * hop - xf : 0;   /* samples of the sentence */
+    size_t end = last ? to * hop : to * hop - xf;
+    size_t n_sil = last ? (size_t)(s->pause * ch->sample_rate) : 0;
+    if (grow(&s->audio, &s->audio_cap, (b - a) * hop + n_sil + 1))
+        return tts_error_set(TTS_ERR_NOMEM, "out of memory");
     if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
-    if (nf2) {
-        st = dsp_griffin_lim(s->dsp, s->mel2, nf2, s->o.gl_iters, s->o.sharpen, s->audio);
+    if (b > a) {
+        st = dsp_griffin_lim(s->dsp, mel + a * M, b - a, s->o.gl_iters, s->o.sharpen, s->audio);
         if (st != TTS_OK) return tts_error_set(st, "the vocoder failed");
         if (cancelled(s)) return tts_error_set(TTS_ERR_CANCELLED, "synthesis cancelled");
     }
-    /* volume, clipping, edge fades */
+    float *out = s->audio + (start - a * hop);
+    size_t n_speech = end - start;
+    if (from) /* fade from the last piece's tail into this one */
+        for (size_t i = 0; i < 2 * xf && i < n_speech; i++) {
+            float w = (i + 0.5f) / (float)(2 * xf);
+            out[i] = (1 - w) * s->tail[i] + w * out[i];
+        }
+    if (!last) {
+        if (grow(&s->tail, &s->tail_cap, 2 * xf)) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
+        memcpy(s->tail, out + n_speech, 2 * xf * sizeof(float));
+    }
+    /* volume, clipping, the sentence's edge fades */
     size_t fade = (size_t)(FADE_SECONDS * ch->sample_rate);
     if (fade * 2 > n_speech) fade = n_speech / 2;
     for (size_t i = 0; i < n_speech; i++) {
-        float v = s->audio[i] * volume;
+        float v = out[i] * s->volume;
         if (!isfinite(v)) return tts_error_set(TTS_ERR_NUMERIC, "the vocoder produced NaN");
-        if (i < fade) v *= (float)i / fade;
-        if (i >= n_speech - fade) v *= (float)(n_speech - 1 - i) / fade;
-        s->audio[i] = v > 1 ? 1 : v < -1 ? -1 : v;
+        if (!from && i < fade) v *= (float)i / fade;
+        if (last && i >= n_speech - fade) v *= (float)(n_speech - 1 - i) / fade;
+        out[i] = v > 1 ? 1 : v < -1 ? -1 : v;
     }
-    memset(s->audio + n_speech, 0, sizeof(float) * n_sil);
-    /* the words' times: input frame f spans n_speech / nf samples of the paced audio */
+    memset(out + n_speech, 0, sizeof(float) * n_sil);
+    s->prev_emitted = s->emitted;
+    s->emitted = to;
+    ch->samples = out;
+    ch->n_samples = n_speech + n_sil;
+    ch->text = u->text;
+    ch->sentence = s->cur;
+    ch->more = !last;
+    if (!last) return TTS_OK;
+    s->in_sentence = 0;
+    /* the words' times: input frame f spans nf2 * hop / nf samples of the
+       paced audio, counted from this chunk's first sample */
     if (s->plan.n > s->words_cap) {
         tts_word *w = realloc(s->words, s->plan.n * sizeof *w);
         if (!w) return tts_error_set(TTS_ERR_NOMEM, "out of memory");
         s->words = w;
         s->words_cap = s->plan.n;
     }
-    if (s->plan.n)
-        words_times(&s->plan, s->fpos, nf, nf ? (double)n_speech / (double)nf / ch->sample_rate : 0, s->words);
+    if (s->plan.n) {
+        double t0 = (double)start / ch->sample_rate;
+        words_times(&s->plan, s->fpos, nf, nf ? (double)(nf2 * hop) / (double)nf / ch->sample_rate : 0, s->words);
+        for (size_t w = 0; w < s->plan.n; w++) {
+            s->words[w].start -= t0;
+            s->words[w].end -= t0;
+        }
+    }
+    free(s->ipa);
+    s->ipa = NULL;
     ch->words = s->plan.n ? s->words : NULL;
     ch->n_words = s->plan.n;
-    ch->samples = s->audio;
-    ch->n_samples = n_speech + n_sil;
-    ch->text = text;
-    ch->sentence = idx;
     ch->warning = s->failed ? TTS_ERR_ATTENTION : TTS_OK;
     ch->stops = s->stops;
     if (ch->warning == TTS_OK && s->markup_warning) {  /* reported once per text */

@@ -170,6 +170,7 @@ static void defaults_init(tts_options *o)
     o->gl_iters = 8;
     o->seed = 0;
     o->sharpen = 1.0f;
+    o->stream = 1;
 }
 
 static tts_status load_model_into(tts_voice *v, const char *model_path)

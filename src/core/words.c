@@ -240,9 +240,9 @@ int words_symbol_offset(const char *ipa, size_t bytes, int n_symbols)
     return sym;
 }
 
-void words_frame_positions(const float *align, int steps, int n, int r, int n_frames, int offset, int *pos)
+void words_frame_positions(const float *align, int steps, int n, int r, int from, int to, int offset, int *pos)
 {
-    for (int f = 0; f < n_frames; f++) {
+    for (int f = from; f < to; f++) {
         int step = f / r < steps ? f / r : steps - 1;
         int best = 0;
         if (step >= 0) {
@@ -251,7 +251,7 @@ void words_frame_positions(const float *align, int steps, int n, int r, int n_fr
                 if (a[j] > a[best]) best = j;
         }
         /* ids: BOS, symbols 1..n-2, EOS; positions count symbols from 0 */
-        pos[f] = offset + best - 1;
+        pos[f - from] = offset + best - 1;
     }
 }
 

@@ -31,10 +31,11 @@ void words_plan_free(words_plan *p);
 /* The symbol position of byte offset `bytes` of ipa (readable code points before it). */
 int words_symbol_offset(const char *ipa, size_t bytes, int n_symbols);
 
-/* For each of n_frames frames, the symbol its decoder step attends most
+/* For each frame of [from, to), the symbol its decoder step attends most
  * (align: steps x n weights over ids BOS..EOS, r frames per step), as a
- * position of the whole sentence: offset + symbol - 1 (BOS is offset - 1). */
-void words_frame_positions(const float *align, int steps, int n, int r, int n_frames, int offset, int *pos);
+ * position of the whole sentence: offset + symbol - 1 (BOS is offset - 1);
+ * pos[0] is frame `from`'s. */
+void words_frame_positions(const float *align, int steps, int n, int r, int from, int to, int offset, int *pos);
 
 /* Start and end of each word of p (out[p->n]) from the frames' positions;
  * the texts point into p. */

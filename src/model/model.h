@@ -390,6 +390,22 @@ void taco_infer_free(taco_infer_state *s);
  * the output (the frame cap), seed drives prenet dropout. */
 int taco_infer(taco_infer_state *s, const int32_t *ids, int n, float max_frames_per_symbol,
                uint64_t seed, const real **mel, int *n_frames, taco_stop_reason *reason);
+/* taco_infer in stages, for audio before the sentence is decoded to its end.
+ * taco_infer_begin encodes ids[0..n) and readies the decoder (-1 on bad ids
+ * or no memory).  taco_infer_decode runs the decoder until at least
+ * until_frames frames exist or it stops: returns 1 when it has stopped
+ * (*reason says why; *n_frames is then final), 0 when it paused with
+ * *n_frames decoded.  taco_infer_postnet finishes rows [from, to) of the
+ * decoded frames into log-mel ready for the vocoder, at those rows of the
+ * returned buffer (valid until the next begin); a row is what taco_infer
+ * gives once the decoder has stopped, or once taco_infer_reach() more
+ * frames have been decoded after it (the postnet's reach plus the frames
+ * the end-of-text check may take back). */
+int taco_infer_begin(taco_infer_state *s, const int32_t *ids, int n, float max_frames_per_symbol,
+                     uint64_t seed);
+int taco_infer_decode(taco_infer_state *s, int until_frames, int *n_frames, taco_stop_reason *reason);
+const real *taco_infer_postnet(taco_infer_state *s, int from, int to);
+int taco_infer_reach(const taco_infer_state *s);
 /* The encoder alone (taco_infer's first stage): the memory (n, 2*enc_lstm)
  * of ids[0..n), owned by s and valid until the next call; NULL on bad ids. */
 const real *taco_infer_encode(taco_infer_state *s, const int32_t *ids, int n);

@@ -14,10 +14,14 @@
  */
 #include "model/model.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
+
+/* The monotonic window's state (see monotonic_window). */
+typedef struct window_state { int n, D, focus; const real *enc; } window_state;
 
 struct taco_infer_state {
     const taco_model *m;
@@ -32,6 +36,12 @@ struct taco_infer_state {
     /* outputs (max_steps * r frames) */
     real *mel0, *mel, *pcol, *pbuf[2], *align;
     int n_frames, n_steps, n;
+    /* the decoder between taco_infer_begin and its stop */
+    taco_dec_acts d;
+    window_state win;
+    nn_rng rng;
+    int cap_steps, at_end, stopped;
+    taco_stop_reason why;
     int window;                /* 1: the monotonic window (taco_infer_set_window) */
     const atomic_int *cancel;  /* nonzero: end the decoder loop early (taco_infer_set_cancel) */
 };
@@ -193,7 +203,6 @@ const real *taco_infer_encode(taco_infer_state *s, const int32_t *ids_in, int n)
 /* The monotonic window: the attention may stay within one symbol behind and
  * four ahead of the previous focus; the weights are renormalized there and
  * the context recomputed from them. */
-typedef struct window_state { int n, D, focus; const real *enc; } window_state;
 
 static void monotonic_window(real *a, real *ctx, void *user)
 {
@@ -212,47 +221,62 @@ static void monotonic_window(real *a, real *ctx, void *user)
     window_context(ctx, a, ws->enc, lo, hi, ws->D);
 }
 
-int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_frames_per_symbol,
-               uint64_t seed, const real **mel_out, int *n_frames, taco_stop_reason *reason)
+int taco_infer_begin(taco_infer_state *s, const int32_t *ids_in, int n, float max_frames_per_symbol,
+                     uint64_t seed)
+{
+    const taco_config *c = &s->m->cfg;
+    s->stopped = 1;
+    if (!taco_infer_encode(s, ids_in, n)) return -1;
+    if (!(max_frames_per_symbol > 0) || max_frames_per_symbol > 30) max_frames_per_symbol = 30;
+    int D = 2 * c->enc_lstm;
+    s->cap_steps = (int)((max_frames_per_symbol * n + 60) / c->r);
+    if (s->cap_steps > s->max_steps) s->cap_steps = s->max_steps;
+    memset(s->x, 0, sizeof(real) * c->n_mels);
+    memset(s->hatt[0], 0, sizeof(real) * c->att_rnn);
+    memset(s->hdec[0], 0, sizeof(real) * c->dec_rnn);
+    memset(s->ctx, 0, sizeof(real) * D);
+    memset(s->cum, 0, sizeof(real) * n);
+    s->rng = (nn_rng){seed};
+    s->win = (window_state){.n = n, .D = D, .focus = 0, .enc = s->enc};
+    s->d = (taco_dec_acts){.p2 = s->p2, .p2_mask = s->mask2, .ctx_prev = s->ctx, .cum = s->cum, .xatt = s->xatt,
+                           .catt = s->gcache, .ctx = s->ctx, .af = s->f, .as = s->s, .acol = s->acol,
+                           .ascr = s->ascr, .xdec = s->xdec, .cdec = s->gcache, .xout = s->xout, .y = s->y,
+                           .gx = s->gx, .gh = s->gh};
+    s->n = n;
+    s->n_steps = 0;
+    s->n_frames = 0;
+    s->at_end = 0;
+    s->why = TACO_STOP_CAP;
+    s->stopped = 0;
+    return 0;
+}
+
+int taco_infer_decode(taco_infer_state *s, int until_frames, int *n_frames, taco_stop_reason *reason)
 {
     const taco_model *m = s->m;
     const taco_config *c = &m->cfg;
-    if (!taco_infer_encode(s, ids_in, n)) return -1;
-    if (!(max_frames_per_symbol > 0) || max_frames_per_symbol > 30) max_frames_per_symbol = 30;
-    int D = 2 * c->enc_lstm, M = c->n_mels, r = c->r;
-    int Ha = c->att_rnn, Hd = c->dec_rnn, P1 = c->prenet1, P2 = c->prenet2;
+    int M = c->n_mels, r = c->r, n = s->n, P1 = c->prenet1, P2 = c->prenet2;
     int len[1] = {n};
-
-    /* ---- decoder: the model's step, plus the window and the stop rule ---- */
-    int cap_steps = (int)((max_frames_per_symbol * n + 60) / r);
-    if (cap_steps > s->max_steps) cap_steps = s->max_steps;
-    memset(s->x, 0, sizeof(real) * M);
-    memset(s->hatt[0], 0, sizeof(real) * Ha);
-    memset(s->hdec[0], 0, sizeof(real) * Hd);
-    memset(s->ctx, 0, sizeof(real) * D);
-    memset(s->cum, 0, sizeof(real) * n);
-    nn_rng rng = {seed};
-    window_state win = {.n = n, .D = D, .focus = 0, .enc = s->enc};
-    taco_dec_acts d = {.p2 = s->p2, .p2_mask = s->mask2, .ctx_prev = s->ctx, .cum = s->cum, .xatt = s->xatt,
-                       .catt = s->gcache, .ctx = s->ctx, .af = s->f, .as = s->s, .acol = s->acol,
-                       .ascr = s->ascr, .xdec = s->xdec, .cdec = s->gcache, .xout = s->xout, .y = s->y,
-                       .gx = s->gx, .gh = s->gh};
-    int at_end = 0, frames = 0, step;
-    taco_stop_reason why = TACO_STOP_CAP;
-    for (step = 0; step < cap_steps; step++) {
-        if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed)) break;
+    taco_dec_acts *d = &s->d;
+    int step = s->n_steps, frames = s->n_frames;
+    while (!s->stopped && frames < until_frames) {
+        if (step >= s->cap_steps || (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed))) {
+            s->stopped = 1;  /* s->why stays TACO_STOP_CAP */
+            break;
+        }
         /* prenet dropout stays on at inference */
-        dropout_mask(s->mask1, P1, c->prenet_dropout, &rng);
-        dropout_mask(s->mask2, P2, c->prenet_dropout, &rng);
+        dropout_mask(s->mask1, P1, c->prenet_dropout, &s->rng);
+        dropout_mask(s->mask2, P2, c->prenet_dropout, &s->rng);
         taco_prenet(m, s->p1, s->p1d, s->p2, s->x, s->mask1, 1);
-        d.hatt_prev = s->hatt[step & 1];
-        d.hatt = s->hatt[~step & 1];
-        d.hdec_prev = s->hdec[step & 1];
-        d.hdec = s->hdec[~step & 1];
-        d.aprev = step ? s->align + (size_t)(step - 1) * n : s->zeros;
-        d.align = s->align + (size_t)step * n;
-        taco_decoder_step(m, &d, s->enc, s->pm, len, 1, n, s->window ? monotonic_window : NULL, &win);
-        win.focus = argmax(d.align, n);
+        d->hatt_prev = s->hatt[step & 1];
+        d->hatt = s->hatt[~step & 1];
+        d->hdec_prev = s->hdec[step & 1];
+        d->hdec = s->hdec[~step & 1];
+        d->aprev = step ? s->align + (size_t)(step - 1) * n : s->zeros;
+        d->align = s->align + (size_t)step * n;
+        taco_decoder_step(m, d, s->enc, s->pm, len, 1, n, s->window ? monotonic_window : NULL, &s->win);
+        s->win.focus = argmax(d->align, n);
+        step++;
         /* the stop rule */
         int stop_at = -1;
         for (int k = 0; k < r; k++) {
@@ -260,43 +284,66 @@ int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_fram
             if (stop_at < 0 && s->y[(size_t)k * (M + 1) + M] > 0) stop_at = k;  /* sigmoid > 0.5 */
         }
         memcpy(s->x, s->y + (size_t)(r - 1) * (M + 1), sizeof(real) * M);
-        int near_end = win.focus >= n - 3;
-        if (stop_at >= 0 && near_end) {
+        if (stop_at >= 0 && s->win.focus >= n - 3) {
             frames += stop_at + 1;
-            why = TACO_STOP_GATE;
-            step++;
+            s->why = TACO_STOP_GATE;
+            s->stopped = 1;
             break;
         }
         frames += r;
         /* end-of-text check: resting on the last symbol for 8 steps means done */
-        at_end = win.focus == n - 1 ? at_end + 1 : 0;
-        if (at_end >= 8) {
+        s->at_end = s->win.focus == n - 1 ? s->at_end + 1 : 0;
+        if (s->at_end >= 8) {
             frames -= 4 * r;  /* drop the frames spent lingering */
-            why = TACO_STOP_END_OF_TEXT;
-            step++;
+            s->why = TACO_STOP_END_OF_TEXT;
+            s->stopped = 1;
             break;
         }
     }
-    if (frames < 1) frames = 1;
+    if (s->stopped && frames < 1) frames = 1;
     s->n_steps = step;
-    s->n = n;
+    s->n_frames = frames;
+    *n_frames = frames;
+    *reason = s->why;
+    return s->stopped;
+}
 
-    /* ---- postnet over the whole utterance ---- */
+int taco_infer_reach(const taco_infer_state *s)
+{
+    const taco_config *c = &s->m->cfg;
+    return c->post_convs * (c->post_k / 2) + 4 * c->r;
+}
+
+const real *taco_infer_postnet(taco_infer_state *s, int from, int to)
+{
+    const taco_model *m = s->m;
+    const taco_config *c = &m->cfg;
+    int M = c->n_mels, reach = c->post_convs * (c->post_k / 2);
+    if (to > s->n_frames) to = s->n_frames;
+    if (from < 0) from = 0;
+    if (from >= to) return s->mel;
+    int a = from - reach > 0 ? from - reach : 0;
+    int b = to + reach < s->n_frames ? to + reach : s->n_frames;
     real *col[TACO_MAX_CONV], *act[TACO_MAX_CONV];
     for (int i = 0; i < c->post_convs; i++) { col[i] = s->pcol; act[i] = s->pbuf[i & 1]; }
-    int flen[1] = {frames};
-    taco_postnet(m, col, act, s->mel0, flen, 1, frames);
+    int flen[1] = {b - a};
+    taco_postnet(m, col, act, s->mel0 + (size_t)a * M, flen, 1, b - a);
     const real *post = act[c->post_convs - 1];
     /* residual, then back from normalized to log-mel */
-    for (int t = 0; t < frames; t++)
+    for (int t = from; t < to; t++)
         for (int k = 0; k < M; k++) {
             size_t j = (size_t)t * M + k;
-            s->mel[j] = (s->mel0[j] + post[j]) * m->mel_std[k] + m->mel_mean[k];
+            s->mel[j] = (s->mel0[j] + post[(size_t)(t - a) * M + k]) * m->mel_std[k] + m->mel_mean[k];
         }
-    s->n_frames = frames;
-    *mel_out = s->mel;
-    *n_frames = frames;
-    *reason = why;
+    return s->mel;
+}
+
+int taco_infer(taco_infer_state *s, const int32_t *ids_in, int n, float max_frames_per_symbol,
+               uint64_t seed, const real **mel_out, int *n_frames, taco_stop_reason *reason)
+{
+    if (taco_infer_begin(s, ids_in, n, max_frames_per_symbol, seed)) return -1;
+    taco_infer_decode(s, INT_MAX, n_frames, reason);
+    *mel_out = taco_infer_postnet(s, 0, *n_frames);
     return 0;
 }
 
