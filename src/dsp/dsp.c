@@ -118,30 +118,37 @@ static void build_mel_basis(const dsp_params *p, size_t n_bins, float *mel)
 
 /* pinv^T (n_mels, n_bins), pinv = M^T (M M^T + lambda I)^-1, by Cholesky in double.
  * lambda is tiny (relative to the diagonal) and only guards rounding. */
-static int build_pinv(const float *mel, size_t nm, size_t nb, float *pinv)
+static int build_pinv(const float *mel, size_t nm, size_t nb, const int *lo, const int *hi, float *pinv)
 {
     double *g = calloc(nm * nm, sizeof *g);
     double *col = malloc(nm * sizeof *col);
     if (!g || !col) { free(g); free(col); return -1; }
+    /* M M^T is banded (a band overlaps only its neighbours), and so is its
+       Cholesky factor: every loop runs over the band only (bw: how far below
+       the diagonal it reaches); the entries skipped are exact zeros */
     double maxdiag = 0.0;
+    size_t bw = 0;
     for (size_t i = 0; i < nm; i++)
         for (size_t j = 0; j <= i; j++) {
+            int k0 = lo[i] > lo[j] ? lo[i] : lo[j], k1 = hi[i] < hi[j] ? hi[i] : hi[j];
             double s = 0.0;
-            for (size_t k = 0; k < nb; k++) s += (double)mel[i * nb + k] * mel[j * nb + k];
+            for (int k = k0; k < k1; k++) s += (double)mel[i * nb + k] * mel[j * nb + k];
             g[i * nm + j] = g[j * nm + i] = s;
+            if (s != 0.0 && i - j > bw) bw = i - j;
             if (i == j && s > maxdiag) maxdiag = s;
         }
     for (size_t i = 0; i < nm; i++) g[i * nm + i] += 1e-10 * maxdiag;
     /* in-place Cholesky: lower triangle of g becomes L */
     for (size_t j = 0; j < nm; j++) {
+        size_t k0 = j > bw ? j - bw : 0;
         double d = g[j * nm + j];
-        for (size_t k = 0; k < j; k++) d -= g[j * nm + k] * g[j * nm + k];
+        for (size_t k = k0; k < j; k++) d -= g[j * nm + k] * g[j * nm + k];
         if (d <= 0.0) { free(g); free(col); return -1; }
         d = sqrt(d);
         g[j * nm + j] = d;
-        for (size_t i = j + 1; i < nm; i++) {
+        for (size_t i = j + 1; i < nm && i <= j + bw; i++) {
             double s = g[i * nm + j];
-            for (size_t k = 0; k < j; k++) s -= g[i * nm + k] * g[j * nm + k];
+            for (size_t k = i > bw ? i - bw : 0; k < j; k++) s -= g[i * nm + k] * g[j * nm + k];
             g[i * nm + j] = s / d;
         }
     }
@@ -150,12 +157,12 @@ static int build_pinv(const float *mel, size_t nm, size_t nb, float *pinv)
         for (size_t i = 0; i < nm; i++) col[i] = mel[i * nb + k];
         for (size_t i = 0; i < nm; i++) { /* L y = b */
             double s = col[i];
-            for (size_t j = 0; j < i; j++) s -= g[i * nm + j] * col[j];
+            for (size_t j = i > bw ? i - bw : 0; j < i; j++) s -= g[i * nm + j] * col[j];
             col[i] = s / g[i * nm + i];
         }
         for (size_t i = nm; i-- > 0;) { /* L^T c = y */
             double s = col[i];
-            for (size_t j = i + 1; j < nm; j++) s -= g[j * nm + i] * col[j];
+            for (size_t j = i + 1; j < nm && j <= i + bw; j++) s -= g[j * nm + i] * col[j];
             col[i] = s / g[i * nm + i];
         }
         for (size_t i = 0; i < nm; i++) pinv[i * nb + k] = (float)col[i];
@@ -257,7 +264,7 @@ tts_status dsp_features_create(const dsp_params *p, dsp_features **out)
         f->mel_hi[m] = hi;
         if ((size_t)hi > f->mel_kmax) f->mel_kmax = (size_t)hi;
     }
-    if (build_pinv(f->mel, nm, nb, f->pinv) != 0) {
+    if (build_pinv(f->mel, nm, nb, f->mel_lo, f->mel_hi, f->pinv) != 0) {
         dsp_features_free(f);
         return TTS_ERR_INVALID_ARG;
     }

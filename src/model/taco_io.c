@@ -222,8 +222,11 @@ static int weights_finite(const taco_model *m)
     const size_t chunk = (size_t)1 << 18;
     for (size_t i0 = 0; i0 < m->n_floats; i0 += chunk) {
         size_t n = m->n_floats - i0 < chunk ? m->n_floats - i0 : chunk;
-        for (size_t i = i0; i < i0 + n; i++)
-            if (!(m->data[i] - m->data[i] == 0)) return 0;
+        /* x - x is 0 unless x is infinite or NaN; no early exit, so the
+           compiler does many at once */
+        int bad = 0;
+        for (size_t i = i0; i < i0 + n; i++) bad |= !(m->data[i] - m->data[i] == 0);
+        if (bad) return 0;
         taco_release_weights(m, m->data + i0, n);
     }
     return 1;
