@@ -2,7 +2,8 @@
  * test_gemm.c - the packed-panel products against a double-precision
  * reference, for both kernels (AVX-512 where the CPU has it, and the
  * portable one), over row counts 1..33 and column counts that leave partial
- * panels; plus the fast tanh against libm.
+ * panels; weights kept in half precision (both kernels read them, every
+ * kind of half including subnormals); plus the fast tanh against libm.
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include <setjmp.h>
@@ -76,6 +77,62 @@ static void test_avx512(void **state)
     check_shapes(1);
 }
 
+/* Half-precision panels: both kernels give the product of the weights
+ * rounded to half (as the compiler's _Float16 rounds them), and that is
+ * close to the full-precision product. */
+static void test_half(void **state)
+{
+    nn_gemm_force(-1);
+    if (nn_gemm_kernel() != 1) skip();  /* nn_pack_halve is a no-op there */
+    static const int Ms[] = {1, 2, 7}, Ns[] = {17, 64, 200}, Ks[] = {1, 3, 129};
+    unsigned seed = 7;
+    for (size_t a = 0; a < 3; a++)
+        for (size_t b = 0; b < 3; b++)
+            for (size_t c = 0; c < 3; c++) {
+                int M = Ms[a], N = Ns[b], K = Ks[c];
+                float *A = malloc(sizeof(float) * M * K), *W = malloc(sizeof(float) * N * K);
+                float *C = malloc(sizeof(float) * M * N);
+                fill(A, (size_t)M * K, &seed);
+                fill(W, (size_t)N * K, &seed);
+                /* a zero, a negative zero, one just above the largest half
+                   subnormal, and a last output of subnormal weights only */
+                W[0] = 0.0f;
+                if (N * K > 4) { W[1] = -0.0f; W[2] = 6.2e-5f; }
+                for (int k = 0; k < K; k++) W[(N - 1) * K + k] *= 5e-5f;
+                nn_packed p = {0};
+                assert_int_equal(nn_pack_wt(&p, W, N, K, K), 0);
+                assert_int_equal(nn_pack_halve(&p), 0);
+                assert_non_null(p.half);
+                assert_null(p.data);
+                for (int kernel = 1; kernel >= 0; kernel--) {
+                    nn_gemm_force(kernel);
+                    nn_gemm_packed(M, A, K, &p, 0.0f, C, N);
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < N; j++) {
+                            double ref_h = 0, ref = 0, size = 0;  /* size: sum of |terms| */
+                            for (int k = 0; k < K; k++) {
+                                double t = (double)A[i * K + k] * (float)(_Float16)W[j * K + k];
+                                ref_h += t;
+                                size += fabs(t);
+                                ref += (double)A[i * K + k] * W[j * K + k];
+                            }
+                            double got = C[i * N + j];
+                            if (fabs(got - ref_h) > 1e-5 * size ||
+                                fabs(got - ref) > 1e-3 * (1 + sqrt((double)K)))
+                                fail_msg("half, kernel %d M=%d N=%d K=%d at (%d,%d): %g, half-rounded %g, full %g",
+                                         kernel, M, N, K, i, j, got, ref_h, ref);
+                        }
+                }
+                nn_gemm_force(-1);
+                /* packing again brings back full precision */
+                assert_int_equal(nn_pack_wt(&p, W, N, K, K), 0);
+                assert_non_null(p.data);
+                assert_null(p.half);
+                nn_packed_free(&p);
+                free(A); free(W); free(C);
+            }
+}
+
 static void test_fast_tanh(void **state)
 {
     double worst = 0;
@@ -92,6 +149,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_portable),
         cmocka_unit_test(test_avx512),
+        cmocka_unit_test(test_half),
         cmocka_unit_test(test_fast_tanh),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

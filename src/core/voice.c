@@ -180,7 +180,8 @@ static tts_status load_model_into(tts_voice *v, const char *model_path)
     st = check_symbols(v->model, model_path);
     if (st == TTS_OK) v->sample_rate = v->model->cfg.sample_rate;
     if (st != TTS_OK) return st;
-    taco_pack(v->model, 0);  /* on failure synthesis runs unpacked, only slower */
+    /* on failure synthesis runs unpacked (or with full-precision steps), only slower */
+    if (taco_pack(v->model, 0) == 0) taco_pack_halve(v->model);
     st = text_frontend_open(&v->fe, v->espeak_voice, NULL, TEXT_MAX_SENTENCE_CHARS);
     if (st != TTS_OK)  /* a fault of the voice file, whatever espeak-ng said */
         return tts_error_set(st == TTS_ERR_NOMEM ? st : TTS_ERR_VOICE, "espeak-ng cannot load the voice '%s'%s%s",

@@ -186,6 +186,11 @@ tts_status taco_model_read_extra(const taco_model *m, const char *name, real *ds
  * backward ones too when with_backward (training).  Returns 0, -1 on
  * allocation failure (the model then runs unpacked). */
 int taco_pack(taco_model *m, int with_backward);
+/* After taco_pack(m, 0), for synthesis: the decoder-step weights in half
+ * precision (nn_pack_halve), which halves what each step reads from memory.
+ * Returns 0 (also when nothing is packed), -1 on allocation failure (the
+ * weights then stay as they were, some halved). */
+int taco_pack_halve(taco_model *m);
 void taco_unpack(taco_model *m);
 /* Weights mapped from the file (a model loaded without copy) that will not be
  * read again, such as the sources of packed copies: their whole pages leave

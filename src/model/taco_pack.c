@@ -105,6 +105,18 @@ int taco_pack(taco_model *m, int with_backward)
     return 0;
 }
 
+int taco_pack_halve(taco_model *m)
+{
+    if (!m->packed) return 0;
+    /* the attention and decoder GRUs, the query, the prenet, the location
+       features and the projection: every decoder step reads all of them for
+       one row of output */
+    static const int step[] = {0, 1, 4, 5, 8, N_TRAIN + 0, N_TRAIN + 1, N_TRAIN + 2, N_TRAIN + 3, N_TRAIN + 4};
+    for (size_t i = 0; i < sizeof step / sizeof *step; i++)
+        if (nn_pack_halve((nn_packed *)m->packed->storage + step[i])) return -1;
+    return 0;
+}
+
 void taco_unpack(taco_model *m)
 {
     if (!m || !m->packed) return;

@@ -20,7 +20,8 @@
 typedef struct nn_packed {
     int K, N;        /* B is (K, N) */
     int n_panels;    /* ceil(N / 64) */
-    float *data;     /* n_panels * K * 64, 64-byte aligned */
+    float *data;     /* n_panels * K * 64, 64-byte aligned; NULL once halved */
+    unsigned short *half;  /* the same in IEEE half precision (nn_pack_halve), or NULL */
 } nn_packed;
 
 /* Pack B = W^T for W (N, K) row-major with row stride ldw: the weights of
@@ -29,6 +30,12 @@ int nn_pack_wt(nn_packed *p, const float *w, int N, int K, int ldw);
 /* Pack B itself, (K, N) row-major with row stride ldb: for dx = dout W. */
 int nn_pack_b(nn_packed *p, const float *b, int K, int N, int ldb);
 void nn_packed_free(nn_packed *p);
+/* Keep the packed weights in half precision (rounded to nearest), for
+ * products that read more weights than they compute with (a decoder step's
+ * single row): half the memory traffic.  The products then use those values
+ * (the portable kernel converts them too).  Only where the AVX-512 kernel
+ * runs, which converts them in registers; elsewhere a no-op.  0 or -1. */
+int nn_pack_halve(nn_packed *p);
 
 /* C(M, N) = beta*C + A(M, K) B, with B packed.  beta is 0 or 1. */
 void nn_gemm_packed(int M, const float *A, int lda, const nn_packed *B, float beta, float *C, int ldc);
