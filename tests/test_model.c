@@ -210,6 +210,21 @@ static void test_packed_inference(void **state)
         assert_true(worst < 1e-4);
     }
     nn_gemm_force(-1);
+    /* the decoder-step weights in half precision (synthesis): frames close to
+       the full-precision ones; where there is no AVX-512 nothing changes */
+    assert_int_equal(taco_pack_halve(m), 0);
+    int halved = ((const nn_packed *)m->packed->storage)[0].half != NULL;
+    assert_int_equal(halved, nn_gemm_kernel() == 1);
+    assert_int_equal(taco_infer(s, ids, 12, 5, 42, &mel, &nf, &why), 0);
+    assert_int_equal(nf, nf0);
+    double worst = 0;
+    for (int i = 0; i < nf * M; i++) {
+        double d = fabs((double)mel[i] - ref[i]) / (1.0 + fabs((double)ref[i]));
+        worst = d > worst ? d : worst;
+    }
+    print_message("decoder steps in half precision (%s): largest difference %.2g\n",
+                  halved ? "halved" : "no AVX-512: not halved", worst);
+    assert_true(worst < (halved ? 1e-3 : 1e-4));
     free(ref);
     taco_infer_free(s);
     taco_model_free(m);
