@@ -169,6 +169,17 @@ static long file_size(const char *p)
     return n;
 }
 
+/* The largest |x - ref| / (1 + |ref|) over n values. */
+static double largest_difference(const real *x, const float *ref, int n)
+{
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        double d = fabs((double)x[i] - ref[i]) / (1.0 + fabs((double)ref[i]));
+        worst = d > worst ? d : worst;
+    }
+    return worst;
+}
+
 /* The packed weights of synthesis (taco_pack for inference: every product
  * through the AVX-512 kernel where the CPU has it, else the portable one)
  * give the unpacked model's frames within rounding, with either kernel. */
@@ -200,11 +211,7 @@ static void test_packed_inference(void **state)
         assert_int_equal(taco_infer(s, ids, 12, 5, 42, &mel, &nf, &why), 0);
         assert_int_equal(nf, nf0);
         assert_int_equal(why, why0);
-        double worst = 0;
-        for (int i = 0; i < nf * M; i++) {
-            double d = fabs((double)mel[i] - ref[i]) / (1.0 + fabs((double)ref[i]));
-            worst = d > worst ? d : worst;
-        }
+        double worst = largest_difference(mel, ref, nf * M);
         print_message("packed inference, kernel %s: largest difference %.2g\n",
                       kernel < 0 ? (nn_gemm_kernel() ? "AVX-512" : "portable") : "portable", worst);
         assert_true(worst < 1e-4);
@@ -217,11 +224,7 @@ static void test_packed_inference(void **state)
     assert_int_equal(halved, nn_gemm_kernel() == 1);
     assert_int_equal(taco_infer(s, ids, 12, 5, 42, &mel, &nf, &why), 0);
     assert_int_equal(nf, nf0);
-    double worst = 0;
-    for (int i = 0; i < nf * M; i++) {
-        double d = fabs((double)mel[i] - ref[i]) / (1.0 + fabs((double)ref[i]));
-        worst = d > worst ? d : worst;
-    }
+    double worst = largest_difference(mel, ref, nf * M);
     print_message("decoder steps in half precision (%s): largest difference %.2g\n",
                   halved ? "halved" : "no AVX-512: not halved", worst);
     assert_true(worst < (halved ? 1e-3 : 1e-4));
