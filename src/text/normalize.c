@@ -63,7 +63,15 @@ static tts_status clean_text(const char *in, size_t n, text_buf *b)
         if (!l)
             return TTS_ERR_UTF8;
         const char *rep = NULL; /* replacement; NULL keeps the bytes */
-        if (cp == '\t' || cp == '\n' || cp == '\r' || cp == '\v' || cp == '\f' ||
+        if (cp == '*') {  /* kept between numbers ("2 * 3": times), else a space */
+            size_t p = i, q = i + 1;
+            while (p > 0 && u[p - 1] == ' ')
+                p--;
+            while (q < n && u[q] == ' ')
+                q++;
+            if (!(p > 0 && is_digit((char)u[p - 1]) && q < n && is_digit((char)u[q])))
+                rep = " ";
+        } else if (cp == '\t' || cp == '\n' || cp == '\r' || cp == '\v' || cp == '\f' ||
             cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
             cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
             cp == 0x3000)
@@ -245,6 +253,23 @@ static void parse_number(const char *s, size_t i, number *nb)
             text_buf_put(&nb->digits, s + j + 1, 3);
             nb->has_commas = 1;
             j += 4;
+        }
+        /* thousands grouped by spaces, as SI writes them: "1 000 000", "12 500",
+           "250 000"; three-digit numbers in a row ("100 200 300") stay a list
+           unless a group is 000, and a group followed by more digits ("555 123
+           4567") is not a number */
+        size_t k = j, groups = 0;
+        int zeros = 0;
+        while (!nb->has_commas && s[k] == ' ' && is_digit(s[k + 1]) && is_digit(s[k + 2]) &&
+               is_digit(s[k + 3]) && !is_digit(s[k + 4])) {
+            zeros |= s[k + 1] == '0' && s[k + 2] == '0' && s[k + 3] == '0';
+            groups++;
+            k += 4;
+        }
+        if (groups && (j - i < 3 || zeros) && !(s[k] == ' ' && is_digit(s[k + 1]))) {
+            for (size_t g = j; g < k; g += 4) text_buf_put(&nb->digits, s + g + 1, 3);
+            nb->has_commas = 1;
+            j = k;
         }
     }
     nb->int_end = j;
@@ -1248,7 +1273,10 @@ static size_t try_roman(const char *s, size_t i, text_buf *o)
         roman_value(pw, pn))
         return 0;
     if (n == 1) {
-        if (!strchr("IVX", s[i]) || !word_in(pw, pn, regnal_names))
+        /* a known ruler's name, or any name when the numeral has a period and
+           a comma or semicolon after it: "Sargon I., who" */
+        int marked = s[i + 1] == '.' && (s[i + 2] == ',' || s[i + 2] == ';');
+        if (!strchr("IVX", s[i]) || (!word_in(pw, pn, regnal_names) && !marked))
             return 0;
         /* "Robert I. Bouck": a middle initial before a surname ("Henry V.
            He ..." and "James I., who" stay numerals) */
@@ -1857,6 +1885,17 @@ static void expand_text(const char *s, text_buf *o)
                 text_buf_putc(o, ':');
             break;
         case '@': text_buf_puts(o, " at "); break;
+        case '*': {
+            /* between numbers: "2 * 3", "2*3" */
+            size_t b = i, a = skip_spaces(s, i + 1);
+            while (b > 0 && s[b - 1] == ' ')
+                b--;
+            if (b > 0 && is_digit(s[b - 1]) && number_starts(s, a))
+                text_buf_puts(o, " times ");
+            else
+                text_buf_putc(o, '*');
+            break;
+        }
         case '%': text_buf_puts(o, " percent "); break;
         case '=': text_buf_puts(o, " equals "); break;
         case '#':
@@ -1868,7 +1907,21 @@ static void expand_text(const char *s, text_buf *o)
             break;
         case '/': text_buf_puts(o, " slash "); break;
         case '-':
-            if (i == num_end && number_starts(s, i + 1))
+            if (i >= 2 && num_end == i - 1 && s[i - 1] == ' ' && s[i + 1] == ' ' && number_starts(s, i + 2)) {
+                /* spaced between numbers: arithmetic when an "=" follows or
+                   the text begins with it ("10 - 3 = 7", "10 - 3"), else a
+                   range or a score ("pages 10 - 20", "won 3 - 2") */
+                size_t j = i + 2;
+                while (is_digit(s[j]) || (s[j] == '.' && is_digit(s[j + 1])) || (unsigned char)s[j] >= 0x80 || s[j] == '$')
+                    j++;
+                size_t b = num_start;
+                while (b > 0 && s[b - 1] == ' ')
+                    b--;
+                if (s[skip_spaces(s, j)] == '=' || b == 0)
+                    text_buf_puts(o, "minus");
+                else
+                    text_buf_puts(o, word_before_is(s, num_start, "between") ? "and" : "to");
+            } else if (i == num_end && number_starts(s, i + 1))
                 /* a range or a score: 10-20, 1914-18, 3-2; "between 5-10" is
                    said "between five and ten" */
                 text_buf_puts(o, word_before_is(s, num_start, "between") ? " and " : " to ");
