@@ -62,7 +62,7 @@ for flag in --file --lines --output --output-raw --out-dir --format --jobs --dev
             --vocode --mels --gl-iters --sharpen --verbose --quiet --help --version "Exit status" \
             "-v, --voice" "-m, --model" "-w," --stdout --output_file --output_raw --length_scale \
             --sentence_silence --timings \
-            --whole-sentences "default: 8" "default: 1)" "default: wav" "default: 0.2" "130"; do
+            --whole-sentences --seed "default: 8" "default: 1)" "default: wav" "default: 0.2" "130"; do
   has "--help lists $flag" "$tmp/out" "$flag"
 done
 expect "--version" 0 "$TTS" --version
@@ -70,7 +70,7 @@ has "--version prints the version" "$tmp/out" "^tts [0-9]"
 expect "unknown flag" 1 "$TTS" --no-such-flag
 has "unknown flag: named" "$tmp/err" "unknown option '--no-such-flag'"
 [ "$(wc -l <"$tmp/err")" -le 3 ] && ok "unknown flag: a short message, not the help" || bad "unknown flag printed $(wc -l <"$tmp/err") lines"
-expect "misspelt flag" 1 "$TTS" --sped 2 "Hi."
+expect "misspelt flag" 1 "$TTS" --speedd 2 "Hi."
 has "misspelt flag: the nearest one named" "$tmp/err" "did you mean '--speed'"
 expect "Piper's spelling with a dash" 1 "$TTS" --length-scale 2 "Hi."
 has "--length-scale: --length_scale named" "$tmp/err" "did you mean '--length_scale'"
@@ -330,6 +330,14 @@ assert [r["sentence"] for r in rows] == [0, 0, 0, 1, 1, 1]
 ' "$o/t.jsonl" "$o/t.tsv"; then ok "--timings .jsonl: the same words and times as JSON lines"; else bad "--timings JSON lines"; fi
 expect "--timings -" 0 "$TTS" --timings - -o "$o/t3.wav" "$timed"
 cmp -s "$tmp/out" "$o/t.tsv" && ok "--timings - writes to stdout" || bad "--timings -"
+# --seed: another take; the default gives the same audio every time (the
+# shipped voice: the test voice has no dropout to draw)
+expect "--seed 0" 0 "$TTS" --voice slt --seed 0 -o "$o/s0.wav" "Hello there, how are you?"
+expect "no --seed" 0 "$TTS" --voice slt -o "$o/s0b.wav" "Hello there, how are you?"
+cmp -s "$o/s0.wav" "$o/s0b.wav" && ok "the default seed is 0: the same audio" || bad "no --seed differs from --seed 0"
+expect "--seed 7" 0 "$TTS" --voice slt --seed 7 -o "$o/s7.wav" "Hello there, how are you?"
+cmp -s "$o/s0.wav" "$o/s7.wav" && bad "--seed 7 gave the same audio as seed 0" || ok "--seed 7: another take"
+expect "--seed -1" 1 "$TTS" --seed -1 -o "$o/sbad.wav" "Hello."
 # a long sentence comes in pieces; made whole it has the same length and word times
 long="The old lighthouse keeper climbed the narrow stone stairs every single evening to light the great lamp above the bay."
 expect "a long sentence in pieces" 0 "$TTS" --verbose --timings "$o/p.tsv" -o "$o/p.wav" "$long"

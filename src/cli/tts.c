@@ -179,6 +179,8 @@ static void usage(FILE *out)
 "                          (default: 1, or the voice's)\n"
 "      --whole-sentences   make each sentence whole before any of its audio (default:\n"
 "                          a long sentence comes in pieces, so speech starts sooner)\n"
+"      --seed N            another take: the model's dropout from seed N, 0-2147483647\n"
+"                          (default: 0, the same audio for the same text)\n"
 "General:\n"
 "      --verbose           more detail on stderr: speed, sentences (--vocode:\n"
 "                          spectral convergence)                      (default: off)\n"
@@ -572,7 +574,7 @@ static int run_list_voices(void)
 /* The options the user gave (have[i]) over the voice's defaults. */
 typedef struct user_opts {
     tts_options o;
-    int have_speed, have_volume, have_silence, have_gl, have_sharpen, whole_sentences;
+    int have_speed, have_volume, have_silence, have_gl, have_sharpen, whole_sentences, seed;
 } user_opts;
 
 static int load_voice(const char *name, const user_opts *u, tts_voice **voice, tts_options *o)
@@ -590,6 +592,7 @@ static int load_voice(const char *name, const user_opts *u, tts_voice **voice, t
     if (u->have_gl) o->gl_iters = u->o.gl_iters;
     if (u->have_sharpen) o->sharpen = u->o.sharpen;
     if (u->whole_sentences) o->stream = 0;
+    o->seed = (uint64_t)u->seed;
     if (verbose) fprintf(stderr, "%s: voice %s\n", progname, tts_voice_name(*voice));
     return EXIT_OK;
 }
@@ -1584,7 +1587,7 @@ int main(int argc, char **argv)
 
     const char *lexicon_path = NULL; /* --lexicon: none */
     const char *timings_path = NULL; /* --timings: none */
-    enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_SHARPEN, OPT_WHOLE, OPT_SPEED,
+    enum { OPT_PHONEMES = 256, OPT_VOCODE, OPT_RAW, OPT_LIST, OPT_GL, OPT_SHARPEN, OPT_WHOLE, OPT_SEED, OPT_SPEED,
            OPT_VOLUME, OPT_SILENCE, OPT_LIST_VOICES, OPT_LINES, OPT_FORMAT, OPT_SSML, OPT_LEXICON,
            OPT_MELS, OPT_SHARD, OPT_SKIP, OPT_FAILED, OPT_VERBOSE, OPT_STDOUT, OPT_LENGTH, OPT_TIMINGS };
     static const struct option longopts[] = {
@@ -1615,6 +1618,7 @@ int main(int argc, char **argv)
         {"mels", required_argument, 0, OPT_MELS},
         {"sharpen", required_argument, 0, OPT_SHARPEN},
         {"whole-sentences", no_argument, 0, OPT_WHOLE},
+        {"seed", required_argument, 0, OPT_SEED},
         {"speed", required_argument, 0, OPT_SPEED},
         {"length_scale", required_argument, 0, OPT_LENGTH},
         {"volume", required_argument, 0, OPT_VOLUME},
@@ -1703,6 +1707,9 @@ int main(int argc, char **argv)
             user.have_sharpen = 1;
             break;
         case OPT_WHOLE: user.whole_sentences = 1; break;
+        case OPT_SEED:
+            if (parse_int("--seed", optarg, 0, 2147483647L, &user.seed)) return EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return EXIT_OK;
         case 'V': printf("tts %s\n", TTS_VERSION); return EXIT_OK;
         case ':':
