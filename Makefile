@@ -94,7 +94,7 @@ $(BUILD)/libtts.so: $(LIB_OBJ) src/libtts.map
 	$(CC) -shared -pthread -Wl,-soname,$(SONAME) -Wl,--version-script=src/libtts.map \
 	  -Wl,--as-needed -o $@ $(LIB_OBJ) $(LIBS)
 
-$(BUILD)/tts: $(BUILD)/src/cli/tts.o $(BUILD)/libtts.a
+$(BUILD)/tts: $(BUILD)/src/cli/tts.o $(BUILD)/src/cli/par_synth.o $(BUILD)/libtts.a
 	$(CC) -pthread $(CFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/src/cli/tts_train.o: ALL_CFLAGS += $(MPI_CFLAGS)

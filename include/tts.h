@@ -280,6 +280,15 @@ void tts_chunk_init(tts_chunk *chunk);
  * be set (tts_chunk_init): TTS_ERR_INVALID_ARG otherwise. */
 tts_status tts_synth_next(tts_synth *synth, tts_chunk *chunk);
 
+/* Leave out the next sentence: its audio is never made (what is left of a
+ * sentence whose first pieces were taken, if one is in progress).  For one
+ * text shared by synthesizers in several threads: each starts the same text
+ * and skips the sentences the others make, and each sentence's audio is
+ * what a single synthesizer gives (its number, and so its dropout, are
+ * kept).  Returns TTS_OK, also when no sentence is left (the next
+ * tts_synth_next then says done); TTS_ERR_INVALID_ARG for NULL. */
+tts_status tts_synth_skip(tts_synth *synth);
+
 /* Synthesize text (plain text or SSML, as tts_synth_start reads it) into
  * the audio file at path, its format from the extension: .wav (16-bit
  * PCM), .flac or .ogg (Vorbis), at the voice's sample rate.  The file is

@@ -431,6 +431,62 @@ static void test_sentence_pieces(void **state)
     sentence_audio_free(&fast);
 }
 
+/* tts_synth_skip: two synthesizers, each skipping the sentences the other
+ * makes, give together exactly the chunks one synthesizer gives (the
+ * sentence numbers, and so the dropout, are kept); a skip in the middle of
+ * a sentence drops the rest of it; at the end a skip does nothing. */
+static void test_skip(void **state)
+{
+    const char *text = "Hello there. " LONG_SENTENCE " How are you today? Fine.";
+    tts_synth *one = NULL, *half[2] = {NULL, NULL};
+    assert_int_equal(tts_synth_create(voice, NULL, &one), TTS_OK);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(tts_synth_create(voice, NULL, &half[k]), TTS_OK);
+        assert_int_equal(tts_synth_start(half[k], text), TTS_OK);
+    }
+    assert_int_equal(tts_synth_start(one, text), TTS_OK);
+    tts_chunk a = {.size = sizeof(tts_chunk)}, b = {.size = sizeof(tts_chunk)};
+    size_t sentence = 0, chunks = 0;
+    for (;;) {
+        assert_int_equal(tts_synth_next(one, &a), TTS_OK);
+        tts_synth *h = half[sentence % 2];
+        if (a.done) {
+            assert_int_equal(tts_synth_next(h, &b), TTS_OK);
+            assert_true(b.done);
+            break;
+        }
+        assert_int_equal(a.sentence, sentence);
+        assert_int_equal(tts_synth_next(h, &b), TTS_OK);
+        assert_int_equal(b.sentence, a.sentence);
+        assert_int_equal(b.more, a.more);
+        assert_int_equal(b.n_samples, a.n_samples);
+        assert_memory_equal(b.samples, a.samples, a.n_samples * sizeof(float));
+        chunks++;
+        if (!a.more) {
+            assert_int_equal(tts_synth_skip(half[(sentence + 1) % 2]), TTS_OK);
+            sentence++;
+        }
+    }
+    assert_int_equal(sentence, 4);
+    assert_true(chunks > sentence);  /* the long sentence came in pieces */
+    /* at the end: nothing to skip */
+    assert_int_equal(tts_synth_skip(one), TTS_OK);
+    assert_int_equal(tts_synth_next(one, &a), TTS_OK);
+    assert_true(a.done);
+    /* in the middle of a sentence: the rest of it is left out */
+    assert_int_equal(tts_synth_start(one, LONG_SENTENCE " Fine."), TTS_OK);
+    assert_int_equal(tts_synth_next(one, &a), TTS_OK);
+    assert_true(a.more);
+    assert_int_equal(tts_synth_skip(one), TTS_OK);
+    assert_int_equal(tts_synth_next(one, &a), TTS_OK);
+    assert_int_equal(a.sentence, 1);
+    assert_false(a.more);
+    assert_int_equal(tts_synth_skip(NULL), TTS_ERR_INVALID_ARG);
+    tts_synth_free(one);
+    tts_synth_free(half[0]);
+    tts_synth_free(half[1]);
+}
+
 /* A program built before `more` existed: one chunk per sentence, and
  * nothing written past the struct it knows. */
 static void test_older_structs(void **state)
@@ -719,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_sentence_pieces),
         cmocka_unit_test(test_older_structs),
+        cmocka_unit_test(test_skip),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_bad_text),

@@ -227,7 +227,6 @@ expect "-j out of range" 1 "$TTS" -j 0 --out-dir "$o" "$tmp/in.txt"
 expect "--lines without --out-dir" 1 "$TTS" --lines "$tmp/in.txt"
 expect "--out-dir with -o" 1 "$TTS" --out-dir "$o" -o x.wav "$tmp/in.txt"
 expect "--out-dir without inputs" 1 "$TTS" --out-dir "$o"
-expect "-j without --out-dir" 1 "$TTS" -j 2 "$text"
 
 # the flags of espeak-ng and Piper
 expect "-v NAME selects the voice" 0 "$TTS" -v testvoice -o "$o/v.wav" "$text"
@@ -347,6 +346,19 @@ expect "--whole-sentences" 0 "$TTS" --whole-sentences --timings "$o/w.tsv" -o "$
   bad "pieces $(samples "$o/p.wav") samples, whole $(samples "$o/w.wav")"
 cmp -s "$o/p.tsv" "$o/w.tsv" && [ "$(wc -l <"$o/p.tsv")" -eq 20 ] && ok "pieces and whole: the same 20 word times" ||
   bad "pieces' timings differ: $(diff "$o/p.tsv" "$o/w.tsv" | head -5)"
+# -j for one text: the sentences shared by threads give the same audio and timings
+printf 'Hello there. %s How are you today? Fine, thanks. Good night.\n' "$long" > "$tmp/jtext.txt"
+expect "-j 1, one text" 0 "$TTS" --timings "$o/j1.tsv" -f "$tmp/jtext.txt" -o "$o/j1.wav"
+expect "-j 3, one text" 0 "$TTS" -j 3 --timings "$o/j3.tsv" -f "$tmp/jtext.txt" -o "$o/j3.wav"
+cmp -s "$o/j1.wav" "$o/j3.wav" && cmp -s "$o/j1.tsv" "$o/j3.tsv" && ok "-j 3: the same audio and timings as -j 1" ||
+  bad "-j 3 differs from -j 1"
+"$TTS" -j 2 --output-raw -f "$tmp/jtext.txt" > "$o/j2.raw" 2>"$tmp/err" && "$TTS" --output-raw -f "$tmp/jtext.txt" > "$o/j1.raw" 2>/dev/null
+cmp -s "$o/j1.raw" "$o/j2.raw" && ok "-j 2 --output-raw: the same samples" || bad "-j 2 --output-raw differs"
+printf 'One. Two. Three.\nFour. Five.\n' | "$TTS" -j 2 --output-raw > "$o/jp2.raw" 2>"$tmp/err"
+printf 'One. Two. Three.\nFour. Five.\n' | "$TTS" --output-raw > "$o/jp1.raw" 2>/dev/null
+[ -s "$o/jp1.raw" ] && cmp -s "$o/jp1.raw" "$o/jp2.raw" && ok "-j 2 on standard input: the same samples" ||
+  bad "-j 2 on standard input differs"
+expect "-j 64 on one text (16 threads at most)" 0 "$TTS" -j 64 -o "$o/j64.wav" "One. Two."
 expect "--timings - with audio on stdout" 1 "$TTS" --timings - --output-raw "$timed"
 expect "--timings FILE with --out-dir" 1 "$TTS" --timings "$o/x.tsv" --out-dir "$o" "$tmp/in.txt"
 # batch: --timings EXT writes DIR/ID.EXT beside each DIR/ID.wav, the same as one text alone

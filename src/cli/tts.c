@@ -45,6 +45,7 @@
 #include <cblas.h>
 
 #include "audio/audio.h"
+#include "cli/par_synth.h"
 #include "core/safe_file.h"
 #include "dsp/dsp.h"
 #include "text/text.h"
@@ -153,8 +154,8 @@ static void usage(FILE *out)
 "  -O, --out-dir DIR       batch: write one file per input FILE (or --lines line)\n"
 "                          into DIR, named after it; DIR is created  (default: none)\n"
 "      --format FMT        --out-dir file format: wav, flac or ogg  (default: wav)\n"
-"  -j, --jobs N            --out-dir: synthesize N files at a time, 1-%d\n"
-"                                                                    (default: 1)\n"
+"  -j, --jobs N            --out-dir: synthesize N files at a time, 1-%d; one\n"
+"                          text: N threads share its sentences, up to 16 (default: 1)\n"
 "  -d, --device DEV        playback device: index or part of its name\n"
 "                                                          (default: system default)\n"
 "      --list-devices      list the playback devices, then exit\n"
@@ -610,14 +611,15 @@ static int failed_to_align(const tts_chunk *ch)
 static const char *const all_failed_msg = "the voice failed to align every sentence: its model is broken or untrained";
 
 /* A chunk's warning as one line (the details are in tts_last_error()). */
-static void warning_text(const tts_chunk *ch, char *buf, size_t len)
+/* msg: what tts_last_error() said when the chunk was made */
+static void warning_text(const tts_chunk *ch, const char *msg, char *buf, size_t len)
 {
     if (ch->warning == TTS_ERR_ATTENTION)
         snprintf(buf, len, "sentence %zu: %s; it was synthesized in pieces: \"%.60s\"", ch->sentence + 1,
                  tts_status_message(ch->warning), ch->text);
     else
         snprintf(buf, len, "sentence %zu: %s%s%s", ch->sentence + 1, tts_status_message(ch->warning),
-                 tts_last_error()[0] ? ": " : "", tts_last_error());
+                 msg[0] ? ": " : "", msg);
 }
 
 /* ---- text input, piece by piece ---- */
@@ -824,25 +826,42 @@ static int timings_close(timings *t, int ok, char *err, size_t errlen)
 
 /* ---- one text (or standard input as it arrives): to a file, raw stdout or the speakers ---- */
 
-/* text NULL: read standard input piece by piece (see stream_next). */
-/* Speak text, or (text NULL) the input `in` gives piece by piece. */
+/* One synthesizer, or (par) several sharing each text's sentences (-j). */
+static tts_status speak_start(tts_synth *syn, par_synth *par, const char *text)
+{
+    return par ? par_synth_start(par, text, start_text) : start_text(syn, text);
+}
+
+/* The next chunk; *msg: what tts_last_error() said where it was made. */
+static tts_status speak_next(tts_synth *syn, par_synth *par, tts_chunk *ch, const char **msg)
+{
+    if (par) return par_synth_next(par, ch, msg);
+    tts_status st = tts_synth_next(syn, ch);
+    *msg = tts_last_error();
+    return st;
+}
+
+/* Speak text, or (text NULL) the input `in` gives piece by piece (see
+ * stream_next); jobs > 1: that many synthesizers share the sentences. */
 static int run_speak(const char *text, streamer in, const char *voice_name, const char *out_path, int raw,
-                     const char *device, const user_opts *u, const char *timings_path)
+                     const char *device, const user_opts *u, const char *timings_path, int jobs)
 {
     tts_voice *voice = NULL;
     tts_options o;
     int code = load_voice(voice_name, u, &voice, &o);
     if (code != EXIT_OK) return code;
     tts_synth *syn = NULL;
+    par_synth *par = NULL;
     sink out = {0};
     timings tm = {0};
     char *piece = NULL;
-    tts_status st = tts_synth_create(voice, &o, &syn);
+    const char *msg;
+    tts_status st = jobs > 1 ? par_synth_create(voice, &o, jobs, &par) : tts_synth_create(voice, &o, &syn);
     if (st != TTS_OK) { code = fail(exit_code(st, EXIT_VOICE), st, "synthesizer", tts_last_error()); goto done; }
-    active[0] = syn;
-    n_active = 1;
+    for (int k = 0; k < (par ? jobs : 1); k++) active[k] = par ? par_synth_get(par, k) : syn;
+    n_active = par ? jobs : 1;
     if (text) {
-        st = start_text(syn, text);
+        st = speak_start(syn, par, text);
         if (st != TTS_OK) { code = fail(exit_code(st, EXIT_INPUT), st, "text", tts_last_error()); goto done; }
     }
     /* the outputs open before any work: a bad path or no device fails at once */
@@ -876,7 +895,7 @@ static int run_speak(const char *text, streamer in, const char *voice_name, cons
                 break;
             }
             if (verbose) fprintf(stderr, "%s: read %zu bytes of %s\n", progname, strlen(piece), in.name);
-            st = start_text(syn, piece);
+            st = speak_start(syn, par, piece);
             if (st == TTS_ERR_EMPTY_TEXT) continue;  /* a line of punctuation */
             if (st != TTS_OK) {
                 code = fail(exit_code(st, EXIT_INPUT), st, "text", tts_last_error());
@@ -896,10 +915,10 @@ static int run_speak(const char *text, streamer in, const char *voice_name, cons
             }
         }
         while (!interrupted) {
-            st = tts_synth_next(syn, &ch);
+            st = speak_next(syn, par, &ch, &msg);
             if (st == TTS_ERR_CANCELLED) break;
             if (st != TTS_OK) {
-                fprintf(stderr, "%s: a sentence failed: %s (%s)\n", progname, tts_status_message(st), tts_last_error());
+                fprintf(stderr, "%s: a sentence failed: %s (%s)\n", progname, tts_status_message(st), msg);
                 code = exit_code(st, EXIT_VOICE);
                 continue;
             }
@@ -913,7 +932,7 @@ static int run_speak(const char *text, streamer in, const char *voice_name, cons
             }
             if (ch.warning != TTS_OK) {
                 char w[1200];
-                warning_text(&ch, w, sizeof w);
+                warning_text(&ch, msg, w, sizeof w);
                 fprintf(stderr, "%s: %s\n", progname, w);
             }
             if (verbose && !ch.more)
@@ -966,6 +985,7 @@ done:
     free(piece);
     free(in.buf);
     tts_synth_free(syn);
+    par_synth_free(par);
     tts_voice_free(voice);
     return code;
 }
@@ -1105,7 +1125,7 @@ static int run_job(batch *b, tts_synth *syn, job *j)
             n_failed += failed_to_align(&ch);
         }
         if (ch.warning != TTS_OK) {
-            warning_text(&ch, err, sizeof err);
+            warning_text(&ch, tts_last_error(), err, sizeof err);
             job_message(b, j, err);
         }
         st = audio_writer_write(w, ch.samples, ch.n_samples);
@@ -1744,7 +1764,6 @@ int main(int argc, char **argv)
     else if ((shard_n > 1 || skip_existing || failed_list) && !out_dir)
         conflict = "--shard, --skip-existing and --failed-list are for batch synthesis with --out-dir";
     else if (format && !out_dir) conflict = "--format is for --out-dir; -o takes the format from its extension";
-    else if (jobs > 1 && !out_dir) conflict = "-j is for batch synthesis with --out-dir";
     else if (out_dir && !lines && optind == argc && !text_file)
         conflict = "--out-dir wants input files (or --lines for ID|text lines)";
     if (conflict) {
@@ -1823,7 +1842,7 @@ int main(int argc, char **argv)
             struct stat in_st;
             in.bulk = text_file || out_path || (fstat(in.fd, &in_st) == 0 && S_ISREG(in_st.st_mode));
             int code = load_lexicon(lexicon_path);
-            if (code == EXIT_OK) code = run_speak(NULL, in, voice, out_path, raw, device, &user, timings_path);
+            if (code == EXIT_OK) code = run_speak(NULL, in, voice, out_path, raw, device, &user, timings_path, jobs > 16 ? 16 : jobs);
             if (in.fd != STDIN_FILENO) close(in.fd);
             tts_lexicon_free(lexicon);
             return interrupted ? EXIT_INTERRUPTED : code;
@@ -1853,7 +1872,7 @@ int main(int argc, char **argv)
     int code = load_lexicon(lexicon_path);
     if (code == EXIT_OK)
         code = phonemes ? run_phonemes(text, voice, &user)
-                        : run_speak(text, (streamer){.fd = -1}, voice, out_path, raw, device, &user, timings_path);
+                        : run_speak(text, (streamer){.fd = -1}, voice, out_path, raw, device, &user, timings_path, jobs > 16 ? 16 : jobs);
     free(text);
     tts_lexicon_free(lexicon);
     return interrupted ? EXIT_INTERRUPTED : code;

@@ -484,6 +484,20 @@ static tts_status next_piece(tts_synth *s, size_t *seam)
 
 static tts_status make_chunk(tts_synth *s, tts_chunk *ch);
 
+tts_status tts_synth_skip(tts_synth *s)
+{
+    tts_error_clear();
+    if (!s) return tts_error_set(TTS_ERR_INVALID_ARG, "tts_synth_skip: NULL argument");
+    if (s->in_sentence) {
+        s->in_sentence = s->decoding = 0;
+        free(s->ipa);
+        s->ipa = NULL;
+    } else if (s->next < s->utt.n) {
+        s->next++;
+    }
+    return TTS_OK;
+}
+
 tts_status tts_synth_next(tts_synth *s, tts_chunk *ch)
 {
     tts_error_clear();
