@@ -238,7 +238,7 @@ setup:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(TRAIN_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d) $(wildcard $(BUILD)/src/cli/*.d)
+-include $(LIB_OBJ:.o=.d) $(TRAIN_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d) $(wildcard $(BUILD)/src/cli/*.d) $(wildcard $(BUILD)/tests/fuzz/*.d)
 
 # The numeric kernels are worth -O3 (vectorized loops with reductions).
 $(BUILD)/src/nn/%.o $(BUILD)/src/model/%.o $(BUILD)/src/dsp/%.o: ALL_CFLAGS += -O3 -fno-trapping-math

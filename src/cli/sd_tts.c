@@ -239,14 +239,19 @@ static loaded *voice_for(const char *name)
 /* ---- messages to SSML ---- */
 
 /* s as XML character data in out (cap bytes): markup characters escaped,
- * control characters XML does not allow left out, and a string too long cut
- * at a character boundary (never inside a UTF-8 sequence). */
+ * the characters XML does not allow (control characters, U+FFFE and
+ * U+FFFF) left out, and a string too long cut at a character boundary
+ * (never inside a UTF-8 sequence). */
 static void xml_escape(char *out, size_t cap, const char *s)
 {
     size_t k = 0;
     for (; *s && k + 8 < cap; s++) {
         unsigned char c = (unsigned char)*s;
         const char *e = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&quot;" : NULL;
+        if (c == 0xEF && (unsigned char)s[1] == 0xBF && ((unsigned char)s[2] & 0xFE) == 0xBE) {
+            s += 2;  /* U+FFFE, U+FFFF */
+            continue;
+        }
         if (e) { memcpy(out + k, e, strlen(e)); k += strlen(e); }
         else if (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') out[k++] = (char)c;
     }
