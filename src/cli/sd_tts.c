@@ -56,6 +56,7 @@
 
 #include "tts.h"
 #include "core/safe_file.h"
+#include "text/text.h"
 
 #define PIECE 2048     /* samples per AUDIO block: how often STOP is checked while sending */
 #define MAX_VOICES 4   /* voices kept loaded */
@@ -239,25 +240,28 @@ static loaded *voice_for(const char *name)
 /* ---- messages to SSML ---- */
 
 /* s as XML character data in out (cap bytes): markup characters escaped,
- * the characters XML does not allow (control characters, U+FFFE and
- * U+FFFF) left out, and a string too long cut at a character boundary
- * (never inside a UTF-8 sequence). */
+ * whole UTF-8 sequences only (invalid bytes are left out, so no character
+ * can be pieced together from their remains), and of those only the
+ * characters XML allows (no control characters but tab and line ends, no
+ * U+FFFE or U+FFFF); a string too long is cut between characters. */
 static void xml_escape(char *out, size_t cap, const char *s)
 {
-    size_t k = 0;
-    for (; *s && k + 8 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        const char *e = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '"' ? "&quot;" : NULL;
-        if (c == 0xEF && (unsigned char)s[1] == 0xBF && ((unsigned char)s[2] & 0xFE) == 0xBE) {
-            s += 2;  /* U+FFFE, U+FFFF */
-            continue;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t k = 0, n = strlen(s);
+    for (size_t i = 0; i < n && k + 8 < cap;) {
+        uint32_t cp;
+        size_t len = text_utf8_decode(u + i, n - i, &cp);
+        if (!len) { i++; continue; }
+        const char *e = cp == '&' ? "&amp;" : cp == '<' ? "&lt;" : cp == '>' ? "&gt;" : cp == '"' ? "&quot;" : NULL;
+        if (e) {
+            memcpy(out + k, e, strlen(e));
+            k += strlen(e);
+        } else if ((cp >= 0x20 || cp == '\t' || cp == '\n' || cp == '\r') && cp != 0xFFFE && cp != 0xFFFF) {
+            memcpy(out + k, u + i, len);
+            k += len;
         }
-        if (e) { memcpy(out + k, e, strlen(e)); k += strlen(e); }
-        else if (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') out[k++] = (char)c;
+        i += len;
     }
-    if (*s)  /* cut short: drop a partial UTF-8 sequence at the end */
-        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80) k--;
-    if (*s && k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0xC0) k--;
     out[k] = 0;
 }
 
