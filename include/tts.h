@@ -165,7 +165,7 @@ void tts_synth_free(tts_synth *synth);
 
 /* Begin synthesizing UTF-8 text of any length.  The text is normalized and
  * split into sentences here (it is kept, about twice its size); audio is made
- * one sentence per tts_synth_next, so audio memory is bounded by the longest
+ * a sentence (or a piece of one) per tts_synth_next, so audio memory is bounded by the longest
  * sentence, not the whole text.
  * TTS_ERR_UTF8 for invalid UTF-8, TTS_ERR_EMPTY_TEXT when nothing in it can
  * be spoken.  A new start abandons the previous text.  [[ IPA ]] spans are
@@ -274,9 +274,10 @@ void tts_chunk_init(tts_chunk *chunk);
 #define TTS_STOP_FRAME_CAP 2u
 #define TTS_STOP_END_OF_TEXT 4u
 
-/* The next sentence's audio.  Returns TTS_OK and fills *chunk (done = 1
- * after the last sentence), or an error for this sentence; after an error
- * the next call continues with the following sentence.  chunk->size must
+/* The next chunk of audio: a sentence, or a piece of a long one (chunk->more,
+ * options.stream).  Returns TTS_OK and fills *chunk (done = 1 after the last
+ * sentence), or an error for this sentence; after an error the next call
+ * continues with the following sentence.  chunk->size must
  * be set (tts_chunk_init): TTS_ERR_INVALID_ARG otherwise. */
 tts_status tts_synth_next(tts_synth *synth, tts_chunk *chunk);
 
