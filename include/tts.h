@@ -165,8 +165,8 @@ void tts_synth_free(tts_synth *synth);
 
 /* Begin synthesizing UTF-8 text of any length.  The text is normalized and
  * split into sentences here (it is kept, about twice its size); audio is made
- * a sentence (or a piece of one) per tts_synth_next, so audio memory is bounded by the longest
- * sentence, not the whole text.
+ * a sentence (or a piece of one) per tts_synth_next, so audio memory is
+ * bounded by the longest sentence, not the whole text.
  * TTS_ERR_UTF8 for invalid UTF-8, TTS_ERR_EMPTY_TEXT when nothing in it can
  * be spoken.  A new start abandons the previous text.  [[ IPA ]] spans are
  * spoken as written, bypassing espeak-ng (an unclosed "[[" stays text, with
