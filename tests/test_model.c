@@ -52,17 +52,24 @@ static void train_like_batchnorm(taco_model *m, uint64_t seed)
         }
 }
 
+/* A model of config c with random weights (seed), batch-norm statistics as
+ * training would leave them (seed + 1) and mel statistics. */
+static taco_model *model_of(const taco_config *c, uint64_t seed)
+{
+    taco_model *m = NULL;
+    assert_int_equal(taco_model_new(c, &m), TTS_OK);
+    nn_rng rng = {seed};
+    taco_init_random(m, &rng);
+    train_like_batchnorm(m, seed + 1);
+    for (int i = 0; i < c->n_mels; i++) { m->mel_mean[i] = -3 + 0.1f * i; m->mel_std[i] = 1 + 0.05f * i; }
+    return m;
+}
+
 static taco_model *make_model(void)
 {
     taco_config c = small_config();
     assert_int_equal(c.enc_batchnorm, 1);  /* new models have batch norm */
-    taco_model *m = NULL;
-    assert_int_equal(taco_model_new(&c, &m), TTS_OK);
-    nn_rng rng = {5};
-    taco_init_random(m, &rng);
-    train_like_batchnorm(m, 6);
-    for (int i = 0; i < c.n_mels; i++) { m->mel_mean[i] = -3 + 0.1f * i; m->mel_std[i] = 1 + 0.05f * i; }
-    return m;
+    return model_of(&c, 5);
 }
 
 static void path_of(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", dir, name); }
@@ -575,12 +582,7 @@ static void test_training_pass_is_inference(void **state)
 {
     taco_config c = small_config();
     c.prenet_dropout = 0;
-    taco_model *m = NULL;
-    assert_int_equal(taco_model_new(&c, &m), TTS_OK);
-    nn_rng rng = {11};
-    taco_init_random(m, &rng);
-    train_like_batchnorm(m, 12);
-    for (int i = 0; i < c.n_mels; i++) { m->mel_mean[i] = -3 + 0.1f * i; m->mel_std[i] = 1 + 0.05f * i; }
+    taco_model *m = model_of(&c, 11);
     /* the stop gate never fires: the decoder runs to the frame cap or the end of the text */
     for (int k = 0; k < c.r; k++) m->w.proj_b[k * (c.n_mels + 1) + c.n_mels] = -20;
     enum { B = 2, N = 9 };

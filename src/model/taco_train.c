@@ -432,6 +432,20 @@ static void bn_backward_shared(real *dinp, real *dgamma, real *dbeta, real *scr,
 /* The backward pass: from the loss gradients train_losses left in w->g,
  * through the postnet, the decoder steps in reverse and the encoder;
  * parameter gradients accumulate into grad (laid out like m->data). */
+/* One GRU step backward: dh holds the gradient of the step's output (B, H)
+ * and leaves with that of its input state; dx (B, NI) receives the input's;
+ * dgx and dgh keep the gate gradients for the weights' products after the
+ * loop.  h_in (B, H) is scratch. */
+static void gru_step_backward(real *dx, real *dh, real *h_in, real *dgx, real *dgh, const real *cache,
+                              const real *h_prev, const real *wih, const real *whh, int B, int NI, int H,
+                              const struct nn_packed *const *pk)
+{
+    memset(dx, 0, sizeof(real) * B * NI);
+    memcpy(h_in, dh, sizeof(real) * B * H);
+    memset(dh, 0, sizeof(real) * B * H);
+    gru_cell_backward(dx, dh, dgx, dgh, h_in, cache, h_prev, wih, whh, B, NI, H, pk);
+}
+
 static void train_backward(const taco_model *m, real *grad, taco_train_ws *w, const taco_batch *bt,
                            const taco_train_opts *o)
 {
@@ -503,13 +517,9 @@ static void train_backward(const taco_model *m, real *grad, taco_train_ws *w, co
         }
         /* decoder rnn */
         const real *hd_prev = a->hdec + (size_t)s * B * Hd;
-        memset(g->xdec, 0, sizeof(real) * B * (Ha + D));
-        real *dgxd = g->gxd + (size_t)s * B * 3 * Hd, *dghd = g->ghd + (size_t)s * B * 3 * Hd;
-        memcpy(g->h_in, g->hdec, sizeof(real) * B * Hd);
-        memset(g->hdec, 0, sizeof(real) * B * Hd);
-        gru_cell_backward(g->xdec, g->hdec, dgxd, dghd, g->h_in, a->cdec + (size_t)s * B * 4 * Hd,
-                          hd_prev, W->drnn_wih, W->drnn_whh, B, Ha + D, Hd,
-                          m->packed ? m->packed->drnn : NULL);
+        gru_step_backward(g->xdec, g->hdec, g->h_in, g->gxd + (size_t)s * B * 3 * Hd,
+                          g->ghd + (size_t)s * B * 3 * Hd, a->cdec + (size_t)s * B * 4 * Hd, hd_prev,
+                          W->drnn_wih, W->drnn_whh, B, Ha + D, Hd, m->packed ? m->packed->drnn : NULL);
         for (int b = 0; b < B; b++) {
             const real *row = g->xdec + (size_t)b * (Ha + D);
             for (int j = 0; j < Ha; j++) g->hatt[(size_t)b * Ha + j] += row[j];
@@ -530,13 +540,9 @@ static void train_backward(const taco_model *m, real *grad, taco_train_ws *w, co
         for (size_t j = 0; j < BN; j++) g->cum[j] += g->cprev[j];
         /* attention rnn */
         const real *ha_prev = a->hatt + (size_t)s * B * Ha;
-        real *dgxa = g->gxa + (size_t)s * B * 3 * Ha, *dgha = g->gha + (size_t)s * B * 3 * Ha;
-        memset(g->xatt, 0, sizeof(real) * B * (P2 + D));
-        memcpy(g->h_in, g->hatt, sizeof(real) * B * Ha);
-        memset(g->hatt, 0, sizeof(real) * B * Ha);
-        gru_cell_backward(g->xatt, g->hatt, dgxa, dgha, g->h_in, a->catt + (size_t)s * B * 4 * Ha,
-                          ha_prev, W->arnn_wih, W->arnn_whh, B, P2 + D, Ha,
-                          m->packed ? m->packed->arnn : NULL);
+        gru_step_backward(g->xatt, g->hatt, g->h_in, g->gxa + (size_t)s * B * 3 * Ha,
+                          g->gha + (size_t)s * B * 3 * Ha, a->catt + (size_t)s * B * 4 * Ha, ha_prev,
+                          W->arnn_wih, W->arnn_whh, B, P2 + D, Ha, m->packed ? m->packed->arnn : NULL);
         for (int b = 0; b < B; b++) {
             const real *row = g->xatt + (size_t)b * (P2 + D);
             real *dp2 = g->p2 + ((size_t)s * B + b) * P2;
