@@ -360,15 +360,11 @@ static tts_status piece_end(tts_synth *s, const char *text, size_t base, uint64_
     size_t len = strlen(text), cut = 0;
     if (kept > 0) {
         /* part of it is out already: go on from the first word boundary after
-           the symbol its last frame spoke */
-        int steps, na, r = s->voice->model->cfg.r;
-        const real *al = taco_infer_alignment(s->inf, &steps, &na);
-        int step = (kept - 1) / r < steps ? (kept - 1) / r : steps - 1, best = 0;
-        for (int j = 1; j < na; j++)
-            if (al[(size_t)step * na + j] > al[(size_t)step * na + best]) best = j;
-        int n_sym = s->voice->model->cfg.n_symbols;
+           the symbol its last frame spoke (s->fpos, kept by append_frames:
+           symbols count from 0 and this is the sentence's first piece) */
+        int spoken = s->fpos[kept - 1] + 1, n_sym = s->voice->model->cfg.n_symbols;
         for (size_t i = 0; i < len && !cut; i++)
-            if (text[i] == ' ' && words_symbol_offset(text, i, n_sym) >= best) cut = i;
+            if (text[i] == ' ' && words_symbol_offset(text, i, n_sym) >= spoken) cut = i;
         if (!cut) return TTS_OK;  /* it was at the last word */
         return synth_piece(s, text + cut + 1, base + cut + 1, seed + 1, depth + 1);
     }
