@@ -186,27 +186,33 @@ NN_API void taco_init_random(taco_model *m, nn_rng *rng)
 
 /* Batch-norm statistics of this share, summed over every share when the
  * batch is split (parallel-variance combination in double); returns the
- * number of valid rows of the whole batch. */
+ * number of valid rows of the whole batch.  The channels go to the other
+ * shares in blocks through a buffer on the stack: nothing here can fail, so
+ * no share can skip a collective call the others wait in. */
+enum { BN_SHARE_BLOCK = 64 };
+
 static size_t bn_batch_stats(real *mean, real *var, const real *x, const int *len, int B, int N, int C,
                              const taco_shard *sh)
 {
     size_t n = batchnorm_stats(mean, var, x, len, B, N, C);
     if (!sh || !sh->allreduce) return n;
-    double *acc = malloc(sizeof(double) * (2 * (size_t)C + 1));
-    if (!acc) return n;  /* the caller's allocation checks come first; cannot happen in practice */
-    for (int c = 0; c < C; c++) {
-        acc[c] = (double)n * mean[c];
-        acc[C + c] = (double)n * ((double)var[c] + (double)mean[c] * mean[c]);
+    double acc[2 * BN_SHARE_BLOCK + 1], gn = 0;
+    for (int c0 = 0; c0 < C; c0 += BN_SHARE_BLOCK) {
+        int k = C - c0 < BN_SHARE_BLOCK ? C - c0 : BN_SHARE_BLOCK;
+        for (int j = 0; j < k; j++) {
+            double mu = mean[c0 + j];
+            acc[j] = (double)n * mu;
+            acc[k + j] = (double)n * ((double)var[c0 + j] + mu * mu);
+        }
+        acc[2 * k] = (double)n;
+        sh->allreduce(acc, 2 * k + 1, sh->user);
+        gn = acc[2 * k];
+        for (int j = 0; gn > 0 && j < k; j++) {
+            double mu = acc[j] / gn, v = acc[k + j] / gn - mu * mu;
+            mean[c0 + j] = (real)mu;
+            var[c0 + j] = (real)(v > 0 ? v : 0);
+        }
     }
-    acc[2 * C] = (double)n;
-    sh->allreduce(acc, 2 * C + 1, sh->user);
-    double gn = acc[2 * C];
-    for (int c = 0; gn > 0 && c < C; c++) {
-        double mu = acc[c] / gn, v = acc[C + c] / gn - mu * mu;
-        mean[c] = (real)mu;
-        var[c] = (real)(v > 0 ? v : 0);
-    }
-    free(acc);
     return (size_t)gn;
 }
 
