@@ -158,21 +158,30 @@ def mcd_dtw(a, b):
     return acc[n, m] / steps[n, m]
 
 
+def read_failures(path):
+    out = {}
+    if os.path.exists(path):
+        for l in open(path):
+            if l.strip():
+                i, why = l.split()
+                out[i] = why
+    return out
+
+
 def main(work):
     ids = [l.split("|", 1)[0] for l in open(os.path.join(work, "dev.list")) if "|" in l]
-    failures = {}
-    for l in open(os.path.join(work, "failures.list")):
-        if l.strip():
-            i, why = l.split()
-            failures[i] = why
-    systems = ["ours", "teacher", "espeak"]
+    # our voice's takes: "ours" (tts --seed 0), then ours-take1 ... (--seed 1 ...)
+    takes = ["ours"] + sorted((d for d in os.listdir(work) if re.fullmatch(r"ours-take\d+", d)),
+                              key=lambda d: int(d[len("ours-take"):]))
+    failures = {t: read_failures(os.path.join(work, "failures.list" if t == "ours" else t + "/failures.list"))
+                for t in takes}
+    systems = takes + ["teacher", "espeak"]
     if os.path.isdir(os.path.join(work, "ours-tf")) and os.listdir(os.path.join(work, "ours-tf")):
-        systems.insert(1, "ours-tf")
+        systems.insert(len(takes), "ours-tf")
     err = {s: 0 for s in systems}
     nref = {s: 0 for s in systems}
     mcd = {s: [] for s in systems}
     ratio = {s: [] for s in systems}
-    far = 0
     for i in ids:
         ref = words(open(os.path.join(work, "text", i + ".norm")).read())
         tx, tsr = read_wav(os.path.join(work, "teacher", i + ".wav"))
@@ -190,9 +199,8 @@ def main(work):
             ratio[s].append(len(x) / sr / tdur)
             if s != "teacher":
                 mcd[s].append(mcd_dtw(mel_cepstrum(resample(x, sr, 22050)), tcep))
-        if ratio["ours"] and abs(ratio["ours"][-1] - 1) > 0.3 and i not in failures:
-            failures[i] = "duration"
-            far += 1
+            if s in failures and abs(ratio[s][-1] - 1) > 0.3 and i not in failures[s]:
+                failures[s][i] = "duration"
     wer = not os.path.exists(os.path.join(work, "no-recognizer"))
     if wer:
         print(f"{len(ids)} held-out sentences (dev set), recognizer pocketsphinx en-us at 16 kHz\n")
@@ -203,22 +211,33 @@ def main(work):
         w = f"{100.0 * err[s] / max(nref[s], 1):6.1f}%" if wer else f"{'-':>7}"
         m = f"{np.mean(mcd[s]):8.2f}" if mcd[s] else f"{'-':>8}"
         r = f"{np.mean(ratio[s]):10.2f}" if ratio[s] else f"{'-':>10}"
-        f = f"{len(failures):>10}" if s == "ours" else f"{'-':>10}"
+        f = f"{len(failures[s]):>10}" if s in failures else f"{'-':>10}"
         print(f"{s:<10} {w} {m} {r} {f}")
     t = err["teacher"] / max(nref["teacher"], 1)
-    o = err["ours"] / max(nref["ours"], 1)
-    if wer:
-        print(f"\nour WER / teacher WER = {o / t:.2f} (bar: <= 1.25 for slt, <= 1.15 for new voices)" if t > 0 else "")
+    rates = [err[s] / max(nref[s], 1) for s in takes]
+    if wer and t > 0:
+        bar = "(bar: <= 1.25 for slt, <= 1.15 for new voices)"
+        if len(takes) == 1:
+            print(f"\nour WER / teacher WER = {rates[0] / t:.2f} {bar}")
+        else:
+            mean = float(np.mean(rates))
+            print(f"\nour WER / teacher WER = {mean / t:.2f} {bar}, our WER the mean of {len(takes)} takes "
+                  f"(tts --seed 0..{len(takes) - 1}): {100 * mean:.1f}%, the takes "
+                  + " / ".join(f"{100 * r:.1f}%" for r in rates) + f" (the first take alone: {rates[0] / t:.2f})")
+    elif len(takes) > 1:
+        print(f"\n{len(takes)} takes (tts --seed 0..{len(takes) - 1}): MCD "
+              + ", ".join(f"{np.mean(mcd[s]):.2f}" for s in takes if mcd[s]) + " dB")
     if "ours-tf" in systems:
         print("ours-tf: our model teacher-forced on the teacher's frames (its predictions alone,"
               " without the errors its own fed-back frames add)")
     if os.path.isdir(os.path.join(work, "chapter")):
         print(chapter(work, wer))
-    if failures:
-        kinds = {}
-        for v in failures.values():
-            kinds[v] = kinds.get(v, 0) + 1
-        print("attention failures by kind:", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    for s in takes:
+        if failures[s]:
+            kinds = {}
+            for v in failures[s].values():
+                kinds[v] = kinds.get(v, 0) + 1
+            print(f"attention failures of {s} by kind:", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
 
 
 if __name__ == "__main__":
