@@ -1074,6 +1074,34 @@ static const char *money_scale(const char *s, size_t n)
     return NULL;
 }
 
+/* Old British money after "£N" at s[j]: " 10s" (shillings, 1-19) and then
+ * " 6d" (pence, 1-11), as "£5 10s 6d" is written; returns the characters
+ * taken (0: none) and says them ("ten shillings and six pence"). */
+static size_t try_shillings(const char *s, size_t j, text_buf *o)
+{
+    size_t a = j + 1, n = 0;
+    while (n < 3 && is_digit(s[a + n]))
+        n++;
+    long sh = s[j] == ' ' ? small_value(s + a, n) : -1;
+    if (sh < 1 || sh > 19 || s[a + n] != 's' || is_wordc(s[a + n + 1]))
+        return 0;
+    size_t end = a + n + 1;
+    text_buf_putc(o, ' ');
+    put_value(o, sh);
+    text_buf_puts(o, sh == 1 ? " shilling" : " shillings");
+    size_t b = end + 1, m = 0;
+    while (m < 3 && is_digit(s[b + m]))
+        m++;
+    long d = s[end] == ' ' ? small_value(s + b, m) : -1;
+    if (d >= 1 && d <= 11 && s[b + m] == 'd' && !is_wordc(s[b + m + 1])) {
+        text_buf_puts(o, " and ");
+        put_value(o, d);
+        text_buf_puts(o, d == 1 ? " penny" : " pence");
+        end = b + m + 1;
+    }
+    return end - j;
+}
+
 /* $3.50, £20, €1,200, ¥500, $1.5 million, $5m at s[i].  nation goes before
  * the currency's name ("US " for "US$5": "five US dollars"); the quantity
  * starts at s[start] (before the nation's letters), where "a" makes it an
@@ -1153,6 +1181,8 @@ static size_t try_currency_of(const char *s, size_t i, size_t start, const char 
             int adjective = !nb.has_frac && after_article(s, start); /* "a $300 fee" */
             text_buf_puts(o, nation);
             text_buf_puts(o, (one && !nb.has_frac) || adjective ? cur[k].one : cur[k].many);
+            if (k == 1 && !nb.has_frac && !adjective)  /* £5 10s 6d */
+                j += try_shillings(s, j, o);
         }
     }
     text_buf_free(&nb.digits);
