@@ -129,6 +129,16 @@ const char *tts_voice_language(const tts_voice *voice);
  * Returns the number found. */
 int tts_voice_list(void (*fn)(const char *name, const char *path, void *user), void *user);
 
+/* What a voice file says about its voice, without loading its model: the
+ * language ("language", else "espeak_voice": a code of letters, digits, '-'
+ * and '_' that fits its buffer whole, else "") and the description ("US
+ * English, female"; "" when it has none; cut to fit its buffer, control
+ * characters made spaces).  TTS_ERR_VOICE (see
+ * tts_last_error) when the file cannot be read or is not a JSON object;
+ * TTS_ERR_INVALID_ARG for a NULL path or a buffer of size 0. */
+tts_status tts_voice_describe(const char *voice_file, char *language, size_t language_size,
+                              char *description, size_t description_size);
+
 /* --------------------------------------------------------- synthesis */
 
 typedef struct tts_options {

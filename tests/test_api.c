@@ -1,7 +1,7 @@
 /*
  * test_api.c - the public API (include/tts.h) end to end, with a random
  * voice written by the test (tests/test_voice.h): loading by path and by
- * name, listing, synthesizers sharing one voice (also in two threads),
+ * name, listing, what a voice file says (tts_voice_describe), synthesizers sharing one voice (also in two threads),
  * streaming sentence by sentence (a long one in pieces), the properties of each chunk (count,
  * finite samples, peak, sample rate, edges faded, no per-sentence loudness
  * normalization), options, cancellation, and each error its own status with
@@ -166,6 +166,62 @@ static void test_voice_missing(void **state)
     unlink(p);
     assert_int_equal(tts_voice_load(NULL, &v), TTS_ERR_INVALID_ARG);
     assert_int_equal(tts_voice_load("testvoice", NULL), TTS_ERR_INVALID_ARG);
+}
+
+/* What a voice file says, without its model: its language code, its
+ * description cut to fit without half a UTF-8 character, control characters
+ * made spaces. */
+static void test_voice_describe(void **state)
+{
+    char p[4200], lang[16], desc[32];
+    snprintf(p, sizeof p, "%s/voices/described.json", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("{\"model\": \"../models/none.safetensors\", \"language\": \"cs\", \"espeak_voice\": \"cs\",\n"
+          " \"description\": \"Czech,\\tfemale\"}\n", f);
+    fclose(f);
+    assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_OK);
+    assert_string_equal(lang, "cs");
+    assert_string_equal(desc, "Czech, female");
+    /* no "language": the espeak-ng voice; a description cut inside "ě" (2 bytes) */
+    f = fopen(p, "w");
+    fputs("{\"model\": \"m.safetensors\", \"espeak_voice\": \"en-us\", "
+          "\"description\": \"abcdefghijklmnopqrstuvwxyz1234\u011b\"}", f);
+    fclose(f);
+    assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_OK);
+    assert_string_equal(lang, "en-us");
+    assert_string_equal(desc, "abcdefghijklmnopqrstuvwxyz1234");
+    /* ... and a whole one kept when it fits exactly */
+    f = fopen(p, "w");
+    fputs("{\"model\": \"m.safetensors\", \"description\": \"abcdefghijklmnopqrstuvwxyz123\u011b\"}", f);
+    fclose(f);
+    assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_OK);
+    assert_string_equal(lang, "");
+    assert_string_equal(desc, "abcdefghijklmnopqrstuvwxyz123\xc4\x9b");
+    /* the test voice of this suite */
+    assert_int_equal(tts_voice_describe(voice_path, lang, sizeof lang, desc, sizeof desc), TTS_OK);
+    assert_true(strlen(lang) > 0);
+    /* a language that is not a code, or does not fit, is none */
+    f = fopen(p, "w");
+    fputs("{\"model\": \"m.safetensors\", \"language\": \"en\\n706 INJECTED\"}", f);
+    fclose(f);
+    assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_OK);
+    assert_string_equal(lang, "");
+    f = fopen(p, "w");
+    fputs("{\"model\": \"m.safetensors\", \"language\": \"en-us-x-a-very-long-one\"}", f);
+    fclose(f);
+    assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_OK);
+    assert_string_equal(lang, "");
+    /* errors: not JSON, no file, bad arguments */
+    f = fopen(p, "w");
+    fputs("model = x\n", f);
+    fclose(f);
+    assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_ERR_VOICE);
+    assert_non_null(strstr(tts_last_error(), "described.json"));
+    unlink(p);
+    assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_ERR_VOICE);
+    assert_int_equal(tts_voice_describe(NULL, lang, sizeof lang, desc, sizeof desc), TTS_ERR_INVALID_ARG);
+    assert_int_equal(tts_voice_describe(voice_path, lang, 0, desc, sizeof desc), TTS_ERR_INVALID_ARG);
 }
 
 /* ---- synthesis ---- */
@@ -767,6 +823,7 @@ int main(void)
         cmocka_unit_test(test_voice_by_path),
         cmocka_unit_test(test_voice_by_name),
         cmocka_unit_test(test_voice_missing),
+        cmocka_unit_test(test_voice_describe),
         cmocka_unit_test(test_stream_sentences),
         cmocka_unit_test(test_chunk_fields),
         cmocka_unit_test(test_two_synths_one_voice),

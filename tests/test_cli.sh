@@ -162,6 +162,7 @@ mkdir "$o"
 # --list-voices
 expect "--list-voices" 0 "$TTS" --list-voices
 has "--list-voices names the test voice" "$tmp/out" "^testvoice .*$tmp/data/voices/testvoice.json"
+has "--list-voices gives its language" "$tmp/out" "^testvoice  *en-us  *- .*testvoice.json"
 # two voices of one name: the first in the search order is used, the other marked
 mkdir "$tmp/dup"
 sed "s|\"model\": *\"|&$tmp/data/voices/|" "$tmp/data/voices/testvoice.json" >"$tmp/dup/testvoice.json"

@@ -52,7 +52,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 
 #include "tts.h"
 #include "core/safe_file.h"
@@ -627,19 +626,9 @@ static void list_one(const char *name, const char *path, void *user)
 {
     vlist *l = user;
     if (has_control(name)) return;  /* a file name with a newline must not make a protocol line */
-    char lang[32] = "en";
-    FILE *fp = fopen(path, "rb");
-    if (fp) {
-        char js[8192];
-        size_t n = fread(js, 1, sizeof js - 1, fp);
-        fclose(fp);
-        js[n] = 0;
-        cJSON *j = cJSON_Parse(js);
-        const cJSON *lg = cJSON_GetObjectItemCaseSensitive(j, "language");
-        if (cJSON_IsString(lg) && strlen(lg->valuestring) < sizeof lang && !has_control(lg->valuestring))
-            snprintf(lang, sizeof lang, "%s", lg->valuestring);  /* never a line of its own */
-        cJSON_Delete(j);
-    }
+    char lang[32], desc[8];
+    if (tts_voice_describe(path, lang, sizeof lang, desc, sizeof desc) != TTS_OK || !*lang)
+        snprintf(lang, sizeof lang, "en");
     for (size_t i = 0; i + 4 < l->len; i++)  /* the same voice through two folders */
         if ((i == 0 || l->buf[i - 1] == '\n') && !strncmp(l->buf + i + 4, name, strlen(name)) &&
             l->buf[i + 4 + strlen(name)] == '\t')

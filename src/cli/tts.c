@@ -166,7 +166,8 @@ static void usage(FILE *out)
 "                          ../share/tts/voices, ../../share/tts/voices, then\n"
 "                          ./voices, then " TTS_DATADIR "/voices\n"
 "                                                 (default: $TTS_VOICE, else slt)\n"
-"      --list-voices       list the voices found (name and file) in that order,\n"
+"      --list-voices       list the voices found (name, language, description and\n"
+"                          file) in that order,\n"
 "                          marking a name's later copies as not used, then exit\n"
 "      --speed X           pace, 0.25-4, higher is faster   (default: 1, or the voice's)\n"
 "      --length_scale X    duration factor, 0.25-4, higher is slower: 1 / --speed\n"
@@ -547,10 +548,13 @@ static void print_voice(const char *name, const char *path, void *user)
     if (!p || !q || !copy || !ncopy) { free(copy); free(ncopy); return; }
     seen->paths[seen->n] = copy;
     seen->names[seen->n++] = ncopy;
+    char lang[24], desc[64];
+    if (tts_voice_describe(path, lang, sizeof lang, desc, sizeof desc) != TTS_OK)
+        snprintf(lang, sizeof lang, "?");  /* unreadable: loading it would say why */
+    printf("%-16s %-7s %-24s %s", name, *lang ? lang : "-", *desc ? desc : "-", copy);
     if (used)
-        printf("%-16s %s  (not used: --voice %s loads %s)\n", name, copy, name, used);
-    else
-        printf("%-16s %s\n", name, copy);
+        printf("  (not used: --voice %s loads %s)", name, used);
+    putchar('\n');
 }
 
 static int run_list_voices(void)

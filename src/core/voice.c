@@ -324,6 +324,51 @@ void tts_options_default(const tts_voice *v, tts_options *out)
     else defaults_init(out);
 }
 
+/* src into out (size > 0), cut to fit, control characters as spaces. */
+static void copy_printable(char *out, size_t size, const char *src)
+{
+    size_t n = 0;
+    for (; src && src[n] && n + 1 < size; n++)
+        out[n] = (unsigned char)src[n] < 0x20 || src[n] == 0x7f ? ' ' : src[n];
+    out[n] = 0;
+    /* a cut must not leave half a UTF-8 sequence */
+    if (src && src[n]) {
+        size_t k = n;
+        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80) k--;
+        unsigned char lead = k > 0 ? (unsigned char)out[k - 1] : 0;
+        size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+        if (lead >= 0xC0 && n - (k - 1) < need) out[k - 1] = 0;
+    }
+}
+
+tts_status tts_voice_describe(const char *voice_file, char *language, size_t language_size,
+                              char *description, size_t description_size)
+{
+    if (!voice_file || !language || !language_size || !description || !description_size)
+        return tts_error_set(TTS_ERR_INVALID_ARG, "tts_voice_describe: a NULL argument or an empty buffer");
+    language[0] = description[0] = 0;
+    tts_status st = TTS_OK;
+    const char *why = NULL;
+    char *text = read_small_file(voice_file, &st, &why);
+    if (!text) return tts_error_set(st, "%s: cannot read the voice file: %s", voice_file, why);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return tts_error_set(TTS_ERR_VOICE, "%s: the voice file is not a JSON object", voice_file);
+    }
+    const cJSON *lang = cJSON_GetObjectItemCaseSensitive(j, "language");
+    if (!cJSON_IsString(lang)) lang = cJSON_GetObjectItemCaseSensitive(j, "espeak_voice");
+    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(j, "description");
+    /* a language is a code (letters, digits, '-', '_') that fits whole, or none */
+    const char *code = cJSON_IsString(lang) ? lang->valuestring : "";
+    size_t cl = strspn(code, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+    if (!code[cl] && cl < language_size) memcpy(language, code, cl + 1);
+    copy_printable(description, description_size, cJSON_IsString(desc) ? desc->valuestring : "");
+    cJSON_Delete(j);
+    return TTS_OK;
+}
+
 int tts_voice_list(void (*fn)(const char *name, const char *path, void *user), void *user)
 {
     char dirs[12][4096];
