@@ -168,6 +168,15 @@ static void test_voice_missing(void **state)
     assert_int_equal(tts_voice_load("testvoice", NULL), TTS_ERR_INVALID_ARG);
 }
 
+/* A file holding text, for the voice-file tests. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+}
+
 /* What a voice file says, without its model: its language code, its
  * description cut to fit without half a UTF-8 character, control characters
  * made spaces. */
@@ -175,26 +184,19 @@ static void test_voice_describe(void **state)
 {
     char p[4200], lang[16], desc[32];
     snprintf(p, sizeof p, "%s/voices/described.json", dir);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs("{\"model\": \"../models/none.safetensors\", \"language\": \"cs\", \"espeak_voice\": \"cs\",\n"
-          " \"description\": \"Czech,\\tfemale\"}\n", f);
-    fclose(f);
+    write_text(p, "{\"model\": \"../models/none.safetensors\", \"language\": \"cs\", \"espeak_voice\": \"cs\",\n"
+          " \"description\": \"Czech,\\tfemale\"}\n");
     assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_OK);
     assert_string_equal(lang, "cs");
     assert_string_equal(desc, "Czech, female");
     /* no "language": the espeak-ng voice; a description cut inside "ě" (2 bytes) */
-    f = fopen(p, "w");
-    fputs("{\"model\": \"m.safetensors\", \"espeak_voice\": \"en-us\", "
-          "\"description\": \"abcdefghijklmnopqrstuvwxyz1234\u011b\"}", f);
-    fclose(f);
+    write_text(p, "{\"model\": \"m.safetensors\", \"espeak_voice\": \"en-us\", "
+          "\"description\": \"abcdefghijklmnopqrstuvwxyz1234\u011b\"}");
     assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_OK);
     assert_string_equal(lang, "en-us");
     assert_string_equal(desc, "abcdefghijklmnopqrstuvwxyz1234");
     /* ... and a whole one kept when it fits exactly */
-    f = fopen(p, "w");
-    fputs("{\"model\": \"m.safetensors\", \"description\": \"abcdefghijklmnopqrstuvwxyz123\u011b\"}", f);
-    fclose(f);
+    write_text(p, "{\"model\": \"m.safetensors\", \"description\": \"abcdefghijklmnopqrstuvwxyz123\u011b\"}");
     assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_OK);
     assert_string_equal(lang, "");
     assert_string_equal(desc, "abcdefghijklmnopqrstuvwxyz123\xc4\x9b");
@@ -202,20 +204,14 @@ static void test_voice_describe(void **state)
     assert_int_equal(tts_voice_describe(voice_path, lang, sizeof lang, desc, sizeof desc), TTS_OK);
     assert_true(strlen(lang) > 0);
     /* a language that is not a code, or does not fit, is none */
-    f = fopen(p, "w");
-    fputs("{\"model\": \"m.safetensors\", \"language\": \"en\\n706 INJECTED\"}", f);
-    fclose(f);
+    write_text(p, "{\"model\": \"m.safetensors\", \"language\": \"en\\n706 INJECTED\"}");
     assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_OK);
     assert_string_equal(lang, "");
-    f = fopen(p, "w");
-    fputs("{\"model\": \"m.safetensors\", \"language\": \"en-us-x-a-very-long-one\"}", f);
-    fclose(f);
+    write_text(p, "{\"model\": \"m.safetensors\", \"language\": \"en-us-x-a-very-long-one\"}");
     assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_OK);
     assert_string_equal(lang, "");
     /* errors: not JSON, no file, bad arguments */
-    f = fopen(p, "w");
-    fputs("model = x\n", f);
-    fclose(f);
+    write_text(p, "model = x\n");
     assert_int_equal(tts_voice_describe(p, lang, sizeof lang, desc, sizeof desc), TTS_ERR_VOICE);
     assert_non_null(strstr(tts_last_error(), "described.json"));
     unlink(p);

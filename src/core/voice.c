@@ -189,11 +189,14 @@ static tts_status load_model_into(tts_voice *v, const char *model_path)
     return TTS_OK;
 }
 
-static tts_status load_voice_file(tts_voice *v, const char *path)
+/* The voice file at path as a JSON object (*out, for cJSON_Delete), else
+ * the error set: unreadable, too large, or not a JSON object. */
+static tts_status read_voice_json(const char *path, cJSON **out)
 {
     tts_status st = TTS_OK;
     const char *why = NULL;
     char *text = read_small_file(path, &st, &why);
+    *out = NULL;
     if (!text) return tts_error_set(st, "%s: cannot read the voice file: %s", path, why);
     cJSON *j = cJSON_Parse(text);
     free(text);
@@ -201,6 +204,15 @@ static tts_status load_voice_file(tts_voice *v, const char *path)
         cJSON_Delete(j);
         return tts_error_set(TTS_ERR_VOICE, "%s: the voice file is not a JSON object", path);
     }
+    *out = j;
+    return TTS_OK;
+}
+
+static tts_status load_voice_file(tts_voice *v, const char *path)
+{
+    cJSON *j = NULL;
+    tts_status st = read_voice_json(path, &j);
+    if (st != TTS_OK) return st;
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "name");
     const cJSON *esp = cJSON_GetObjectItemCaseSensitive(j, "espeak_voice");
@@ -347,16 +359,9 @@ tts_status tts_voice_describe(const char *voice_file, char *language, size_t lan
     if (!voice_file || !language || !language_size || !description || !description_size)
         return tts_error_set(TTS_ERR_INVALID_ARG, "tts_voice_describe: a NULL argument or an empty buffer");
     language[0] = description[0] = 0;
-    tts_status st = TTS_OK;
-    const char *why = NULL;
-    char *text = read_small_file(voice_file, &st, &why);
-    if (!text) return tts_error_set(st, "%s: cannot read the voice file: %s", voice_file, why);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return tts_error_set(TTS_ERR_VOICE, "%s: the voice file is not a JSON object", voice_file);
-    }
+    cJSON *j = NULL;
+    tts_status st = read_voice_json(voice_file, &j);
+    if (st != TTS_OK) return st;
     const cJSON *lang = cJSON_GetObjectItemCaseSensitive(j, "language");
     if (!cJSON_IsString(lang)) lang = cJSON_GetObjectItemCaseSensitive(j, "espeak_voice");
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(j, "description");
