@@ -52,7 +52,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "tts.h"
 #include "core/safe_file.h"
 #include "text/text.h"

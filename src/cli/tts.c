@@ -614,8 +614,8 @@ static int failed_to_align(const tts_chunk *ch)
 
 static const char *const all_failed_msg = "the voice failed to align every sentence: its model is broken or untrained";
 
-/* A chunk's warning as one line (the details are in tts_last_error()). */
-/* msg: what tts_last_error() said when the chunk was made */
+/* A chunk's warning as one line; msg is what tts_last_error() said when the
+ * chunk was made (its details). */
 static void warning_text(const tts_chunk *ch, const char *msg, char *buf, size_t len)
 {
     if (ch->warning == TTS_ERR_ATTENTION)
@@ -854,6 +854,7 @@ static int run_speak(const char *text, streamer in, const char *voice_name, cons
     tts_options o;
     int code = load_voice(voice_name, u, &voice, &o);
     if (code != EXIT_OK) return code;
+    if (jobs > 16) jobs = 16;  /* par_synth's most */
     tts_synth *syn = NULL;
     par_synth *par = NULL;
     sink out = {0};
@@ -1846,7 +1847,7 @@ int main(int argc, char **argv)
             struct stat in_st;
             in.bulk = text_file || out_path || (fstat(in.fd, &in_st) == 0 && S_ISREG(in_st.st_mode));
             int code = load_lexicon(lexicon_path);
-            if (code == EXIT_OK) code = run_speak(NULL, in, voice, out_path, raw, device, &user, timings_path, jobs > 16 ? 16 : jobs);
+            if (code == EXIT_OK) code = run_speak(NULL, in, voice, out_path, raw, device, &user, timings_path, jobs);
             if (in.fd != STDIN_FILENO) close(in.fd);
             tts_lexicon_free(lexicon);
             return interrupted ? EXIT_INTERRUPTED : code;
@@ -1876,7 +1877,7 @@ int main(int argc, char **argv)
     int code = load_lexicon(lexicon_path);
     if (code == EXIT_OK)
         code = phonemes ? run_phonemes(text, voice, &user)
-                        : run_speak(text, (streamer){.fd = -1}, voice, out_path, raw, device, &user, timings_path, jobs > 16 ? 16 : jobs);
+                        : run_speak(text, (streamer){.fd = -1}, voice, out_path, raw, device, &user, timings_path, jobs);
     free(text);
     tts_lexicon_free(lexicon);
     return interrupted ? EXIT_INTERRUPTED : code;

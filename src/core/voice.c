@@ -336,21 +336,18 @@ void tts_options_default(const tts_voice *v, tts_options *out)
     else defaults_init(out);
 }
 
-/* src into out (size > 0), cut to fit, control characters as spaces. */
+/* src into out (size > 0), cut to fit before the character the cut would
+ * split, control characters as spaces. */
 static void copy_printable(char *out, size_t size, const char *src)
 {
-    size_t n = 0;
-    for (; src && src[n] && n + 1 < size; n++)
-        out[n] = (unsigned char)src[n] < 0x20 || src[n] == 0x7f ? ' ' : src[n];
-    out[n] = 0;
-    /* a cut must not leave half a UTF-8 sequence */
-    if (src && src[n]) {
-        size_t k = n;
-        while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80) k--;
-        unsigned char lead = k > 0 ? (unsigned char)out[k - 1] : 0;
-        size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-        if (lead >= 0xC0 && n - (k - 1) < need) out[k - 1] = 0;
+    size_t n = strlen(src);
+    if (n >= size) {
+        n = size - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80) n--;
     }
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
+    out[n] = 0;
 }
 
 tts_status tts_voice_describe(const char *voice_file, char *language, size_t language_size,

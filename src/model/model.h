@@ -320,6 +320,11 @@ typedef struct taco_shard {
     void *user;
 } taco_shard;
 
+/* Per-channel sums go to the other shares in blocks of this many channels
+ * through a buffer on the stack: nothing can fail between two collective
+ * calls, so no share can skip one the others wait in. */
+#define TACO_SHARE_BLOCK 64
+
 typedef struct taco_loss {
     double mel_before, mel_after, stop, guided, total;
     double diag;   /* share of attention mass within ±0.1 of the diagonal */

@@ -186,19 +186,15 @@ NN_API void taco_init_random(taco_model *m, nn_rng *rng)
 
 /* Batch-norm statistics of this share, summed over every share when the
  * batch is split (parallel-variance combination in double); returns the
- * number of valid rows of the whole batch.  The channels go to the other
- * shares in blocks through a buffer on the stack: nothing here can fail, so
- * no share can skip a collective call the others wait in. */
-enum { BN_SHARE_BLOCK = 64 };
-
+ * number of valid rows of the whole batch (in blocks: TACO_SHARE_BLOCK). */
 static size_t bn_batch_stats(real *mean, real *var, const real *x, const int *len, int B, int N, int C,
                              const taco_shard *sh)
 {
     size_t n = batchnorm_stats(mean, var, x, len, B, N, C);
     if (!sh || !sh->allreduce) return n;
-    double acc[2 * BN_SHARE_BLOCK + 1], gn = 0;
-    for (int c0 = 0; c0 < C; c0 += BN_SHARE_BLOCK) {
-        int k = C - c0 < BN_SHARE_BLOCK ? C - c0 : BN_SHARE_BLOCK;
+    double acc[2 * TACO_SHARE_BLOCK + 1], gn = 0;
+    for (int c0 = 0; c0 < C; c0 += TACO_SHARE_BLOCK) {
+        int k = C - c0 < TACO_SHARE_BLOCK ? C - c0 : TACO_SHARE_BLOCK;
         for (int j = 0; j < k; j++) {
             double mu = mean[c0 + j];
             acc[j] = (double)n * mu;

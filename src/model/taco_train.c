@@ -418,20 +418,18 @@ static void bn_backward_shared(real *dinp, real *dgamma, real *dbeta, real *scr,
     real *sum_d = scr, *sum_dx = scr + C;
     size_t n = batchnorm_grad_sums(sum_d, sum_dx, dout, inp, mean, var, len, B, N, C);
     for (int c = 0; c < C; c++) { dbeta[c] += sum_d[c]; dgamma[c] += sum_dx[c]; }
-    double *acc = malloc(sizeof(double) * (2 * (size_t)C + 1));
-    if (!acc) return;
-    for (int c = 0; c < C; c++) { acc[c] = sum_d[c]; acc[C + c] = sum_dx[c]; }
-    acc[2 * C] = (double)n;
-    sh->allreduce(acc, 2 * C + 1, sh->user);
-    for (int c = 0; c < C; c++) { sum_d[c] = (real)acc[c]; sum_dx[c] = (real)acc[C + c]; }
-    batchnorm_grad_input(dinp, dout, inp, mean, var, gamma, sum_d, sum_dx, (size_t)acc[2 * C], len, B, N,
-                         C, 1);
-    free(acc);
+    double acc[2 * TACO_SHARE_BLOCK + 1], total = 0;
+    for (int c0 = 0; c0 < C; c0 += TACO_SHARE_BLOCK) {
+        int k = C - c0 < TACO_SHARE_BLOCK ? C - c0 : TACO_SHARE_BLOCK;
+        for (int j = 0; j < k; j++) { acc[j] = sum_d[c0 + j]; acc[k + j] = sum_dx[c0 + j]; }
+        acc[2 * k] = (double)n;
+        sh->allreduce(acc, 2 * k + 1, sh->user);
+        for (int j = 0; j < k; j++) { sum_d[c0 + j] = (real)acc[j]; sum_dx[c0 + j] = (real)acc[k + j]; }
+        total = acc[2 * k];
+    }
+    batchnorm_grad_input(dinp, dout, inp, mean, var, gamma, sum_d, sum_dx, (size_t)total, len, B, N, C, 1);
 }
 
-/* The backward pass: from the loss gradients train_losses left in w->g,
- * through the postnet, the decoder steps in reverse and the encoder;
- * parameter gradients accumulate into grad (laid out like m->data). */
 /* One GRU step backward: dh holds the gradient of the step's output (B, H)
  * and leaves with that of its input state; dx (B, NI) receives the input's;
  * dgx and dgh keep the gate gradients for the weights' products after the
@@ -446,6 +444,9 @@ static void gru_step_backward(real *dx, real *dh, real *h_in, real *dgx, real *d
     gru_cell_backward(dx, dh, dgx, dgh, h_in, cache, h_prev, wih, whh, B, NI, H, pk);
 }
 
+/* The backward pass: from the loss gradients train_losses left in w->g,
+ * through the postnet, the decoder steps in reverse and the encoder;
+ * parameter gradients accumulate into grad (laid out like m->data). */
 static void train_backward(const taco_model *m, real *grad, taco_train_ws *w, const taco_batch *bt,
                            const taco_train_opts *o)
 {
